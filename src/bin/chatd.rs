@@ -1,0 +1,104 @@
+//! `chatd`: the chat daemon. Parses flags, loads and validates the configuration, binds the
+//! client port, then builds the runtime and serves until SIGINT or SIGTERM.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chatd::config::{Config, Overrides};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// A clustered chat server: netcat-friendly lines and a framed binary protocol on one port.
+#[derive(Debug, Parser)]
+#[command(name = "chatd", version)]
+struct Cli {
+    /// Configuration file (TOML); without it, the embedded defaults apply.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// This node's name (overrides `server.name`).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Client port address, IP:PORT (overrides `server.listen`).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Client port number (replaces the port of `server.listen`).
+    #[arg(long, value_name = "N")]
+    port: Option<u16>,
+    /// Validate the configuration, print the effective settings, and exit.
+    #[arg(long)]
+    check_config: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        name: cli.name.clone(),
+        listen: cli.listen.clone(),
+        port: cli.port,
+    };
+    let config = match Config::load(cli.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("chatd: invalid configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if cli.check_config {
+        print!(
+            "# the configuration is valid; effective settings:\n{}",
+            config.to_toml()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chatd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    init_logging(&config.settings.log.level);
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        chatd::node::run(config, listener, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Configuration: the keys chatd understands, their embedded defaults, and how the layers combine.
+//!
+//! Layers, later ones winning: embedded defaults < the `--config` file < environment variables
+//! (`CHATD_SECTION__KEY`, e.g. `CHATD_LIMITS__SEND_QUEUE=512`) < command-line flags.
+//! Unknown keys, wrong types and bad values refuse the start with a message that names the key and
+//! the file; nothing is silently ignored. Every `CHATD_`-prefixed environment variable is read as a
+//! key, so a stray one is an error too.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Environment, File, FileFormat};
+use serde::{Deserialize, Serialize};
+
+use crate::names;
+use crate::wire::DECODE_LIMIT;
+
+/// Everything in a config file, as written (before validation).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`
+    pub server: ServerSettings,
+    /// `[limits]`
+    pub limits: Limits,
+    /// `[history]`
+    pub history: HistorySettings,
+    /// `[log]`
+    pub log: LogSettings,
+}
+
+/// `[server]`: identity and the client port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// This node's name, shown to users and unique in a cluster.
+    pub name: String,
+    /// Address of the client port (both protocols), `IP:PORT`.
+    pub listen: String,
+    /// Rooms created at start and never removed when empty.
+    pub default_rooms: Vec<String>,
+    /// Seconds a graceful shutdown may take to flush clients before they are cut off.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            name: "chatd".into(),
+            listen: "127.0.0.1:9999".into(),
+            default_rooms: vec!["general".into()],
+            shutdown_grace_secs: 5,
+        }
+    }
+}
+
+/// `[limits]`: every bound on what one client can make the server do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Concurrent client connections; the next one gets `server_full`.
+    pub max_connections: usize,
+    /// Longest line-protocol line, in bytes, without the line ending.
+    pub max_line_bytes: usize,
+    /// Largest framed-protocol payload, in bytes.
+    pub max_frame_bytes: usize,
+    /// Outgoing messages queued per session before the session is cut off as too slow.
+    pub send_queue: usize,
+    /// Sustained commands per second per session.
+    pub rate: f64,
+    /// Commands a session may send at once before `rate` applies.
+    pub burst: u32,
+    /// Rooms one session may be in.
+    pub max_rooms_per_session: usize,
+    /// Seconds without any input before a session is closed; 0 turns it off.
+    pub idle_timeout_secs: u64,
+    /// Above this many members a room stops announcing individual joins and leaves.
+    pub presence_max_members: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 10_000,
+            max_line_bytes: 4096,
+            max_frame_bytes: 65_536,
+            send_queue: 1024,
+            rate: 5.0,
+            burst: 10,
+            max_rooms_per_session: 32,
+            idle_timeout_secs: 0,
+            presence_max_members: 500,
+        }
+    }
+}
+
+/// `[history]`: what each room remembers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Messages kept in memory per room and replayed to a joiner.
+    pub replay: usize,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings { replay: 50 }
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter: `error`, `warn`, `info`, `debug`, `trace`, or directives such as
+    /// `chatd=debug`. `RUST_LOG`, when set, wins.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            level: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line; they override every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--name`
+    pub name: Option<String>,
+    /// `--listen ADDR`
+    pub listen: Option<String>,
+    /// `--port N`: replaces the port of the listen address.
+    pub port: Option<u16>,
+}
+
+/// The validated configuration the daemon runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The settings as merged from all layers (for `--check-config` and reloads).
+    pub settings: Settings,
+    /// Where the file layer came from, if any.
+    pub file: Option<PathBuf>,
+    /// `server.listen`, parsed.
+    pub listen: SocketAddr,
+    /// `server.default_rooms`, canonical.
+    pub default_rooms: Vec<String>,
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The layers could not be read or merged (unreadable file, bad TOML, unknown key, wrong type).
+    #[error("{origin}: {source}")]
+    Load {
+        /// The file, or "defaults/environment".
+        origin: String,
+        /// What the config crate reported (it names the key).
+        source: config::ConfigError,
+    },
+    /// A key has a value of the right type that is not allowed.
+    #[error("{origin}: key `{key}`: {message}")]
+    Invalid {
+        /// The file, or "defaults/environment".
+        origin: String,
+        /// The dotted key, e.g. `server.listen`.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads the layers with the process environment.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, None, overrides)
+    }
+
+    /// Loads the layers; `env` replaces the process environment when given (for tests).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: Option<HashMap<String, String>>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let origin = match file {
+            Some(path) => path.display().to_string(),
+            None => "embedded defaults/environment".to_string(),
+        };
+        let load_err = |source| ConfigError::Load {
+            origin: origin.clone(),
+            source,
+        };
+        let defaults = config::Config::try_from(&Settings::default()).map_err(load_err)?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("CHATD")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.default_rooms")
+                .source(env),
+        );
+        if let Some(name) = &overrides.name {
+            builder = builder
+                .set_override("server.name", name.as_str())
+                .map_err(load_err)?;
+        }
+        if let Some(listen) = &overrides.listen {
+            builder = builder
+                .set_override("server.listen", listen.as_str())
+                .map_err(load_err)?;
+        }
+        let mut settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(load_err)?;
+        if let Some(port) = overrides.port {
+            // An unparsable address is left alone: validation reports it by its key.
+            if let Ok(mut addr) = settings.server.listen.parse::<SocketAddr>() {
+                addr.set_port(port);
+                settings.server.listen = addr.to_string();
+            }
+        }
+        Self::validate(settings, file, origin)
+    }
+
+    fn validate(
+        settings: Settings,
+        file: Option<&Path>,
+        origin: String,
+    ) -> Result<Config, ConfigError> {
+        let invalid = |key: &'static str, message: String| ConfigError::Invalid {
+            origin: origin.clone(),
+            key,
+            message,
+        };
+        let s = &settings;
+        let listen: SocketAddr = s.server.listen.parse().map_err(|e| {
+            invalid(
+                "server.listen",
+                format!("{:?} is not an IP:PORT address ({e})", s.server.listen),
+            )
+        })?;
+        if s.server.name.is_empty()
+            || s.server.name.len() > 64
+            || !s
+                .server
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(
+                "server.name",
+                format!(
+                    "{:?} must be 1 to 64 characters from A-Z a-z 0-9 - _ .",
+                    s.server.name
+                ),
+            ));
+        }
+        let mut default_rooms = Vec::new();
+        for room in &s.server.default_rooms {
+            let canonical = names::canonical_room(room)
+                .map_err(|e| invalid("server.default_rooms", format!("{room:?}: {e}")))?;
+            if !default_rooms.contains(&canonical) {
+                default_rooms.push(canonical);
+            }
+        }
+        let l = &s.limits;
+        let positive: [(&'static str, usize); 5] = [
+            ("limits.max_connections", l.max_connections),
+            ("limits.max_line_bytes", l.max_line_bytes),
+            ("limits.max_frame_bytes", l.max_frame_bytes),
+            ("limits.send_queue", l.send_queue),
+            ("limits.max_rooms_per_session", l.max_rooms_per_session),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1".into()));
+            }
+        }
+        if l.max_frame_bytes > DECODE_LIMIT {
+            return Err(invalid(
+                "limits.max_frame_bytes",
+                format!("must be at most {DECODE_LIMIT}"),
+            ));
+        }
+        if l.max_line_bytes > DECODE_LIMIT {
+            return Err(invalid(
+                "limits.max_line_bytes",
+                format!("must be at most {DECODE_LIMIT}"),
+            ));
+        }
+        if !(l.rate.is_finite() && l.rate > 0.0) {
+            return Err(invalid(
+                "limits.rate",
+                format!(
+                    "must be a positive number of commands per second, not {}",
+                    l.rate
+                ),
+            ));
+        }
+        if l.burst == 0 {
+            return Err(invalid("limits.burst", "must be at least 1".into()));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log.level) {
+            return Err(invalid(
+                "log.level",
+                format!("{:?} is not a log filter: {e}", s.log.level),
+            ));
+        }
+        Ok(Config {
+            file: file.map(Path::to_path_buf),
+            listen,
+            default_rooms,
+            settings,
+        })
+    }
+
+    /// The limits section.
+    pub fn limits(&self) -> &Limits {
+        &self.settings.limits
+    }
+
+    /// This node's name.
+    pub fn node_name(&self) -> &str {
+        &self.settings.server.name
+    }
+
+    /// `limits.idle_timeout_secs` as a duration; `None` when off.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        let secs = self.settings.limits.idle_timeout_secs;
+        (secs > 0).then(|| Duration::from_secs(secs))
+    }
+
+    /// The effective settings as TOML, as `--check-config` prints them.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.settings).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    fn load(text: &str, env: &[(&str, &str)], o: &Overrides) -> Result<Config, ConfigError> {
+        let f = file(text);
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load_with_env(Some(f.path()), Some(env), o)
+    }
+
+    #[test]
+    fn embedded_defaults() {
+        let c = Config::load_with_env(None, Some(HashMap::new()), &Overrides::default()).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9999".parse().unwrap());
+        assert_eq!(c.default_rooms, vec!["general"]);
+        assert_eq!(c.settings, Settings::default());
+    }
+
+    #[test]
+    fn layers_in_order() {
+        let text = "[server]\nname = \"fromfile\"\nlisten = \"127.0.0.1:7000\"\n[limits]\nsend_queue = 7\nburst = 3\n";
+        let c = load(text, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.node_name(), "fromfile");
+        assert_eq!(c.limits().send_queue, 7);
+        let env = [
+            ("CHATD_LIMITS__SEND_QUEUE", "9"),
+            ("CHATD_SERVER__DEFAULT_ROOMS", "a,#B"),
+        ];
+        let c = load(text, &env, &Overrides::default()).unwrap();
+        assert_eq!(c.limits().send_queue, 9);
+        assert_eq!(c.limits().burst, 3);
+        assert_eq!(c.default_rooms, vec!["a", "b"]);
+        let flags = Overrides {
+            name: Some("flag".into()),
+            listen: None,
+            port: Some(7777),
+        };
+        let c = load(text, &[("CHATD_SERVER__NAME", "env")], &flags).unwrap();
+        assert_eq!(c.node_name(), "flag");
+        assert_eq!(c.listen, "127.0.0.1:7777".parse().unwrap());
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_file() {
+        let f = file("[server]\nlisen = \"x\"\n");
+        let err =
+            Config::load_with_env(Some(f.path()), Some(HashMap::new()), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("lisen"), "{err}");
+        assert!(err.contains(&f.path().display().to_string()), "{err}");
+
+        let err = load(
+            "[limits]\nsend_queue = \"lots\"\n",
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("send_queue"), "{err}");
+
+        let err = load(
+            "[server]\nlisten = \"nowhere\"\n",
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("server.listen") && err.contains(".toml"),
+            "{err}"
+        );
+
+        let err = load("[limits]\nrate = 0.0\n", &[], &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.rate"), "{err}");
+
+        let err = load("", &[("CHATD_BOGUS", "1")], &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bogus"), "{err}");
+
+        let err = load(
+            "[server]\ndefault_rooms = [\"no spaces\"]\n",
+            &[],
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.default_rooms"), "{err}");
+    }
+}

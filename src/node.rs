@@ -1,0 +1,237 @@
+//! A node: the root of the supervision tree, the client port, and graceful shutdown.
+//!
+//! ```text
+//! root
+//! ├── relay            delivery to local sessions
+//! ├── room supervisor  restarts failed rooms
+//! │   └── room …
+//! └── registry         rooms and nicks by name; parent of the sessions
+//!     └── session …    one per connection (its socket is served by a connection task)
+//! ```
+//!
+//! The relay, room supervisor and registry are the node's core: if one of them fails, the node
+//! shuts down with an error (under systemd, `Restart=on-failure` starts it again), because their
+//! state — every session's queue, every room's address — cannot be rebuilt in place.
+//!
+//! [`run`] serves a bound listener until a shutdown future resolves: it then stops accepting,
+//! sends every client a `Shutdown` event, lets connections flush for up to
+//! `server.shutdown_grace_secs`, and stops the actors.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor_cluster::RactorMessage;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::connection::ConnectionLimits;
+use crate::listener;
+use crate::registry::{Registry, RegistryArgs, RegistryMsg};
+use crate::relay::{Relay, RelayMsg};
+use crate::room_supervisor::RoomSupervisor;
+
+/// What a node's connections and sessions share.
+#[derive(Debug)]
+pub struct NodeContext {
+    /// This node's name.
+    pub node: String,
+    /// This node's registry (parent of every session).
+    pub registry: ActorRef<RegistryMsg>,
+    /// This node's relay.
+    pub relay: ActorRef<RelayMsg>,
+    /// `limits.max_connections`
+    pub max_connections: usize,
+    /// `limits.send_queue`
+    pub send_queue: usize,
+    /// `limits.max_rooms_per_session`
+    pub max_rooms_per_session: usize,
+    /// The per-connection bounds.
+    pub connection: ConnectionLimits,
+}
+
+/// Why a node stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The actor tree could not be built.
+    #[error("cannot start the node: {0}")]
+    Start(String),
+    /// A core actor failed while serving.
+    #[error("a core actor failed: {0}")]
+    CoreFailed(String),
+}
+
+/// The root actor's messages.
+#[derive(RactorMessage)]
+enum RootMsg {
+    /// The core actors' references.
+    Core(RpcReplyPort<(ActorRef<RelayMsg>, ActorRef<RegistryMsg>)>),
+}
+
+struct Root;
+
+struct RootArgs {
+    config: Config,
+    failed: CancellationToken,
+    failure: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+struct RootState {
+    relay: ActorRef<RelayMsg>,
+    registry: ActorRef<RegistryMsg>,
+    failed: CancellationToken,
+    failure: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Actor for Root {
+    type Msg = RootMsg;
+    type State = RootState;
+    type Arguments = RootArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RootMsg>,
+        args: RootArgs,
+    ) -> Result<RootState, ActorProcessingErr> {
+        let node = args.config.node_name().to_string();
+        let cell = myself.get_cell();
+        let (relay, _) = Actor::spawn_linked(None, Relay, node.clone(), cell.clone()).await?;
+        let (room_supervisor, _) =
+            Actor::spawn_linked(None, RoomSupervisor, (), cell.clone()).await?;
+        let settings = &args.config.settings;
+        let registry_args = RegistryArgs {
+            node,
+            default_rooms: args.config.default_rooms.clone(),
+            history: settings.history.replay,
+            presence_max: settings.limits.presence_max_members,
+            relay: relay.clone(),
+            room_supervisor,
+        };
+        let (registry, _) = Actor::spawn_linked(None, Registry, registry_args, cell).await?;
+        Ok(RootState {
+            relay,
+            registry,
+            failed: args.failed,
+            failure: args.failure,
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<RootMsg>,
+        message: RootMsg,
+        state: &mut RootState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RootMsg::Core(reply) => {
+                let _ = reply.send((state.relay.clone(), state.registry.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<RootMsg>,
+        event: SupervisionEvent,
+        state: &mut RootState,
+    ) -> Result<(), ActorProcessingErr> {
+        let failure = match event {
+            SupervisionEvent::ActorFailed(cell, error) => format!("{cell:?} failed: {error}"),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                format!("{cell:?} stopped: {}", reason.unwrap_or_default())
+            }
+            _ => return Ok(()),
+        };
+        tracing::error!(%failure, "core actor ended; shutting the node down");
+        if let Ok(mut slot) = state.failure.lock() {
+            slot.get_or_insert(failure);
+        }
+        state.failed.cancel();
+        Ok(())
+    }
+}
+
+/// Serves `listener` with the actor tree built from `config` until `shutdown` resolves (or a core
+/// actor fails), then shuts down gracefully.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), NodeError> {
+    let failed = CancellationToken::new();
+    let failure = Arc::new(std::sync::Mutex::new(None));
+    let grace = Duration::from_secs(config.settings.server.shutdown_grace_secs);
+    let limits = config.settings.limits.clone();
+    let node = config.node_name().to_string();
+    let root_args = RootArgs {
+        config,
+        failed: failed.clone(),
+        failure: failure.clone(),
+    };
+    let (root, root_handle) = Actor::spawn(None, Root, root_args)
+        .await
+        .map_err(|e| NodeError::Start(e.to_string()))?;
+    let (relay, registry) =
+        ractor::call_t!(root, RootMsg::Core, 5000).map_err(|e| NodeError::Start(e.to_string()))?;
+    let ctx = Arc::new(NodeContext {
+        node: node.clone(),
+        registry,
+        relay: relay.clone(),
+        max_connections: limits.max_connections,
+        send_queue: limits.send_queue,
+        max_rooms_per_session: limits.max_rooms_per_session,
+        connection: ConnectionLimits {
+            max_line_bytes: limits.max_line_bytes,
+            max_frame_bytes: limits.max_frame_bytes,
+            rate: limits.rate,
+            burst: limits.burst,
+            idle_timeout: (limits.idle_timeout_secs > 0)
+                .then(|| Duration::from_secs(limits.idle_timeout_secs)),
+            grace,
+        },
+    });
+
+    let stop = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!(%addr, node = %node, "listening"),
+        Err(e) => tracing::warn!(error = %e, "listening on an unknown address"),
+    }
+    tracker.spawn(listener::run(listener, ctx, stop.clone(), tracker.clone()));
+
+    tokio::select! {
+        _ = shutdown => tracing::info!("shutting down"),
+        _ = failed.cancelled() => {}
+    }
+    stop.cancel();
+    match ractor::call_t!(
+        relay,
+        RelayMsg::Shutdown,
+        2000,
+        "the server is shutting down".to_string()
+    ) {
+        Ok(sessions) => tracing::info!(sessions, "told every session to close"),
+        Err(e) => tracing::warn!(error = %e, "relay unavailable at shutdown"),
+    }
+    tracker.close();
+    if tokio::time::timeout(grace + Duration::from_secs(1), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close within the grace period");
+    }
+    root.stop(Some("shutdown".into()));
+    let _ = root_handle.await;
+    let failure = failure.lock().ok().and_then(|mut f| f.take());
+    match failure {
+        Some(failure) => Err(NodeError::CoreFailed(failure)),
+        None => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! The line protocol for netcat users: parsing text lines into [`Command`]s and rendering
+//! [`Event`]s as text lines.
+//!
+//! Input: one UTF-8 line per command, ending in `\n` (`\r\n` accepted). A line that does not start
+//! with `/` is a message to the current room; `//text` sends `/text` literally.
+//!
+//! Output: one line per event. Lines start with the time (`HH:MM:SS`, UTC); room lines then name
+//! the room (`#general`); `--` marks a system line. Errors start with `! ` followed by the stable
+//! error code: `! nick_taken: nick "bob" is already in use`. The exact formats are listed in the
+//! README and must stay stable: scripts parse them.
+
+use std::fmt::Write as _;
+
+use bytes::Bytes;
+
+use super::{ChatMessage, Command, ErrorCode, Event, Refusal};
+use crate::protocol::now_ms;
+
+/// The commands, their short forms and what they do; shown by `/help`.
+pub const HELP: &[(&str, &str)] = &[
+    ("/nick NAME (/n)", "set or change your nick"),
+    (
+        "/join ROOM (/j)",
+        "join a room (created if missing) and make it current",
+    ),
+    (
+        "/leave [ROOM] (/l)",
+        "leave a room (default: the current one)",
+    ),
+    ("/rooms (/r)", "list rooms with their member counts"),
+    ("/users [ROOM] (/u)", "list the users of a room"),
+    ("/msg NICK TEXT (/m)", "send a private message"),
+    ("/me ACTION", "describe an action in the current room"),
+    ("/history [N]", "show the current room's last N messages"),
+    ("/ping [TOKEN]", "check the connection"),
+    ("/quit [REASON] (/q)", "disconnect"),
+    ("/help (/h)", "show this list"),
+    ("TEXT", "say TEXT in the current room (//TEXT sends /TEXT)"),
+];
+
+/// Parses one line (without its line ending). `Ok(None)` for a blank line.
+pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
+    if let Some(bad) = line
+        .chars()
+        .find(|c| (c.is_control() && *c != '\t') || *c == '\u{7f}')
+    {
+        return Err(Refusal::new(
+            ErrorCode::InvalidCharacter,
+            format!("control character {bad:?} is not allowed"),
+        ));
+    }
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let Some(rest) = line.strip_prefix('/') else {
+        return Ok(Some(Command::Msg {
+            room: None,
+            text: line.to_string(),
+        }));
+    };
+    if rest.starts_with('/') {
+        return Ok(Some(Command::Msg {
+            room: None,
+            text: rest.to_string(),
+        }));
+    }
+    let (name, args) = match rest.split_once(char::is_whitespace) {
+        Some((name, args)) => (name, args.trim()),
+        None => (rest, ""),
+    };
+    let arg = |what: &str| -> Result<String, Refusal> {
+        let mut words = args.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some(word), None) => Ok(word.to_string()),
+            (None, _) => Err(Refusal::new(
+                ErrorCode::BadArguments,
+                format!("/{name} needs {what}"),
+            )),
+            (Some(_), Some(_)) => Err(Refusal::new(
+                ErrorCode::BadArguments,
+                format!("/{name} takes one word: {what}"),
+            )),
+        }
+    };
+    let optional = |what: &str| -> Result<Option<String>, Refusal> {
+        if args.is_empty() {
+            Ok(None)
+        } else {
+            arg(what).map(Some)
+        }
+    };
+    let text = |what: &str| -> Result<String, Refusal> {
+        if args.is_empty() {
+            Err(Refusal::new(
+                ErrorCode::BadArguments,
+                format!("/{name} needs {what}"),
+            ))
+        } else {
+            Ok(args.to_string())
+        }
+    };
+    let command = match name.to_ascii_lowercase().as_str() {
+        "nick" | "n" => Command::Nick(arg("a nick")?),
+        "join" | "j" => Command::Join(arg("a room name")?),
+        "leave" | "l" | "part" => Command::Leave(optional("a room name")?),
+        "rooms" | "r" | "list" => Command::ListRooms,
+        "users" | "u" | "names" => Command::ListUsers(optional("a room name")?),
+        "msg" | "m" => {
+            let (to, body) = args.split_once(char::is_whitespace).ok_or_else(|| {
+                Refusal::new(ErrorCode::BadArguments, format!("/{name} needs NICK TEXT"))
+            })?;
+            Command::PrivateMsg {
+                to: to.to_string(),
+                text: body.trim_start().to_string(),
+            }
+        }
+        "me" => Command::Me {
+            room: None,
+            text: text("an action")?,
+        },
+        "history" => {
+            let limit = match optional("a number")? {
+                None => None,
+                Some(n) => Some(n.parse::<u32>().map_err(|_| {
+                    Refusal::new(
+                        ErrorCode::BadArguments,
+                        format!("/history takes a number, not {n:?}"),
+                    )
+                })?),
+            };
+            Command::History { room: None, limit }
+        }
+        "ping" => Command::Ping(args.to_string()),
+        "quit" | "q" => Command::Quit((!args.is_empty()).then(|| args.to_string())),
+        "help" | "h" | "?" => Command::Help,
+        #[cfg(debug_assertions)]
+        "debug-panic" => Command::DebugPanic(match args {
+            "" | "session" => super::PanicTarget::Session,
+            room => super::PanicTarget::Room(room.to_string()),
+        }),
+        _ => {
+            return Err(Refusal::new(
+                ErrorCode::UnknownCommand,
+                format!("unknown command /{name}; /help lists the commands"),
+            ));
+        }
+    };
+    Ok(Some(command))
+}
+
+/// Formats milliseconds since the epoch as `HH:MM:SS` (UTC).
+pub fn clock(ts_ms: u64) -> String {
+    let secs = ts_ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+fn message_line(out: &mut String, m: &ChatMessage, history: bool) {
+    let mark = if history { "[history] " } else { "" };
+    let _ = if m.action {
+        writeln!(
+            out,
+            "{} #{} {mark}* {} {}",
+            clock(m.ts),
+            m.room,
+            m.from,
+            m.text
+        )
+    } else {
+        writeln!(
+            out,
+            "{} #{} {mark}<{}> {}",
+            clock(m.ts),
+            m.room,
+            m.from,
+            m.text
+        )
+    };
+}
+
+fn nick_list(users: &[String]) -> String {
+    users.join(" ")
+}
+
+/// Renders an event as one or more `\n`-terminated lines.
+pub fn render(event: &Event) -> Bytes {
+    let mut out = String::with_capacity(64);
+    let now = || clock(now_ms());
+    let _ = match event {
+        Event::Welcome {
+            server,
+            protocol,
+            node,
+        } => writeln!(
+            out,
+            "{} -- welcome to {server} (protocol {protocol}) on node {node}",
+            now()
+        ),
+        Event::NickOk { nick } => writeln!(out, "{} -- you are now known as {nick}", now()),
+        Event::NickError { code, message, .. } => writeln!(out, "! {code}: {message}"),
+        Event::Joined { room, users } => writeln!(
+            out,
+            "{} #{room} -- you joined #{room}; users ({}): {}",
+            now(),
+            users.len(),
+            nick_list(users)
+        ),
+        Event::JoinError {
+            room,
+            code,
+            message,
+        } => writeln!(out, "! {code}: cannot join {room}: {message}"),
+        Event::Left { room } => writeln!(out, "{} #{room} -- you left #{room}", now()),
+        Event::Message(m) => {
+            message_line(&mut out, m, false);
+            Ok(())
+        }
+        Event::Private { from, to, text, ts } => {
+            writeln!(out, "{} *{from} -> {to}* {text}", clock(*ts))
+        }
+        Event::UserJoined { room, nick, ts } => {
+            writeln!(out, "{} #{room} -- {nick} joined", clock(*ts))
+        }
+        Event::UserLeft {
+            room,
+            nick,
+            reason,
+            ts,
+        } => match reason {
+            Some(reason) => writeln!(out, "{} #{room} -- {nick} left ({reason})", clock(*ts)),
+            None => writeln!(out, "{} #{room} -- {nick} left", clock(*ts)),
+        },
+        Event::NickChanged { room, old, new, ts } => {
+            writeln!(out, "{} #{room} -- {old} is now known as {new}", clock(*ts))
+        }
+        Event::RoomList { rooms } => {
+            let list: Vec<String> = rooms
+                .iter()
+                .map(|r| format!("#{} ({}, {})", r.name, r.members, r.node))
+                .collect();
+            writeln!(
+                out,
+                "{} -- rooms ({}): {}",
+                now(),
+                rooms.len(),
+                list.join(", ")
+            )
+        }
+        Event::UserList { room, users } => writeln!(
+            out,
+            "{} #{room} -- users ({}): {}",
+            now(),
+            users.len(),
+            nick_list(users)
+        ),
+        Event::History { room, messages } => {
+            if messages.is_empty() {
+                writeln!(out, "{} #{room} -- no history", now())
+            } else {
+                for m in messages {
+                    message_line(&mut out, m, true);
+                }
+                Ok(())
+            }
+        }
+        Event::Pong { token } if token.is_empty() => writeln!(out, "{} -- pong", now()),
+        Event::Pong { token } => writeln!(out, "{} -- pong {token}", now()),
+        Event::Notice {
+            room: Some(room),
+            text,
+        } => writeln!(out, "{} #{room} -- {text}", now()),
+        Event::Notice { room: None, text } => writeln!(out, "{} -- {text}", now()),
+        Event::Error { code, message } => writeln!(out, "! {code}: {message}"),
+        Event::Shutdown { reason } => writeln!(out, "! shutdown: {reason}"),
+    };
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(line: &str) -> Command {
+        parse(line).unwrap().unwrap()
+    }
+
+    fn refused(line: &str) -> ErrorCode {
+        parse(line).unwrap_err().code
+    }
+
+    #[test]
+    fn commands_and_short_forms() {
+        assert_eq!(cmd("/nick alice"), Command::Nick("alice".into()));
+        assert_eq!(cmd("/n alice"), Command::Nick("alice".into()));
+        assert_eq!(cmd("/JOIN #rust"), Command::Join("#rust".into()));
+        assert_eq!(cmd("/j rust"), Command::Join("rust".into()));
+        assert_eq!(cmd("/leave"), Command::Leave(None));
+        assert_eq!(cmd("/l #rust"), Command::Leave(Some("#rust".into())));
+        assert_eq!(cmd("/rooms"), Command::ListRooms);
+        assert_eq!(cmd("/r"), Command::ListRooms);
+        assert_eq!(cmd("/users"), Command::ListUsers(None));
+        assert_eq!(cmd("/u x"), Command::ListUsers(Some("x".into())));
+        assert_eq!(
+            cmd("/msg bob hi  there"),
+            Command::PrivateMsg {
+                to: "bob".into(),
+                text: "hi  there".into()
+            }
+        );
+        assert_eq!(
+            cmd("/me waves"),
+            Command::Me {
+                room: None,
+                text: "waves".into()
+            }
+        );
+        assert_eq!(
+            cmd("/history 5"),
+            Command::History {
+                room: None,
+                limit: Some(5)
+            }
+        );
+        assert_eq!(
+            cmd("/history"),
+            Command::History {
+                room: None,
+                limit: None
+            }
+        );
+        assert_eq!(cmd("/ping abc"), Command::Ping("abc".into()));
+        assert_eq!(cmd("/quit bye all"), Command::Quit(Some("bye all".into())));
+        assert_eq!(cmd("/q"), Command::Quit(None));
+        assert_eq!(cmd("/help"), Command::Help);
+        assert_eq!(cmd("/h"), Command::Help);
+    }
+
+    #[test]
+    fn plain_text_and_escapes() {
+        assert_eq!(
+            cmd("hello world"),
+            Command::Msg {
+                room: None,
+                text: "hello world".into()
+            }
+        );
+        assert_eq!(
+            cmd("//etc/passwd is a path"),
+            Command::Msg {
+                room: None,
+                text: "/etc/passwd is a path".into()
+            }
+        );
+        assert_eq!(parse("   ").unwrap(), None);
+        assert_eq!(parse("").unwrap(), None);
+    }
+
+    #[test]
+    fn bad_lines() {
+        assert_eq!(refused("/frobnicate"), ErrorCode::UnknownCommand);
+        assert_eq!(refused("/nick"), ErrorCode::BadArguments);
+        assert_eq!(refused("/nick two words"), ErrorCode::BadArguments);
+        assert_eq!(refused("/join"), ErrorCode::BadArguments);
+        assert_eq!(refused("/msg bob"), ErrorCode::BadArguments);
+        assert_eq!(refused("/me"), ErrorCode::BadArguments);
+        assert_eq!(refused("/history many"), ErrorCode::BadArguments);
+        assert_eq!(refused("hi\0there"), ErrorCode::InvalidCharacter);
+        assert_eq!(refused("bell\u{7}"), ErrorCode::InvalidCharacter);
+        assert!(parse("tab\tis fine").is_ok());
+    }
+
+    #[test]
+    fn rendering() {
+        let m = ChatMessage {
+            room: "general".into(),
+            seq: 1,
+            from: "alice".into(),
+            text: "hi".into(),
+            action: false,
+            ts: 3_723_000,
+        };
+        assert_eq!(
+            render(&Event::Message(m.clone())),
+            "01:02:03 #general <alice> hi\n"
+        );
+        assert_eq!(
+            render(&Event::History {
+                room: "general".into(),
+                messages: vec![m.clone(), ChatMessage { action: true, ..m }]
+            }),
+            "01:02:03 #general [history] <alice> hi\n01:02:03 #general [history] * alice hi\n"
+        );
+        assert_eq!(
+            render(&Event::error(
+                ErrorCode::NickTaken,
+                "nick \"bob\" is already in use"
+            )),
+            "! nick_taken: nick \"bob\" is already in use\n"
+        );
+        assert_eq!(
+            render(&Event::UserLeft {
+                room: "r".into(),
+                nick: "bob".into(),
+                reason: Some("quit: bye".into()),
+                ts: 0
+            }),
+            "00:00:00 #r -- bob left (quit: bye)\n"
+        );
+        assert_eq!(
+            render(&Event::Private {
+                from: "a".into(),
+                to: "b".into(),
+                text: "psst".into(),
+                ts: 0
+            }),
+            "00:00:00 *a -> b* psst\n"
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! The client protocol: the commands a client sends and the events the server sends back.
+//!
+//! Both wire formats carry these same types: [`line`] renders them as human-readable text lines for
+//! netcat users, [`frame`] as length-prefixed binary frames for programs and the terminal client.
+//! Because a room encodes each event once per format and shares the bytes with every member, the
+//! rendering functions are pure and allocation-light.
+
+pub mod frame;
+pub mod line;
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// Version of the framed protocol; sent in [`Event::Welcome`]. Bump it on any incompatible change
+/// to [`Command`] or [`Event`] (variants are encoded by position: only append new ones).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Which wire format a connection speaks, decided by the first byte the client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Protocol {
+    /// UTF-8 text lines (netcat).
+    Line,
+    /// 4-byte big-endian length + binary payload.
+    Frame,
+}
+
+/// A request from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Set or change the nick.
+    Nick(String),
+    /// Join a room (creating it if needed) and make it the current room.
+    Join(String),
+    /// Leave a room; `None` means the current room.
+    Leave(Option<String>),
+    /// Say something in a room; `None` means the current room.
+    Msg {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// The message text.
+        text: String,
+    },
+    /// An action (`/me waves`) in a room; `None` means the current room.
+    Me {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// The action text.
+        text: String,
+    },
+    /// A private message to one user.
+    PrivateMsg {
+        /// The recipient's nick.
+        to: String,
+        /// The message text.
+        text: String,
+    },
+    /// List every room with its member count.
+    ListRooms,
+    /// List the users of a room; `None` means the current room.
+    ListUsers(Option<String>),
+    /// Show a room's recent history; `None` room means the current one, `None` limit means all kept.
+    History {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// How many of the most recent messages.
+        limit: Option<u32>,
+    },
+    /// Ask for a [`Event::Pong`] carrying the same token.
+    Ping(String),
+    /// Disconnect, with an optional reason shown to the rooms.
+    Quit(Option<String>),
+    /// List the commands.
+    Help,
+    /// Debug builds only: make an actor panic, so tests can check supervision.
+    #[cfg(debug_assertions)]
+    DebugPanic(PanicTarget),
+}
+
+/// Which actor a [`Command::DebugPanic`] crashes.
+#[cfg(debug_assertions)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PanicTarget {
+    /// The sender's own session.
+    Session,
+    /// A room the sender is in.
+    Room(String),
+}
+
+/// One message said in a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The room, canonical (no `#`).
+    pub room: String,
+    /// The room's sequence number for this message: 1, 2, 3, ... without gaps.
+    pub seq: u64,
+    /// The sender's nick.
+    pub from: String,
+    /// The text.
+    pub text: String,
+    /// `true` for a `/me` action.
+    pub action: bool,
+    /// When the room accepted it, in milliseconds since the Unix epoch.
+    pub ts: u64,
+}
+
+/// A room as listed by [`Event::RoomList`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    /// The room, canonical (no `#`).
+    pub name: String,
+    /// How many users are in it.
+    pub members: u32,
+    /// The node that hosts it.
+    pub node: String,
+}
+
+/// Something the server tells a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// First event on a framed connection.
+    Welcome {
+        /// Server name and version, e.g. `chatd 0.1.0`.
+        server: String,
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+        /// The node the client is connected to.
+        node: String,
+    },
+    /// The nick was set or changed.
+    NickOk {
+        /// The nick as it will be shown.
+        nick: String,
+    },
+    /// The nick was refused.
+    NickError {
+        /// The refused nick.
+        nick: String,
+        /// Why, as a stable code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+    /// You joined a room; sent after its [`Event::History`].
+    Joined {
+        /// The room, canonical.
+        room: String,
+        /// Who is in it (you included).
+        users: Vec<String>,
+    },
+    /// A join was refused.
+    JoinError {
+        /// The room as given.
+        room: String,
+        /// Why, as a stable code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+    /// You left a room.
+    Left {
+        /// The room, canonical.
+        room: String,
+    },
+    /// A live message in a room you are in.
+    Message(ChatMessage),
+    /// A private message, to you or sent by you (the echo).
+    Private {
+        /// Sender's nick.
+        from: String,
+        /// Recipient's nick.
+        to: String,
+        /// The text.
+        text: String,
+        /// Milliseconds since the Unix epoch.
+        ts: u64,
+    },
+    /// Someone joined a room you are in.
+    UserJoined {
+        /// The room.
+        room: String,
+        /// Who.
+        nick: String,
+        /// Milliseconds since the Unix epoch.
+        ts: u64,
+    },
+    /// Someone left a room you are in.
+    UserLeft {
+        /// The room.
+        room: String,
+        /// Who.
+        nick: String,
+        /// Quit message or disconnect reason, if any.
+        reason: Option<String>,
+        /// Milliseconds since the Unix epoch.
+        ts: u64,
+    },
+    /// Someone in a room you are in changed nick.
+    NickChanged {
+        /// The room.
+        room: String,
+        /// Old nick.
+        old: String,
+        /// New nick.
+        new: String,
+        /// Milliseconds since the Unix epoch.
+        ts: u64,
+    },
+    /// Answer to [`Command::ListRooms`].
+    RoomList {
+        /// Every room.
+        rooms: Vec<RoomInfo>,
+    },
+    /// Answer to [`Command::ListUsers`].
+    UserList {
+        /// The room.
+        room: String,
+        /// Its users' nicks.
+        users: Vec<String>,
+    },
+    /// Recent messages of a room: on join (before live traffic) and for [`Command::History`].
+    History {
+        /// The room.
+        room: String,
+        /// Oldest first; sequence numbers show any gap.
+        messages: Vec<ChatMessage>,
+    },
+    /// Answer to [`Command::Ping`].
+    Pong {
+        /// The token from the ping.
+        token: String,
+    },
+    /// An informational line from the server (help text, room notices).
+    Notice {
+        /// The room it concerns, if any.
+        room: Option<String>,
+        /// The text.
+        text: String,
+    },
+    /// A request failed, or the connection is about to be closed.
+    Error {
+        /// Stable machine-readable code.
+        code: ErrorCode,
+        /// For people.
+        message: String,
+    },
+    /// The server is shutting down; the connection closes after this.
+    Shutdown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Stable, machine-readable error codes. The line protocol shows them in snake case
+/// ([`ErrorCode::as_str`]); the framed protocol carries the variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// A nick must be set first.
+    NickRequired,
+    /// Someone else has this nick.
+    NickTaken,
+    /// The nick breaks the nick rules.
+    InvalidNick,
+    /// The room name breaks the room-name rules.
+    InvalidRoom,
+    /// You are not in that room.
+    NotInRoom,
+    /// No room was named and there is no current room.
+    NoCurrentRoom,
+    /// No user has that nick.
+    NoSuchUser,
+    /// No room has that name.
+    NoSuchRoom,
+    /// Too many commands too fast.
+    RateLimited,
+    /// The command is unknown.
+    UnknownCommand,
+    /// The command misses an argument or has a bad one.
+    BadArguments,
+    /// The line is not valid UTF-8.
+    InvalidUtf8,
+    /// The line contains a NUL or another forbidden control character.
+    InvalidCharacter,
+    /// The line is longer than `limits.max_line_bytes`.
+    LineTooLong,
+    /// The frame is larger than `limits.max_frame_bytes`.
+    FrameTooLarge,
+    /// The frame does not decode to a command.
+    BadFrame,
+    /// `limits.max_rooms_per_session` reached.
+    TooManyRooms,
+    /// `limits.max_connections` reached.
+    ServerFull,
+    /// The client did not read fast enough.
+    SendQueueExceeded,
+    /// Nothing received for `limits.idle_timeout_secs`.
+    IdleTimeout,
+    /// A message must not be empty.
+    EmptyMessage,
+    /// The room is temporarily unavailable (restarting); try again.
+    RoomUnavailable,
+    /// Something went wrong inside the server.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The snake-case name shown in the line protocol, e.g. `nick_taken`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NickRequired => "nick_required",
+            ErrorCode::NickTaken => "nick_taken",
+            ErrorCode::InvalidNick => "invalid_nick",
+            ErrorCode::InvalidRoom => "invalid_room",
+            ErrorCode::NotInRoom => "not_in_room",
+            ErrorCode::NoCurrentRoom => "no_current_room",
+            ErrorCode::NoSuchUser => "no_such_user",
+            ErrorCode::NoSuchRoom => "no_such_room",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UnknownCommand => "unknown_command",
+            ErrorCode::BadArguments => "bad_arguments",
+            ErrorCode::InvalidUtf8 => "invalid_utf8",
+            ErrorCode::InvalidCharacter => "invalid_character",
+            ErrorCode::LineTooLong => "line_too_long",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::BadFrame => "bad_frame",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::ServerFull => "server_full",
+            ErrorCode::SendQueueExceeded => "send_queue_exceeded",
+            ErrorCode::IdleTimeout => "idle_timeout",
+            ErrorCode::EmptyMessage => "empty_message",
+            ErrorCode::RoomUnavailable => "room_unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A command that was refused before it reached an actor (bad syntax, bad arguments).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Refusal {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// For people.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal with this code and text.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Refusal> for Event {
+    fn from(r: Refusal) -> Event {
+        Event::Error {
+            code: r.code,
+            message: r.message,
+        }
+    }
+}
+
+impl Event {
+    /// An [`Event::Error`].
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Event {
+        Event::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An [`Event::Notice`] that concerns no room.
+    pub fn notice(text: impl Into<String>) -> Event {
+        Event::Notice {
+            room: None,
+            text: text.into(),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, the clock of every event timestamp.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Encodes an event for one wire format.
+pub fn encode(protocol: Protocol, event: &Event) -> Bytes {
+    match protocol {
+        Protocol::Line => line::render(event),
+        Protocol::Frame => frame::encode_event(event).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot encode an event as a frame");
+            Bytes::new()
+        }),
+    }
+}
+
+/// An event with its encodings, each made at most once and then shared: fan-out to a thousand
+/// members encodes twice at most (once per wire format), never once per member.
+pub struct Encoded<'a> {
+    event: &'a Event,
+    line: OnceLock<Bytes>,
+    frame: OnceLock<Bytes>,
+}
+
+impl<'a> Encoded<'a> {
+    /// Wraps an event; nothing is encoded yet.
+    pub fn new(event: &'a Event) -> Self {
+        Encoded {
+            event,
+            line: OnceLock::new(),
+            frame: OnceLock::new(),
+        }
+    }
+
+    /// The event's bytes in `protocol` (a cheap reference-counted clone).
+    pub fn bytes(&self, protocol: Protocol) -> Bytes {
+        let cell = match protocol {
+            Protocol::Line => &self.line,
+            Protocol::Frame => &self.frame,
+        };
+        cell.get_or_init(|| encode(protocol, self.event)).clone()
+    }
+}

@@ -1,0 +1,311 @@
+//! The registry: this node's directory of rooms and nicks, and the parent of its sessions.
+//!
+//! - Rooms: finds a room by name, creating it (through the room supervisor) when asked to;
+//!   closes rooms that became empty (unless a join it handed out is still on its way there);
+//!   follows rooms that restarted; keeps their member counts for `/rooms`.
+//!   `server.default_rooms` are created at start and never removed.
+//! - Nicks: unique case-insensitively; a claim either takes the nick or answers `Taken`.
+//! - Sessions: every session actor is linked to the registry, so however a session ends (quit,
+//!   disconnect, panic), the registry frees its nick and tells the relay, which removes it from
+//!   its rooms. Cleanup therefore has exactly one path.
+
+use std::collections::HashMap;
+
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor_cluster::RactorMessage;
+
+use crate::names::nick_key;
+use crate::protocol::RoomInfo;
+use crate::relay::RelayMsg;
+use crate::room::{Member, MemberAddr, RoomArgs, RoomMsg};
+use crate::room_supervisor::RoomSupervisorMsg;
+
+/// The answer to a nick claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NickClaim {
+    /// The nick is now the claimant's (any nick it held before is released).
+    Granted,
+    /// Someone else holds it.
+    Taken,
+}
+
+/// What the registry does.
+#[derive(RactorMessage)]
+pub enum RegistryMsg {
+    /// Take a nick for a session.
+    ClaimNick(String, MemberAddr, RpcReplyPort<NickClaim>),
+    /// Who has this nick?
+    LookupNick(String, RpcReplyPort<Option<Member>>),
+    /// Find a room; create it if `create` (which also counts a join on its way to the room).
+    GetRoom {
+        /// Canonical room name.
+        name: String,
+        /// Create the room if it does not exist.
+        create: bool,
+        /// The room, if it exists (or was created).
+        reply: RpcReplyPort<Option<ActorRef<RoomMsg>>>,
+    },
+    /// Every room, sorted by name.
+    ListRooms(RpcReplyPort<Vec<RoomInfo>>),
+    /// A room's member count changed.
+    RoomCount {
+        /// Canonical room name.
+        name: String,
+        /// Members now.
+        members: u32,
+    },
+    /// A room became empty after handling `joins` joins; it is closed unless a join is pending.
+    RoomEmpty {
+        /// Canonical room name.
+        name: String,
+        /// Joins the room has handled.
+        joins: u64,
+    },
+    /// A room was restarted after a failure.
+    RoomRestarted {
+        /// Canonical room name.
+        name: String,
+        /// The new room actor.
+        room: ActorRef<RoomMsg>,
+    },
+    /// A room stopped (empty, or failed for good).
+    RoomClosed {
+        /// Canonical room name.
+        name: String,
+        /// The actor that stopped.
+        id: ActorId,
+    },
+}
+
+/// What every new room on this node starts with.
+#[derive(Debug, Clone)]
+pub struct RegistryArgs {
+    /// This node's name.
+    pub node: String,
+    /// Rooms created at start and kept when empty (canonical names).
+    pub default_rooms: Vec<String>,
+    /// `history.replay`
+    pub history: usize,
+    /// `limits.presence_max_members`
+    pub presence_max: usize,
+    /// This node's relay.
+    pub relay: ActorRef<RelayMsg>,
+    /// This node's room supervisor.
+    pub room_supervisor: ActorRef<RoomSupervisorMsg>,
+}
+
+struct RoomEntry {
+    room: ActorRef<RoomMsg>,
+    members: u32,
+    /// Times this room was handed out to a joiner (`GetRoom` with `create`).
+    joins_sent: u64,
+}
+
+/// The registry actor.
+pub struct Registry;
+
+/// The registry's state.
+pub struct RegistryState {
+    args: RegistryArgs,
+    rooms: HashMap<String, RoomEntry>,
+    nicks: HashMap<String, Member>,
+    nick_of_session: HashMap<u64, String>,
+}
+
+impl RegistryState {
+    async fn create_room(
+        &mut self,
+        myself: &ActorRef<RegistryMsg>,
+        name: &str,
+    ) -> Option<ActorRef<RoomMsg>> {
+        let args = RoomArgs {
+            name: name.to_string(),
+            node: self.args.node.clone(),
+            persistent: self.args.default_rooms.iter().any(|r| r == name),
+            history: self.args.history,
+            presence_max: self.args.presence_max,
+            relay: self.args.relay.clone(),
+            registry: myself.clone(),
+            restore: false,
+        };
+        match ractor::call_t!(
+            self.args.room_supervisor,
+            RoomSupervisorMsg::Spawn,
+            5000,
+            args
+        ) {
+            Ok(Ok(room)) => {
+                tracing::debug!(room = name, "room created");
+                self.rooms.insert(
+                    name.to_string(),
+                    RoomEntry {
+                        room: room.clone(),
+                        members: 0,
+                        joins_sent: 0,
+                    },
+                );
+                Some(room)
+            }
+            Ok(Err(e)) => {
+                tracing::error!(room = name, error = %e, "cannot start room");
+                None
+            }
+            Err(e) => {
+                tracing::error!(room = name, error = %e, "room supervisor unavailable");
+                None
+            }
+        }
+    }
+
+    fn release_nick(&mut self, session: u64) {
+        if let Some(key) = self.nick_of_session.remove(&session) {
+            self.nicks.remove(&key);
+        }
+    }
+}
+
+impl Actor for Registry {
+    type Msg = RegistryMsg;
+    type State = RegistryState;
+    type Arguments = RegistryArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RegistryMsg>,
+        args: RegistryArgs,
+    ) -> Result<RegistryState, ActorProcessingErr> {
+        let mut state = RegistryState {
+            args,
+            rooms: HashMap::new(),
+            nicks: HashMap::new(),
+            nick_of_session: HashMap::new(),
+        };
+        for name in state.args.default_rooms.clone() {
+            if state.create_room(&myself, &name).await.is_none() {
+                return Err(format!("cannot create default room {name}").into());
+            }
+        }
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<RegistryMsg>,
+        message: RegistryMsg,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RegistryMsg::ClaimNick(nick, addr, reply) => {
+                let key = nick_key(&nick);
+                let answer = match state.nicks.get(&key) {
+                    Some(holder) if holder.addr != addr => NickClaim::Taken,
+                    _ => {
+                        state.release_nick(addr.session);
+                        state.nick_of_session.insert(addr.session, key.clone());
+                        state.nicks.insert(key, Member { addr, nick });
+                        NickClaim::Granted
+                    }
+                };
+                let _ = reply.send(answer);
+            }
+            RegistryMsg::LookupNick(nick, reply) => {
+                let _ = reply.send(state.nicks.get(&nick_key(&nick)).cloned());
+            }
+            RegistryMsg::GetRoom {
+                name,
+                create,
+                reply,
+            } => {
+                if !state.rooms.contains_key(&name) && create {
+                    state.create_room(&myself, &name).await;
+                }
+                let room = state.rooms.get_mut(&name).map(|entry| {
+                    if create {
+                        entry.joins_sent += 1;
+                    }
+                    entry.room.clone()
+                });
+                let _ = reply.send(room);
+            }
+            RegistryMsg::ListRooms(reply) => {
+                let mut rooms: Vec<RoomInfo> = state
+                    .rooms
+                    .iter()
+                    .map(|(name, entry)| RoomInfo {
+                        name: name.clone(),
+                        members: entry.members,
+                        node: state.args.node.clone(),
+                    })
+                    .collect();
+                rooms.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+                let _ = reply.send(rooms);
+            }
+            RegistryMsg::RoomCount { name, members } => {
+                if let Some(entry) = state.rooms.get_mut(&name) {
+                    entry.members = members;
+                }
+            }
+            RegistryMsg::RoomEmpty { name, joins } => {
+                if state
+                    .rooms
+                    .get(&name)
+                    .is_some_and(|e| e.joins_sent <= joins)
+                    && let Some(entry) = state.rooms.remove(&name)
+                {
+                    tracing::debug!(room = %name, "closing empty room");
+                    entry.room.stop(Some("empty".into()));
+                }
+            }
+            RegistryMsg::RoomRestarted { name, room } => match state.rooms.get_mut(&name) {
+                // A restarted room has not seen the joins sent to its predecessor.
+                Some(entry) => {
+                    entry.room = room;
+                    entry.joins_sent = 0;
+                }
+                None => {
+                    state.rooms.insert(
+                        name,
+                        RoomEntry {
+                            room,
+                            members: 0,
+                            joins_sent: 0,
+                        },
+                    );
+                }
+            },
+            RegistryMsg::RoomClosed { name, id } => {
+                if state
+                    .rooms
+                    .get(&name)
+                    .is_some_and(|e| e.room.get_id() == id)
+                {
+                    state.rooms.remove(&name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<RegistryMsg>,
+        event: SupervisionEvent,
+        state: &mut RegistryState,
+    ) -> Result<(), ActorProcessingErr> {
+        let (session, reason) = match event {
+            SupervisionEvent::ActorTerminated(cell, _, reason) => (cell.get_id(), reason),
+            SupervisionEvent::ActorFailed(cell, error) => {
+                tracing::error!(session = %cell.get_id(), %error, "session failed");
+                (cell.get_id(), Some("session failed".to_string()))
+            }
+            _ => return Ok(()),
+        };
+        let session = session.pid();
+        state.release_nick(session);
+        let _ = state
+            .args
+            .relay
+            .cast(RelayMsg::SessionGone { session, reason });
+        Ok(())
+    }
+}

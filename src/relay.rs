@@ -1,0 +1,306 @@
+//! The relay: this node's delivery point. It knows every local session's outgoing queue and which
+//! rooms each session is subscribed to, and turns one room event into bytes for every local
+//! member — encoding it at most once per wire format and pushing shared bytes without waiting.
+//!
+//! Rooms send each event once per node (to that node's relay), never once per member, which is
+//! what keeps cluster fan-out at one network message per node. A session whose queue is full is
+//! cut off by its [`Outbound`]; the relay never blocks on a client.
+
+use std::collections::HashMap;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort};
+use ractor_cluster::RactorMessage;
+
+use crate::outbound::Outbound;
+use crate::protocol::{Encoded, Event};
+use crate::room::{Departure, Member, MemberAddr, RoomMsg};
+use crate::session::SessionMsg;
+
+/// What a restarted room learns from the relay.
+#[derive(Debug, Clone)]
+pub struct RoomRecovery {
+    /// The local members still subscribed.
+    pub members: Vec<Member>,
+    /// The last message number the members received.
+    pub last_seq: u64,
+}
+
+/// What the relay does.
+#[derive(RactorMessage)]
+pub enum RelayMsg {
+    /// A new session (sent by the session as it starts).
+    Register {
+        /// The session actor.
+        session: ActorRef<SessionMsg>,
+        /// Its outgoing queue.
+        outbound: Outbound,
+    },
+    /// A session's nick changed (kept so a restarted room can recover its members).
+    SetNick {
+        /// Session number.
+        session: u64,
+        /// New nick.
+        nick: String,
+    },
+    /// A session ended: forget it, and tell its rooms it left.
+    SessionGone {
+        /// Session number.
+        session: u64,
+        /// Shown to the rooms.
+        reason: Option<String>,
+    },
+    /// A room accepted a member: queue `preamble` (history, `Joined`) for it, then subscribe it.
+    Subscribe {
+        /// Canonical room name.
+        room: String,
+        /// The room, for telling it when the session goes away.
+        room_ref: ActorRef<RoomMsg>,
+        /// Session number.
+        session: u64,
+        /// Events sent to the member before any live event.
+        preamble: Vec<Event>,
+    },
+    /// A session left a room: unsubscribe it and send it `farewell`.
+    Unsubscribe {
+        /// Canonical room name.
+        room: String,
+        /// Session number.
+        session: u64,
+        /// Sent after the last live event of the room.
+        farewell: Event,
+    },
+    /// An event for every local member of a room.
+    Deliver {
+        /// Canonical room name.
+        room: String,
+        /// The event.
+        event: Event,
+    },
+    /// An event for one local session.
+    Unicast {
+        /// Session number.
+        session: u64,
+        /// The event.
+        event: Event,
+    },
+    /// A room restarted: it takes over the subscription and learns who its local members are.
+    RoomMembers(String, ActorRef<RoomMsg>, RpcReplyPort<RoomRecovery>),
+    /// A room was closed for good: unsubscribe its local members and tell them.
+    DropRoom {
+        /// Canonical room name.
+        room: String,
+        /// Sent to each member after `Left`.
+        notice: Event,
+    },
+    /// Send every local session `Shutdown` and close its connection after what is queued.
+    Shutdown(String, RpcReplyPort<usize>),
+}
+
+struct LocalSession {
+    actor: ActorRef<SessionMsg>,
+    outbound: Outbound,
+    nick: Option<String>,
+    rooms: Vec<String>,
+}
+
+struct Subscribers {
+    room: ActorRef<RoomMsg>,
+    members: HashMap<u64, Outbound>,
+    last_seq: u64,
+}
+
+/// The relay actor.
+pub struct Relay;
+
+/// The relay's state.
+pub struct RelayState {
+    node: String,
+    sessions: HashMap<u64, LocalSession>,
+    rooms: HashMap<String, Subscribers>,
+}
+
+impl RelayState {
+    fn unsubscribe(&mut self, room: &str, session: u64) {
+        if let Some(subs) = self.rooms.get_mut(room) {
+            subs.members.remove(&session);
+            if subs.members.is_empty() {
+                self.rooms.remove(room);
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(&session) {
+            s.rooms.retain(|r| r != room);
+        }
+    }
+}
+
+impl Actor for Relay {
+    type Msg = RelayMsg;
+    type State = RelayState;
+    type Arguments = String;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<RelayMsg>,
+        node: String,
+    ) -> Result<RelayState, ActorProcessingErr> {
+        Ok(RelayState {
+            node,
+            sessions: HashMap::new(),
+            rooms: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<RelayMsg>,
+        message: RelayMsg,
+        state: &mut RelayState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RelayMsg::Register { session, outbound } => {
+                // A session that already stopped was cleaned up before this arrived.
+                if !matches!(
+                    session.get_status(),
+                    ActorStatus::Stopping | ActorStatus::Stopped
+                ) {
+                    state.sessions.insert(
+                        session.get_id().pid(),
+                        LocalSession {
+                            actor: session,
+                            outbound,
+                            nick: None,
+                            rooms: Vec::new(),
+                        },
+                    );
+                }
+            }
+            RelayMsg::SetNick { session, nick } => {
+                if let Some(s) = state.sessions.get_mut(&session) {
+                    s.nick = Some(nick);
+                }
+            }
+            RelayMsg::SessionGone { session, reason } => {
+                if let Some(gone) = state.sessions.remove(&session) {
+                    gone.outbound.close();
+                    let addr = MemberAddr {
+                        node: state.node.clone(),
+                        session,
+                    };
+                    for room in gone.rooms {
+                        if let Some(subs) = state.rooms.get_mut(&room) {
+                            subs.members.remove(&session);
+                            let _ = subs.room.cast(RoomMsg::Leave(Departure {
+                                addr: addr.clone(),
+                                reason: reason.clone(),
+                            }));
+                            if subs.members.is_empty() {
+                                state.rooms.remove(&room);
+                            }
+                        }
+                    }
+                }
+            }
+            RelayMsg::Subscribe {
+                room,
+                room_ref,
+                session,
+                preamble,
+            } => {
+                let Some(local) = state.sessions.get_mut(&session) else {
+                    // The session ended while joining: the room must forget it too.
+                    let addr = MemberAddr {
+                        node: state.node.clone(),
+                        session,
+                    };
+                    let _ = room_ref.cast(RoomMsg::Leave(Departure { addr, reason: None }));
+                    return Ok(());
+                };
+                for event in &preamble {
+                    local.outbound.send_event(event);
+                }
+                if !local.rooms.contains(&room) {
+                    local.rooms.push(room.clone());
+                }
+                let subs = state.rooms.entry(room).or_insert_with(|| Subscribers {
+                    room: room_ref.clone(),
+                    members: HashMap::new(),
+                    last_seq: 0,
+                });
+                subs.room = room_ref;
+                subs.members.insert(session, local.outbound.clone());
+            }
+            RelayMsg::Unsubscribe {
+                room,
+                session,
+                farewell,
+            } => {
+                state.unsubscribe(&room, session);
+                if let Some(s) = state.sessions.get(&session) {
+                    s.outbound.send_event(&farewell);
+                }
+            }
+            RelayMsg::Deliver { room, event } => {
+                if let Some(subs) = state.rooms.get_mut(&room) {
+                    if let Event::Message(m) = &event {
+                        subs.last_seq = m.seq;
+                    }
+                    let encoded = Encoded::new(&event);
+                    for outbound in subs.members.values() {
+                        outbound.send(encoded.bytes(outbound.protocol()));
+                    }
+                }
+            }
+            RelayMsg::Unicast { session, event } => {
+                if let Some(s) = state.sessions.get(&session) {
+                    s.outbound.send_event(&event);
+                }
+            }
+            RelayMsg::RoomMembers(room, room_ref, reply) => {
+                let mut recovery = RoomRecovery {
+                    members: Vec::new(),
+                    last_seq: 0,
+                };
+                if let Some(subs) = state.rooms.get_mut(&room) {
+                    subs.room = room_ref;
+                    recovery.last_seq = subs.last_seq;
+                    for session in subs.members.keys() {
+                        if let Some(nick) = state.sessions.get(session).and_then(|s| s.nick.clone())
+                        {
+                            recovery.members.push(Member {
+                                addr: MemberAddr {
+                                    node: state.node.clone(),
+                                    session: *session,
+                                },
+                                nick,
+                            });
+                        }
+                    }
+                }
+                let _ = reply.send(recovery);
+            }
+            RelayMsg::DropRoom { room, notice } => {
+                if let Some(subs) = state.rooms.remove(&room) {
+                    let left = Event::Left { room: room.clone() };
+                    for session in subs.members.keys() {
+                        if let Some(s) = state.sessions.get_mut(session) {
+                            s.rooms.retain(|r| *r != room);
+                            s.outbound.send_event(&left);
+                            s.outbound.send_event(&notice);
+                            let _ = s.actor.cast(SessionMsg::RoomGone(room.clone()));
+                        }
+                    }
+                }
+            }
+            RelayMsg::Shutdown(reason, reply) => {
+                let event = Event::Shutdown { reason };
+                let encoded = Encoded::new(&event);
+                for s in state.sessions.values() {
+                    s.outbound.send(encoded.bytes(s.outbound.protocol()));
+                    s.outbound.close();
+                }
+                let _ = reply.send(state.sessions.len());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,384 @@
+//! The room actor: one per room. It owns the member list, numbers every message (1, 2, 3, ...
+//! without gaps), keeps the last `history.replay` messages, and fans each event out once per node
+//! that has members, through that node's [`crate::relay`].
+//!
+//! An empty room asks the registry to close it (unless it is a default room); the registry decides,
+//! because only it knows whether a join is still on its way.
+//!
+//! Room messages are remotable (`RactorClusterMessage`) and carry only serializable data, so a
+//! session on another node can reach a room through a remote actor reference. A room never waits
+//! on a session: every delivery is a cast to a relay, which only ever does non-blocking queue pushes.
+
+use std::collections::{HashMap, VecDeque};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor_cluster::RactorClusterMessage;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{ChatMessage, ErrorCode, Event, now_ms};
+use crate::registry::RegistryMsg;
+use crate::relay::RelayMsg;
+
+/// Where a member's session lives: its node and its session number there.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MemberAddr {
+    /// Node name.
+    pub node: String,
+    /// Session number, unique on that node.
+    pub session: u64,
+}
+
+/// A room member: where it is and what it is called.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Where its session lives.
+    pub addr: MemberAddr,
+    /// Its nick.
+    pub nick: String,
+}
+
+/// A member leaving, with the reason shown to the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    /// Who.
+    pub addr: MemberAddr,
+    /// Quit message or disconnect reason.
+    pub reason: Option<String>,
+}
+
+/// Something a member says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    /// Who says it.
+    pub from: MemberAddr,
+    /// What.
+    pub text: String,
+    /// `true` for `/me`.
+    pub action: bool,
+}
+
+/// The answer to a join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinReply {
+    /// Joined (or already a member). History and the `Joined` event are on their way to the
+    /// member's connection, ahead of any live message.
+    Joined,
+    /// Refused.
+    Refused {
+        /// Why, as a stable code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+/// The nicks of a room's members, sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserList(pub Vec<String>);
+
+/// The answer to a history request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryReply(pub Vec<ChatMessage>);
+
+crate::remote_payload!(
+    MemberAddr,
+    Member,
+    Departure,
+    Post,
+    JoinReply,
+    UserList,
+    HistoryReply
+);
+
+/// What a room does.
+#[derive(RactorClusterMessage)]
+pub enum RoomMsg {
+    /// Add a member; replies once its history and `Joined` event are queued for delivery.
+    #[rpc]
+    Join(Member, RpcReplyPort<JoinReply>),
+    /// Remove a member (left, quit, or disconnected).
+    Leave(Departure),
+    /// A member says something.
+    Post(Post),
+    /// A member changed nick.
+    Rename(Member),
+    /// The members' nicks, sorted.
+    #[rpc]
+    Users(RpcReplyPort<UserList>),
+    /// The last N messages (all kept if N is 0).
+    #[rpc]
+    History(u32, RpcReplyPort<HistoryReply>),
+    /// Debug builds panic on this (to test supervision); release builds ignore it.
+    DebugPanic,
+}
+
+/// How to start a room.
+#[derive(Debug, Clone)]
+pub struct RoomArgs {
+    /// Canonical name.
+    pub name: String,
+    /// The node hosting the room.
+    pub node: String,
+    /// Never removed when empty (`server.default_rooms`).
+    pub persistent: bool,
+    /// `history.replay`
+    pub history: usize,
+    /// `limits.presence_max_members`
+    pub presence_max: usize,
+    /// This node's relay.
+    pub relay: ActorRef<RelayMsg>,
+    /// This node's registry, told about member counts.
+    pub registry: ActorRef<RegistryMsg>,
+    /// Set when restarting after a failure: members are recovered from the relay.
+    pub restore: bool,
+}
+
+/// The room actor.
+pub struct Room;
+
+/// A room's state.
+pub struct RoomState {
+    args: RoomArgs,
+    members: HashMap<MemberAddr, String>,
+    /// Members per node: one delivery per node per event.
+    nodes: HashMap<String, usize>,
+    history: VecDeque<ChatMessage>,
+    seq: u64,
+    /// Join requests handled so far; the registry compares it with the joins it sent this way,
+    /// so an empty room is only closed when no join is on its way to it.
+    joins: u64,
+}
+
+impl RoomState {
+    fn route(&self, node: &str) -> Option<&ActorRef<RelayMsg>> {
+        (node == self.args.node).then_some(&self.args.relay)
+    }
+
+    /// Sends an event to every member, once per node.
+    fn deliver(&self, event: Event) {
+        for node in self.nodes.keys() {
+            match self.route(node) {
+                Some(relay) => {
+                    let _ = relay.cast(RelayMsg::Deliver {
+                        room: self.args.name.clone(),
+                        event: event.clone(),
+                    });
+                }
+                None => tracing::warn!(room = %self.args.name, node, "no route to node"),
+            }
+        }
+    }
+
+    fn presence(&self) -> bool {
+        self.members.len() <= self.args.presence_max
+    }
+
+    fn add(&mut self, addr: MemberAddr, nick: String) {
+        *self.nodes.entry(addr.node.clone()).or_default() += 1;
+        self.members.insert(addr, nick);
+    }
+
+    fn remove(&mut self, addr: &MemberAddr) -> Option<String> {
+        let nick = self.members.remove(addr)?;
+        if let Some(count) = self.nodes.get_mut(&addr.node) {
+            *count -= 1;
+            if *count == 0 {
+                self.nodes.remove(&addr.node);
+            }
+        }
+        Some(nick)
+    }
+
+    fn users(&self) -> Vec<String> {
+        let mut users: Vec<String> = self.members.values().cloned().collect();
+        users.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+        users
+    }
+
+    fn report_count(&self) {
+        let _ = self.args.registry.cast(RegistryMsg::RoomCount {
+            name: self.args.name.clone(),
+            members: self.members.len() as u32,
+        });
+    }
+
+    fn join(&mut self, myself: &ActorRef<RoomMsg>, member: Member) -> JoinReply {
+        self.joins += 1;
+        if self.members.contains_key(&member.addr) {
+            return JoinReply::Joined;
+        }
+        let Some(relay) = self.route(&member.addr.node).cloned() else {
+            return JoinReply::Refused {
+                code: ErrorCode::Internal,
+                message: format!("node {} is not reachable", member.addr.node),
+            };
+        };
+        let ts = now_ms();
+        self.add(member.addr.clone(), member.nick.clone());
+        if self.presence() {
+            // Sent before the joiner is subscribed, so the joiner does not see its own join.
+            self.deliver(Event::UserJoined {
+                room: self.args.name.clone(),
+                nick: member.nick.clone(),
+                ts,
+            });
+        }
+        let users = if self.presence() {
+            self.users()
+        } else {
+            Vec::new()
+        };
+        let mut preamble = vec![
+            Event::History {
+                room: self.args.name.clone(),
+                messages: self.history.iter().cloned().collect(),
+            },
+            Event::Joined {
+                room: self.args.name.clone(),
+                users,
+            },
+        ];
+        if !self.presence() {
+            preamble.push(Event::Notice {
+                room: Some(self.args.name.clone()),
+                text: format!("{} users here; /users lists them", self.members.len()),
+            });
+        }
+        let _ = relay.cast(RelayMsg::Subscribe {
+            room: self.args.name.clone(),
+            room_ref: myself.clone(),
+            session: member.addr.session,
+            preamble,
+        });
+        self.report_count();
+        JoinReply::Joined
+    }
+
+    fn post(&mut self, post: Post) {
+        let Some(nick) = self.members.get(&post.from) else {
+            return;
+        };
+        self.seq += 1;
+        let message = ChatMessage {
+            room: self.args.name.clone(),
+            seq: self.seq,
+            from: nick.clone(),
+            text: post.text,
+            action: post.action,
+            ts: now_ms(),
+        };
+        if self.args.history > 0 {
+            if self.history.len() == self.args.history {
+                self.history.pop_front();
+            }
+            self.history.push_back(message.clone());
+        }
+        self.deliver(Event::Message(message));
+    }
+}
+
+impl Actor for Room {
+    type Msg = RoomMsg;
+    type State = RoomState;
+    type Arguments = RoomArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        args: RoomArgs,
+    ) -> Result<RoomState, ActorProcessingErr> {
+        let restore = args.restore;
+        let mut state = RoomState {
+            history: VecDeque::with_capacity(args.history.min(64)),
+            args,
+            members: HashMap::new(),
+            nodes: HashMap::new(),
+            seq: 0,
+            joins: 0,
+        };
+        if restore {
+            let recovered = ractor::call_t!(
+                state.args.relay,
+                RelayMsg::RoomMembers,
+                5000,
+                state.args.name.clone(),
+                myself.clone()
+            )?;
+            state.seq = recovered.last_seq;
+            for member in recovered.members {
+                state.add(member.addr, member.nick);
+            }
+            tracing::warn!(room = %state.args.name, members = state.members.len(), "room restarted");
+            state.deliver(Event::Notice {
+                room: Some(state.args.name.clone()),
+                text: "this room was restarted after a failure; its recent history was lost".into(),
+            });
+            state.report_count();
+        }
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        message: RoomMsg,
+        state: &mut RoomState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RoomMsg::Join(member, reply) => {
+                let answer = state.join(&myself, member);
+                let _ = reply.send(answer);
+            }
+            RoomMsg::Leave(departure) => {
+                if let Some(nick) = state.remove(&departure.addr) {
+                    if state.presence() {
+                        state.deliver(Event::UserLeft {
+                            room: state.args.name.clone(),
+                            nick,
+                            reason: departure.reason,
+                            ts: now_ms(),
+                        });
+                    }
+                    state.report_count();
+                    if state.members.is_empty() && !state.args.persistent {
+                        let _ = state.args.registry.cast(RegistryMsg::RoomEmpty {
+                            name: state.args.name.clone(),
+                            joins: state.joins,
+                        });
+                    }
+                }
+            }
+            RoomMsg::Post(post) => state.post(post),
+            RoomMsg::Rename(member) => {
+                if let Some(old) = state.members.get_mut(&member.addr) {
+                    let old = std::mem::replace(old, member.nick.clone());
+                    state.deliver(Event::NickChanged {
+                        room: state.args.name.clone(),
+                        old,
+                        new: member.nick,
+                        ts: now_ms(),
+                    });
+                }
+            }
+            RoomMsg::Users(reply) => {
+                let _ = reply.send(UserList(state.users()));
+            }
+            RoomMsg::History(limit, reply) => {
+                let skip = match limit as usize {
+                    0 => 0,
+                    n => state.history.len().saturating_sub(n),
+                };
+                let _ = reply.send(HistoryReply(
+                    state.history.iter().skip(skip).cloned().collect(),
+                ));
+            }
+            RoomMsg::DebugPanic => {
+                #[cfg(debug_assertions)]
+                panic!("room {}: panic requested by /debug-panic", state.args.name);
+                #[cfg(not(debug_assertions))]
+                tracing::warn!(room = %state.args.name, "ignored a debug panic request");
+            }
+        }
+        Ok(())
+    }
+}

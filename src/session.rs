@@ -1,0 +1,464 @@
+//! The session actor: one per connection, local to its node (never remotable, so peer nodes never
+//! mirror per-connection actors). It holds the user's nick, rooms and current room, and turns each
+//! [`Command`] from its connection task into calls and casts to the registry, rooms and relay.
+//!
+//! Output never goes through the session's mailbox: rooms and the relay push encoded bytes into
+//! the session's [`Outbound`] queue directly. When the session stops — quit, disconnect, kick,
+//! panic — the registry (its parent) frees its nick and the relay removes it from its rooms.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
+use ractor_cluster::RactorMessage;
+
+use crate::names::{canonical_room, validate_nick};
+use crate::node::NodeContext;
+use crate::outbound::Outbound;
+use crate::protocol::line::HELP;
+use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION, Protocol, Refusal, now_ms};
+use crate::registry::{NickClaim, RegistryMsg};
+use crate::relay::RelayMsg;
+use crate::room::{Departure, JoinReply, Member, MemberAddr, Post, RoomMsg};
+
+/// How long a session waits for the registry or a room before reporting an error.
+const CALL_TIMEOUT_MS: u64 = 5000;
+
+/// What a session is told.
+#[derive(RactorMessage)]
+pub enum SessionMsg {
+    /// A command from the client.
+    Command(Command),
+    /// A command was refused before it was parsed (bad syntax, rate limit); tell the client.
+    Refused(Refusal),
+    /// The connection ended, for this reason.
+    Closed(String),
+    /// A room this session was in was closed for good.
+    RoomGone(String),
+}
+
+/// How to start a session.
+pub struct SessionArgs {
+    /// The node.
+    pub ctx: Arc<NodeContext>,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The client's outgoing queue.
+    pub outbound: Outbound,
+}
+
+/// Closes the connection when the session's state is dropped, however the session ended.
+struct CloseOnDrop(Outbound);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The session actor.
+pub struct Session;
+
+/// A session's state.
+pub struct SessionState {
+    ctx: Arc<NodeContext>,
+    addr: MemberAddr,
+    nick: Option<String>,
+    /// Rooms joined, oldest first.
+    rooms: Vec<(String, ActorRef<RoomMsg>)>,
+    current: Option<String>,
+    outbound: Outbound,
+    _close: CloseOnDrop,
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
+    tracing::warn!(error = %e, "{what} unavailable");
+    Refusal::new(
+        ErrorCode::Internal,
+        format!("{what} is unavailable; try again"),
+    )
+}
+
+impl SessionState {
+    fn send(&self, event: Event) {
+        self.outbound.send_event(&event);
+    }
+
+    fn nick(&self) -> Result<String, Refusal> {
+        self.nick
+            .clone()
+            .ok_or_else(|| Refusal::new(ErrorCode::NickRequired, "set a nick first: /nick NAME"))
+    }
+
+    /// The canonical name of the given room, or of the current room.
+    fn room_name(&self, given: Option<String>) -> Result<String, Refusal> {
+        match given {
+            Some(name) => {
+                canonical_room(&name).map_err(|e| Refusal::new(ErrorCode::InvalidRoom, e.0))
+            }
+            None => self.current.clone().ok_or_else(|| {
+                Refusal::new(ErrorCode::NoCurrentRoom, "you are in no room: /join ROOM")
+            }),
+        }
+    }
+
+    fn joined(&self, name: &str) -> Option<&ActorRef<RoomMsg>> {
+        self.rooms.iter().find(|(n, _)| n == name).map(|(_, r)| r)
+    }
+
+    fn member_room(&self, name: &str) -> Result<ActorRef<RoomMsg>, Refusal> {
+        self.joined(name)
+            .cloned()
+            .ok_or_else(|| Refusal::new(ErrorCode::NotInRoom, format!("you are not in #{name}")))
+    }
+
+    fn forget_room(&mut self, name: &str) {
+        self.rooms.retain(|(n, _)| n != name);
+        if self.current.as_deref() == Some(name) {
+            self.current = self.rooms.last().map(|(n, _)| n.clone());
+        }
+    }
+
+    async fn find_room(
+        &self,
+        name: &str,
+        create: bool,
+    ) -> Result<Option<ActorRef<RoomMsg>>, Refusal> {
+        let name = name.to_string();
+        ractor::call_t!(
+            self.ctx.registry,
+            |reply| RegistryMsg::GetRoom {
+                name,
+                create,
+                reply
+            },
+            CALL_TIMEOUT_MS
+        )
+        .map_err(|e| internal("the registry", e))
+    }
+
+    async fn set_nick(&mut self, nick: String) -> Result<(), Event> {
+        let refuse = |code, message: String| Event::NickError {
+            nick: nick.clone(),
+            code,
+            message,
+        };
+        validate_nick(&nick).map_err(|e| refuse(ErrorCode::InvalidNick, e.0))?;
+        let claim = ractor::call_t!(
+            self.ctx.registry,
+            RegistryMsg::ClaimNick,
+            CALL_TIMEOUT_MS,
+            nick.clone(),
+            self.addr.clone()
+        )
+        .map_err(|e| Event::from(internal("the registry", e)))?;
+        if claim == NickClaim::Taken {
+            return Err(refuse(
+                ErrorCode::NickTaken,
+                format!("nick {nick:?} is already in use"),
+            ));
+        }
+        let renamed = self.nick.replace(nick.clone()).is_some();
+        let _ = self.ctx.relay.cast(RelayMsg::SetNick {
+            session: self.addr.session,
+            nick: nick.clone(),
+        });
+        if renamed {
+            for (_, room) in &self.rooms {
+                let _ = room.cast(RoomMsg::Rename(Member {
+                    addr: self.addr.clone(),
+                    nick: nick.clone(),
+                }));
+            }
+        }
+        self.send(Event::NickOk { nick });
+        Ok(())
+    }
+
+    async fn join(&mut self, given: String) -> Result<(), Event> {
+        let refuse = |code, message: String| Event::JoinError {
+            room: given.clone(),
+            code,
+            message,
+        };
+        let nick = self.nick().map_err(|r| refuse(r.code, r.message))?;
+        let name = canonical_room(&given).map_err(|e| refuse(ErrorCode::InvalidRoom, e.0))?;
+        if self.joined(&name).is_some() {
+            self.current = Some(name.clone());
+            self.send(Event::Notice {
+                room: Some(name.clone()),
+                text: format!("#{name} is now your current room"),
+            });
+            return Ok(());
+        }
+        let max = self.ctx.max_rooms_per_session;
+        if self.rooms.len() >= max {
+            return Err(refuse(
+                ErrorCode::TooManyRooms,
+                format!("you are in {max} rooms already; /leave one first"),
+            ));
+        }
+        let room = self
+            .find_room(&name, true)
+            .await
+            .map_err(|r| refuse(r.code, r.message))?
+            .ok_or_else(|| refuse(ErrorCode::Internal, "the room could not be created".into()))?;
+        let member = Member {
+            addr: self.addr.clone(),
+            nick,
+        };
+        match ractor::call_t!(room, RoomMsg::Join, CALL_TIMEOUT_MS, member) {
+            Ok(JoinReply::Joined) => {
+                self.rooms.push((name.clone(), room));
+                self.current = Some(name);
+                Ok(())
+            }
+            Ok(JoinReply::Refused { code, message }) => Err(refuse(code, message)),
+            Err(e) => {
+                tracing::warn!(room = %name, error = %e, "join failed");
+                Err(refuse(
+                    ErrorCode::RoomUnavailable,
+                    format!("#{name} is restarting; try again"),
+                ))
+            }
+        }
+    }
+
+    fn leave(&mut self, given: Option<String>) -> Result<(), Refusal> {
+        self.nick()?;
+        let name = self.room_name(given)?;
+        let room = self.member_room(&name)?;
+        // Unsubscribe first, so the leaver gets no event of the room after `Left`.
+        let _ = self.ctx.relay.cast(RelayMsg::Unsubscribe {
+            room: name.clone(),
+            session: self.addr.session,
+            farewell: Event::Left { room: name.clone() },
+        });
+        let _ = room.cast(RoomMsg::Leave(Departure {
+            addr: self.addr.clone(),
+            reason: None,
+        }));
+        self.forget_room(&name);
+        Ok(())
+    }
+
+    async fn post(
+        &mut self,
+        given: Option<String>,
+        text: String,
+        action: bool,
+    ) -> Result<(), Refusal> {
+        self.nick()?;
+        let name = self.room_name(given)?;
+        if text.trim().is_empty() {
+            return Err(Refusal::new(ErrorCode::EmptyMessage, "nothing to say"));
+        }
+        let room = self.member_room(&name)?;
+        let post = Post {
+            from: self.addr.clone(),
+            text,
+            action,
+        };
+        let Err(MessagingErr::SendErr(RoomMsg::Post(post))) = room.cast(RoomMsg::Post(post)) else {
+            return Ok(());
+        };
+        // The room died; it may have restarted under a new reference.
+        match self.find_room(&name, false).await? {
+            Some(fresh)
+                if fresh.get_id() != room.get_id() && fresh.cast(RoomMsg::Post(post)).is_ok() =>
+            {
+                if let Some(entry) = self.rooms.iter_mut().find(|(n, _)| *n == name) {
+                    entry.1 = fresh;
+                }
+                Ok(())
+            }
+            Some(_) => Err(Refusal::new(
+                ErrorCode::RoomUnavailable,
+                format!("#{name} is restarting; your message was not sent, try again"),
+            )),
+            None => {
+                self.forget_room(&name);
+                Err(Refusal::new(
+                    ErrorCode::NotInRoom,
+                    format!("#{name} was closed; your message was not sent"),
+                ))
+            }
+        }
+    }
+
+    async fn private(&self, to: String, text: String) -> Result<(), Refusal> {
+        let from = self.nick()?;
+        if text.trim().is_empty() {
+            return Err(Refusal::new(ErrorCode::EmptyMessage, "nothing to say"));
+        }
+        let target = ractor::call_t!(
+            self.ctx.registry,
+            RegistryMsg::LookupNick,
+            CALL_TIMEOUT_MS,
+            to.clone()
+        )
+        .map_err(|e| internal("the registry", e))?
+        .ok_or_else(|| Refusal::new(ErrorCode::NoSuchUser, format!("no user is called {to}")))?;
+        if target.addr.node != self.ctx.node {
+            return Err(Refusal::new(
+                ErrorCode::NoSuchUser,
+                format!(
+                    "{to} is on node {}, which is not reachable",
+                    target.addr.node
+                ),
+            ));
+        }
+        let event = Event::Private {
+            from,
+            to: target.nick,
+            text,
+            ts: now_ms(),
+        };
+        if target.addr != self.addr {
+            self.send(event.clone());
+        }
+        let _ = self.ctx.relay.cast(RelayMsg::Unicast {
+            session: target.addr.session,
+            event,
+        });
+        Ok(())
+    }
+
+    async fn users(&self, given: Option<String>) -> Result<(), Refusal> {
+        let name = self.room_name(given)?;
+        let room = match self.joined(&name) {
+            Some(room) => room.clone(),
+            None => self.find_room(&name, false).await?.ok_or_else(|| {
+                Refusal::new(ErrorCode::NoSuchRoom, format!("there is no room #{name}"))
+            })?,
+        };
+        let users = ractor::call_t!(room, RoomMsg::Users, CALL_TIMEOUT_MS)
+            .map_err(|e| internal(&format!("#{name}"), e))?
+            .0;
+        self.send(Event::UserList { room: name, users });
+        Ok(())
+    }
+
+    async fn history(&self, given: Option<String>, limit: Option<u32>) -> Result<(), Refusal> {
+        self.nick()?;
+        let name = self.room_name(given)?;
+        let room = self.member_room(&name)?;
+        let messages = ractor::call_t!(room, RoomMsg::History, CALL_TIMEOUT_MS, limit.unwrap_or(0))
+            .map_err(|e| internal(&format!("#{name}"), e))?
+            .0;
+        self.send(Event::History {
+            room: name,
+            messages,
+        });
+        Ok(())
+    }
+
+    async fn rooms(&self) -> Result<(), Refusal> {
+        let rooms = ractor::call_t!(self.ctx.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
+            .map_err(|e| internal("the registry", e))?;
+        self.send(Event::RoomList { rooms });
+        Ok(())
+    }
+
+    async fn execute(
+        &mut self,
+        myself: &ActorRef<SessionMsg>,
+        command: Command,
+    ) -> Result<(), Event> {
+        match command {
+            Command::Nick(nick) => self.set_nick(nick).await?,
+            Command::Join(room) => self.join(room).await?,
+            Command::Leave(room) => self.leave(room)?,
+            Command::Msg { room, text } => self.post(room, text, false).await?,
+            Command::Me { room, text } => self.post(room, text, true).await?,
+            Command::PrivateMsg { to, text } => self.private(to, text).await?,
+            Command::ListRooms => self.rooms().await?,
+            Command::ListUsers(room) => self.users(room).await?,
+            Command::History { room, limit } => self.history(room, limit).await?,
+            Command::Ping(token) => self.send(Event::Pong { token }),
+            Command::Quit(reason) => {
+                self.send(Event::notice("bye"));
+                let reason = match reason {
+                    Some(text) => format!("quit: {text}"),
+                    None => "quit".to_string(),
+                };
+                myself.stop(Some(reason));
+            }
+            Command::Help => {
+                for (usage, what) in HELP {
+                    self.send(Event::notice(format!("{usage:<22} {what}")));
+                }
+            }
+            #[cfg(debug_assertions)]
+            Command::DebugPanic(target) => match target {
+                crate::protocol::PanicTarget::Session => panic!("session panic requested"),
+                crate::protocol::PanicTarget::Room(room) => {
+                    let name = self.room_name(Some(room))?;
+                    let _ = self.member_room(&name)?.cast(RoomMsg::DebugPanic);
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+impl Actor for Session {
+    type Msg = SessionMsg;
+    type State = SessionState;
+    type Arguments = SessionArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<SessionMsg>,
+        args: SessionArgs,
+    ) -> Result<SessionState, ActorProcessingErr> {
+        let addr = MemberAddr {
+            node: args.ctx.node.clone(),
+            session: myself.get_id().pid(),
+        };
+        tracing::debug!(session = addr.session, peer = %args.peer, "session started");
+        args.ctx.relay.cast(RelayMsg::Register {
+            session: myself.clone(),
+            outbound: args.outbound.clone(),
+        })?;
+        let state = SessionState {
+            addr,
+            nick: None,
+            rooms: Vec::new(),
+            current: None,
+            _close: CloseOnDrop(args.outbound.clone()),
+            outbound: args.outbound,
+            ctx: args.ctx,
+        };
+        if state.outbound.protocol() == Protocol::Frame {
+            state.send(Event::Welcome {
+                server: format!("chatd {}", env!("CARGO_PKG_VERSION")),
+                protocol: PROTOCOL_VERSION,
+                node: state.ctx.node.clone(),
+            });
+        }
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<SessionMsg>,
+        message: SessionMsg,
+        state: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SessionMsg::Command(command) => {
+                if let Err(event) = state.execute(&myself, command).await {
+                    state.send(event);
+                }
+            }
+            SessionMsg::Closed(reason) => {
+                tracing::debug!(session = state.addr.session, %reason, "connection closed");
+                myself.stop(Some(reason));
+            }
+            SessionMsg::Refused(refusal) => state.send(refusal.into()),
+            SessionMsg::RoomGone(room) => state.forget_room(&room),
+        }
+        Ok(())
+    }
+}
