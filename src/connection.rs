@@ -331,6 +331,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             "connection closed".to_string()
         }
         Close::Abort { last_words, reason } => {
+            tracing::info!(%reason, "cutting a client off");
             batch.clear();
             batch.push(last_words);
             let _ = timeout(ABORT_WRITE_TIMEOUT, write_batch(&mut w, &mut batch)).await;

@@ -104,7 +104,11 @@ async fn handle(
     let mut first = [0u8; 1];
     let idle = ctx.connection.idle_timeout.unwrap_or(Duration::MAX);
     let peeked = tokio::select! {
-        _ = stop.cancelled() => return,
+        _ = stop.cancelled() => {
+            let goodbye = line::render(&Event::Shutdown { reason: "the server is shutting down".into() });
+            let _ = timeout(GREETING_TIMEOUT, stream.write_all(&goodbye)).await;
+            return;
+        }
         peeked = timeout(idle, stream.peek(&mut first)) => peeked,
     };
     let protocol = match peeked {

@@ -1,1 +1,9 @@
+//! Integration tests: each starts the real `chatd` binary and talks to it over real sockets.
 
+mod bad_input;
+mod chat;
+mod commands;
+mod lifecycle;
+mod overload;
+mod supervision;
+mod util;

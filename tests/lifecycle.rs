@@ -1,0 +1,108 @@
+//! Start-up and shutdown: configuration layers and errors, signals, graceful shutdown.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{Server, chatd_bin};
+
+fn check_config(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut command = Command::new(chatd_bin());
+    command.arg("--check-config").args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_prints_the_effective_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chatd.toml");
+    std::fs::write(
+        &file,
+        "[server]\nname = \"filenode\"\n[limits]\nsend_queue = 64\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, out, _) = check_config(
+        &["--config", file, "--port", "7001"],
+        &[("CHATD_LIMITS__BURST", "42")],
+    );
+    assert!(ok);
+    assert!(out.contains("name = \"filenode\""), "{out}");
+    assert!(out.contains("listen = \"127.0.0.1:7001\""), "{out}");
+    assert!(out.contains("send_queue = 64"), "{out}");
+    assert!(out.contains("burst = 42"), "{out}");
+    let (ok, out, _) = check_config(&["--config", file, "--name", "flagnode"], &[]);
+    assert!(ok && out.contains("name = \"flagnode\""), "{out}");
+}
+
+#[test]
+fn bad_configuration_refuses_to_start_naming_key_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[server]\nlisen = \"127.0.0.1:1\"\n", "lisen"),
+        ("[limits]\nsend_queue = \"many\"\n", "limits.send_queue"),
+        ("[server]\nlisten = \"not an address\"\n", "server.listen"),
+        ("[limits]\nmax_line_bytes = 0\n", "limits.max_line_bytes"),
+        ("[log]\nlevel = \"=== nonsense\"\n", "log.level"),
+    ];
+    for (i, (text, key)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let path = file.to_str().unwrap();
+        for args in [
+            vec!["--check-config", "--config", path],
+            vec!["--config", path],
+        ] {
+            let out = Command::new(chatd_bin()).args(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{text} was accepted");
+            assert!(
+                stderr.contains(key) && stderr.contains(&format!("bad{i}.toml")),
+                "{stderr}"
+            );
+        }
+    }
+    let (ok, _, err) = check_config(&[], &[("CHATD_TYPO", "1")]);
+    assert!(!ok && err.contains("typo"), "{err}");
+    let (ok, _, err) = check_config(&["--listen", "nonsense"], &[]);
+    assert!(!ok && err.contains("server.listen"), "{err}");
+}
+
+#[test]
+fn sigterm_tells_clients_and_exits_cleanly() {
+    let mut server = Server::start("[server]\nshutdown_grace_secs = 2\n");
+    let mut a = server.user("alice", "general");
+    let mut b = server.line();
+    let start = Instant::now();
+    server.signal("TERM");
+    let lines = a.expect_closed();
+    assert!(
+        lines.iter().any(|l| l.starts_with("! shutdown:")),
+        "{lines:?}"
+    );
+    let lines = b.expect_closed();
+    assert!(
+        lines.iter().any(|l| l.starts_with("! shutdown:")),
+        "{lines:?}"
+    );
+    let status = server.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    server.wait_log("stopped");
+}
+
+#[test]
+fn sigint_also_shuts_down_even_with_a_client_that_does_not_read() {
+    let mut server = Server::start("[server]\nshutdown_grace_secs = 1\n");
+    let _silent = std::net::TcpStream::connect(server.addr).unwrap();
+    let _user = server.user("alice", "general");
+    server.signal("INT");
+    assert!(server.wait_exit(Duration::from_secs(10)).success());
+}

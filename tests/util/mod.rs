@@ -1,0 +1,326 @@
+//! Test helpers: start the real `chatd` binary on an ephemeral loopback port, and talk to it
+//! over real sockets with a line (netcat-style) client or a framed client.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chatd::protocol::{self, Event};
+
+/// How long any expected line or event may take to arrive.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `chatd` process.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn chatd_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chatd"))
+}
+
+impl Server {
+    /// Starts chatd with the embedded defaults plus `extra` TOML (which must not set
+    /// `server.listen`); it listens on 127.0.0.1 with a port the kernel picks.
+    pub fn start(extra: &str) -> Server {
+        Self::start_with(extra, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables.
+    pub fn start_with(extra: &str, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chatd.toml");
+        std::fs::write(&path, extra).unwrap();
+        let mut command = Command::new(chatd_bin());
+        command
+            .arg("--config")
+            .arg(&path)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        // Tests fire commands faster than people do: lift the rate limit unless a test sets it.
+        if !extra.contains("rate =") {
+            command.env("CHATD_LIMITS__RATE", "100000");
+        }
+        if !extra.contains("burst =") {
+            command.env("CHATD_LIMITS__BURST", "100000");
+        }
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start chatd");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("addr=").nth(1)
+                    && line.contains("listening")
+                    && let Some(tx) = tx.take()
+                {
+                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    let _ = tx.send(addr);
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = match rx.recv_timeout(WAIT) {
+            Ok(addr) => addr.parse().expect("listen address in the log"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("chatd did not start: {}", log.lock().unwrap());
+            }
+        };
+        Server {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Everything chatd logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str) {
+        let deadline = Instant::now() + WAIT;
+        while !self.log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "log never contained {needle:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A connected line client that has read the banner.
+    pub fn line(&self) -> LineClient {
+        LineClient::connect(self.addr)
+    }
+
+    /// A line client with `nick` set and `room` joined (its own join lines consumed).
+    pub fn user(&self, nick: &str, room: &str) -> LineClient {
+        let mut c = self.line();
+        c.send(&format!("/nick {nick}"));
+        c.expect(&format!("you are now known as {nick}"));
+        c.send(&format!("/join {room}"));
+        c.expect("you joined");
+        c
+    }
+
+    /// Sends a signal to the process (`TERM`, `INT`, ...).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chatd did not exit in {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A netcat-style client: writes lines, reads lines.
+pub struct LineClient {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    /// Every line received, for failure messages.
+    pub seen: Vec<String>,
+}
+
+impl LineClient {
+    pub fn connect(addr: SocketAddr) -> LineClient {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let writer = stream.try_clone().unwrap();
+        let mut c = LineClient {
+            reader: BufReader::new(stream),
+            writer,
+            seen: Vec::new(),
+        };
+        c.expect("welcome to chatd");
+        c
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes());
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// The next line, or `None` at end of stream or after the read timeout.
+    pub fn next_line(&mut self) -> Option<String> {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buf).trim_end().to_string();
+                self.seen.push(line.clone());
+                Some(line)
+            }
+        }
+    }
+
+    /// Reads lines until one contains `needle`; returns it.
+    pub fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            match self.next_line() {
+                Some(line) if line.contains(needle) => return line,
+                Some(_) => {}
+                None => break,
+            }
+        }
+        panic!("never got {needle:?}; got:\n{}", self.seen.join("\n"))
+    }
+
+    /// Reads until the server closes the connection; returns the lines read on the way.
+    pub fn expect_closed(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + WAIT;
+        let mut buf = Vec::new();
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "connection not closed; got {lines:?}"
+            );
+            buf.clear();
+            match self.reader.read_until(b'\n', &mut buf) {
+                Ok(0) => return lines,
+                Ok(_) => lines.push(String::from_utf8_lossy(&buf).trim_end().to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return lines,
+                Err(e) => panic!("read failed before close: {e}; got {lines:?}"),
+            }
+        }
+    }
+
+    /// Sends `/ping TOKEN` and waits for its pong: everything sent before has been handled.
+    pub fn sync(&mut self) {
+        let token = format!("sync{}", self.seen.len());
+        self.send(&format!("/ping {token}"));
+        self.expect(&format!("pong {token}"));
+    }
+
+    /// A second client reading the same connection (the original keeps the writing side).
+    pub fn clone_reader(&mut self) -> LineClient {
+        let stream = self.reader.get_ref().try_clone().unwrap();
+        LineClient {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Closes the sending side only (half-close).
+    pub fn shutdown_write(&self) {
+        self.writer.shutdown(Shutdown::Write).unwrap();
+    }
+}
+
+/// A framed-protocol client.
+pub struct FrameClient {
+    stream: TcpStream,
+    pub seen: Vec<Event>,
+}
+
+impl FrameClient {
+    /// Connects, sends `first` (a framed client speaks first), skips the banner line.
+    pub fn connect(addr: SocketAddr, first: &protocol::Command) -> FrameClient {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut c = FrameClient {
+            stream,
+            seen: Vec::new(),
+        };
+        c.send(first);
+        let mut byte = [0u8; 1];
+        loop {
+            c.stream.read_exact(&mut byte).unwrap();
+            if byte[0] == b'\n' {
+                break;
+            }
+        }
+        c
+    }
+
+    pub fn send(&mut self, command: &protocol::Command) {
+        let frame = protocol::frame::encode_command(command).unwrap();
+        self.stream.write_all(&frame).unwrap();
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// The next event, or `None` at end of stream.
+    pub fn next_event(&mut self) -> Option<Event> {
+        let mut header = [0u8; 4];
+        self.stream.read_exact(&mut header).ok()?;
+        let mut payload = vec![0u8; u32::from_be_bytes(header) as usize];
+        self.stream.read_exact(&mut payload).ok()?;
+        let event = protocol::frame::decode_event(&payload).expect("a valid event frame");
+        self.seen.push(event.clone());
+        Some(event)
+    }
+
+    /// Reads events until `pred` matches one; returns it.
+    pub fn expect(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            match self.next_event() {
+                Some(e) if pred(&e) => return e,
+                Some(_) => {}
+                None => break,
+            }
+        }
+        panic!("never got {what}; got:\n{:#?}", self.seen)
+    }
+}
