@@ -60,7 +60,7 @@ pub enum RelayMsg {
         /// Events sent to the member before any live event.
         preamble: Vec<Event>,
     },
-    /// A session left a room: unsubscribe it and send it `farewell`.
+    /// A session left a room (sent by the room): unsubscribe it and send it `farewell`.
     Unsubscribe {
         /// Canonical room name.
         room: String,
@@ -192,6 +192,7 @@ impl Actor for Relay {
                             let _ = subs.room.cast(RoomMsg::Leave(Departure {
                                 addr: addr.clone(),
                                 reason: reason.clone(),
+                                voluntary: false,
                             }));
                             if subs.members.is_empty() {
                                 state.rooms.remove(&room);
@@ -212,7 +213,11 @@ impl Actor for Relay {
                         node: state.node.clone(),
                         session,
                     };
-                    let _ = room_ref.cast(RoomMsg::Leave(Departure { addr, reason: None }));
+                    let _ = room_ref.cast(RoomMsg::Leave(Departure {
+                        addr,
+                        reason: None,
+                        voluntary: false,
+                    }));
                     return Ok(());
                 };
                 for event in &preamble {

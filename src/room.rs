@@ -44,6 +44,9 @@ pub struct Departure {
     pub addr: MemberAddr,
     /// Quit message or disconnect reason.
     pub reason: Option<String>,
+    /// `true` for `/leave`: the member is still connected and gets `Left` from the room, after
+    /// the room's last event for it and after the registry has the new member count.
+    pub voluntary: bool,
 }
 
 /// Something a member says.
@@ -330,22 +333,35 @@ impl Actor for Room {
                 let _ = reply.send(answer);
             }
             RoomMsg::Leave(departure) => {
-                if let Some(nick) = state.remove(&departure.addr) {
-                    if state.presence() {
-                        state.deliver(Event::UserLeft {
+                let Some(nick) = state.remove(&departure.addr) else {
+                    return Ok(());
+                };
+                state.report_count();
+                if state.members.is_empty() && !state.args.persistent {
+                    let _ = state.args.registry.cast(RegistryMsg::RoomEmpty {
+                        name: state.args.name.clone(),
+                        joins: state.joins,
+                    });
+                }
+                // Unsubscribed before the others hear of it, so the leaver does not.
+                if departure.voluntary
+                    && let Some(relay) = state.route(&departure.addr.node)
+                {
+                    let _ = relay.cast(RelayMsg::Unsubscribe {
+                        room: state.args.name.clone(),
+                        session: departure.addr.session,
+                        farewell: Event::Left {
                             room: state.args.name.clone(),
-                            nick,
-                            reason: departure.reason,
-                            ts: now_ms(),
-                        });
-                    }
-                    state.report_count();
-                    if state.members.is_empty() && !state.args.persistent {
-                        let _ = state.args.registry.cast(RegistryMsg::RoomEmpty {
-                            name: state.args.name.clone(),
-                            joins: state.joins,
-                        });
-                    }
+                        },
+                    });
+                }
+                if state.presence() {
+                    state.deliver(Event::UserLeft {
+                        room: state.args.name.clone(),
+                        nick,
+                        reason: departure.reason,
+                        ts: now_ms(),
+                    });
                 }
             }
             RoomMsg::Post(post) => state.post(post),

@@ -228,16 +228,19 @@ impl SessionState {
         self.nick()?;
         let name = self.room_name(given)?;
         let room = self.member_room(&name)?;
-        // Unsubscribe first, so the leaver gets no event of the room after `Left`.
-        let _ = self.ctx.relay.cast(RelayMsg::Unsubscribe {
-            room: name.clone(),
-            session: self.addr.session,
-            farewell: Event::Left { room: name.clone() },
-        });
-        let _ = room.cast(RoomMsg::Leave(Departure {
+        let departure = Departure {
             addr: self.addr.clone(),
             reason: None,
-        }));
+            voluntary: true,
+        };
+        if room.cast(RoomMsg::Leave(departure)).is_err() {
+            // The room is gone or restarting: stop its deliveries here.
+            let _ = self.ctx.relay.cast(RelayMsg::Unsubscribe {
+                room: name.clone(),
+                session: self.addr.session,
+                farewell: Event::Left { room: name.clone() },
+            });
+        }
         self.forget_room(&name);
         Ok(())
     }
