@@ -14,6 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::connection;
 use crate::node::NodeContext;
@@ -129,6 +130,7 @@ async fn handle(
             return;
         }
     };
+    let span = tracing::info_span!("client", %peer, session = session.get_id().pid());
     connection::serve(
         stream,
         protocol,
@@ -137,6 +139,7 @@ async fn handle(
         session,
         ctx.connection.clone(),
     )
+    .instrument(span)
     .await;
     drop(permit);
 }

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, MessagingErr};
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
 use ractor_cluster::RactorMessage;
 
 use crate::names::{canonical_room, validate_nick};
@@ -71,6 +71,20 @@ pub struct SessionState {
     _close: CloseOnDrop,
 }
 
+fn is_dead(room: &ActorRef<RoomMsg>) -> bool {
+    matches!(
+        room.get_status(),
+        ActorStatus::Stopping | ActorStatus::Stopped
+    )
+}
+
+fn unavailable(room: &str) -> Refusal {
+    Refusal::new(
+        ErrorCode::RoomUnavailable,
+        format!("#{room} is restarting; try again"),
+    )
+}
+
 fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
     tracing::warn!(error = %e, "{what} unavailable");
     Refusal::new(
@@ -106,10 +120,32 @@ impl SessionState {
         self.rooms.iter().find(|(n, _)| n == name).map(|(_, r)| r)
     }
 
-    fn member_room(&self, name: &str) -> Result<ActorRef<RoomMsg>, Refusal> {
-        self.joined(name)
+    /// The room `name` this session is in, following a restart to its new actor. A room that is
+    /// gone for good is forgotten.
+    async fn member_room(&mut self, name: &str) -> Result<ActorRef<RoomMsg>, Refusal> {
+        let room = self
+            .joined(name)
             .cloned()
-            .ok_or_else(|| Refusal::new(ErrorCode::NotInRoom, format!("you are not in #{name}")))
+            .ok_or_else(|| Refusal::new(ErrorCode::NotInRoom, format!("you are not in #{name}")))?;
+        if !is_dead(&room) {
+            return Ok(room);
+        }
+        match self.find_room(name, false).await? {
+            Some(fresh) if !is_dead(&fresh) => {
+                if let Some(entry) = self.rooms.iter_mut().find(|(n, _)| n == name) {
+                    entry.1 = fresh.clone();
+                }
+                Ok(fresh)
+            }
+            Some(_) => Err(unavailable(name)),
+            None => {
+                self.forget_room(name);
+                Err(Refusal::new(
+                    ErrorCode::NotInRoom,
+                    format!("#{name} was closed"),
+                ))
+            }
+        }
     }
 
     fn forget_room(&mut self, name: &str) {
@@ -224,10 +260,10 @@ impl SessionState {
         }
     }
 
-    fn leave(&mut self, given: Option<String>) -> Result<(), Refusal> {
+    async fn leave(&mut self, given: Option<String>) -> Result<(), Refusal> {
         self.nick()?;
         let name = self.room_name(given)?;
-        let room = self.member_room(&name)?;
+        let room = self.member_room(&name).await?;
         let departure = Departure {
             addr: self.addr.clone(),
             reason: None,
@@ -256,37 +292,14 @@ impl SessionState {
         if text.trim().is_empty() {
             return Err(Refusal::new(ErrorCode::EmptyMessage, "nothing to say"));
         }
-        let room = self.member_room(&name)?;
+        let room = self.member_room(&name).await?;
         let post = Post {
             from: self.addr.clone(),
             text,
             action,
         };
-        let Err(MessagingErr::SendErr(RoomMsg::Post(post))) = room.cast(RoomMsg::Post(post)) else {
-            return Ok(());
-        };
-        // The room died; it may have restarted under a new reference.
-        match self.find_room(&name, false).await? {
-            Some(fresh)
-                if fresh.get_id() != room.get_id() && fresh.cast(RoomMsg::Post(post)).is_ok() =>
-            {
-                if let Some(entry) = self.rooms.iter_mut().find(|(n, _)| *n == name) {
-                    entry.1 = fresh;
-                }
-                Ok(())
-            }
-            Some(_) => Err(Refusal::new(
-                ErrorCode::RoomUnavailable,
-                format!("#{name} is restarting; your message was not sent, try again"),
-            )),
-            None => {
-                self.forget_room(&name);
-                Err(Refusal::new(
-                    ErrorCode::NotInRoom,
-                    format!("#{name} was closed; your message was not sent"),
-                ))
-            }
-        }
+        room.cast(RoomMsg::Post(post))
+            .map_err(|_| unavailable(&name))
     }
 
     async fn private(&self, to: String, text: String) -> Result<(), Refusal> {
@@ -327,10 +340,10 @@ impl SessionState {
         Ok(())
     }
 
-    async fn users(&self, given: Option<String>) -> Result<(), Refusal> {
+    async fn users(&mut self, given: Option<String>) -> Result<(), Refusal> {
         let name = self.room_name(given)?;
         let room = match self.joined(&name) {
-            Some(room) => room.clone(),
+            Some(_) => self.member_room(&name).await?,
             None => self.find_room(&name, false).await?.ok_or_else(|| {
                 Refusal::new(ErrorCode::NoSuchRoom, format!("there is no room #{name}"))
             })?,
@@ -342,10 +355,10 @@ impl SessionState {
         Ok(())
     }
 
-    async fn history(&self, given: Option<String>, limit: Option<u32>) -> Result<(), Refusal> {
+    async fn history(&mut self, given: Option<String>, limit: Option<u32>) -> Result<(), Refusal> {
         self.nick()?;
         let name = self.room_name(given)?;
-        let room = self.member_room(&name)?;
+        let room = self.member_room(&name).await?;
         let messages = ractor::call_t!(room, RoomMsg::History, CALL_TIMEOUT_MS, limit.unwrap_or(0))
             .map_err(|e| internal(&format!("#{name}"), e))?
             .0;
@@ -371,7 +384,7 @@ impl SessionState {
         match command {
             Command::Nick(nick) => self.set_nick(nick).await?,
             Command::Join(room) => self.join(room).await?,
-            Command::Leave(room) => self.leave(room)?,
+            Command::Leave(room) => self.leave(room).await?,
             Command::Msg { room, text } => self.post(room, text, false).await?,
             Command::Me { room, text } => self.post(room, text, true).await?,
             Command::PrivateMsg { to, text } => self.private(to, text).await?,
@@ -397,7 +410,7 @@ impl SessionState {
                 crate::protocol::PanicTarget::Session => panic!("session panic requested"),
                 crate::protocol::PanicTarget::Room(room) => {
                     let name = self.room_name(Some(room))?;
-                    let _ = self.member_room(&name)?.cast(RoomMsg::DebugPanic);
+                    let _ = self.member_room(&name).await?.cast(RoomMsg::DebugPanic);
                 }
             },
         }

@@ -140,3 +140,22 @@ fn rooms_per_session_are_limited() {
     a.send("/join three");
     a.expect("! too_many_rooms:");
 }
+
+#[test]
+fn big_rooms_stop_announcing_joins_and_leaves() {
+    let server = Server::start("[limits]\npresence_max_members = 2\n");
+    let mut a = server.user("alice", "big");
+    let _b = server.user("bob", "big");
+    a.expect("#big -- bob joined");
+    let mut c = server.line();
+    c.send("/nick carol");
+    c.send("/join big");
+    c.expect("#big -- you joined #big");
+    c.expect("#big -- 3 users here; /users lists them");
+    c.send("/users");
+    c.expect("#big -- users (3): alice bob carol");
+    c.send("hello all");
+    // alice heard nothing of carol's join: the next line is carol's message.
+    let next = a.next_line().unwrap();
+    assert!(next.ends_with("#big <carol> hello all"), "{next}");
+}

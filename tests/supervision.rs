@@ -54,3 +54,22 @@ fn a_panicking_room_is_restarted_with_its_members() {
     alice.expect("#crashy -- users (2): alice fred");
     server.wait_log("room failed");
 }
+
+#[test]
+fn a_room_that_keeps_failing_is_closed_and_its_members_told() {
+    let server = Server::start("");
+    let mut alice = server.user("alice", "#doomed");
+    let mut bob = server.user("bob", "#doomed");
+    for _ in 0..chatd::room_supervisor::MAX_RESTARTS {
+        alice.send("/debug-panic doomed");
+        bob.expect("restarted after a failure");
+    }
+    alice.send("/debug-panic doomed");
+    bob.expect("#doomed -- you left #doomed");
+    bob.expect("#doomed -- this room failed repeatedly and was closed");
+    bob.send("anyone?");
+    bob.expect("! no_current_room:");
+    // The name can be used again: a fresh room.
+    bob.send("/join doomed");
+    bob.expect("you joined #doomed; users (1): bob");
+}

@@ -8,7 +8,7 @@
 pub mod frame;
 pub mod line;
 
-use std::sync::OnceLock;
+use std::cell::OnceCell;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -411,8 +411,8 @@ pub fn encode(protocol: Protocol, event: &Event) -> Bytes {
 /// members encodes twice at most (once per wire format), never once per member.
 pub struct Encoded<'a> {
     event: &'a Event,
-    line: OnceLock<Bytes>,
-    frame: OnceLock<Bytes>,
+    line: OnceCell<Bytes>,
+    frame: OnceCell<Bytes>,
 }
 
 impl<'a> Encoded<'a> {
@@ -420,8 +420,8 @@ impl<'a> Encoded<'a> {
     pub fn new(event: &'a Event) -> Self {
         Encoded {
             event,
-            line: OnceLock::new(),
-            frame: OnceLock::new(),
+            line: OnceCell::new(),
+            frame: OnceCell::new(),
         }
     }
 
