@@ -166,6 +166,7 @@ pub async fn run(
     let failure = Arc::new(std::sync::Mutex::new(None));
     let grace = Duration::from_secs(config.settings.server.shutdown_grace_secs);
     let limits = config.settings.limits.clone();
+    let idle_timeout = config.idle_timeout();
     let node = config.node_name().to_string();
     let root_args = RootArgs {
         config,
@@ -189,8 +190,7 @@ pub async fn run(
             max_frame_bytes: limits.max_frame_bytes,
             rate: limits.rate,
             burst: limits.burst,
-            idle_timeout: (limits.idle_timeout_secs > 0)
-                .then(|| Duration::from_secs(limits.idle_timeout_secs)),
+            idle_timeout,
             grace,
         },
     });

@@ -314,10 +314,10 @@ impl SessionState {
             to.clone()
         )
         .map_err(|e| internal("the registry", e))?
-        .ok_or_else(|| Refusal::new(ErrorCode::NoSuchUser, format!("no user is called {to}")))?;
+        .ok_or_else(|| Refusal::new(ErrorCode::UserNotFound, format!("no user is called {to}")))?;
         if target.addr.node != self.ctx.node {
             return Err(Refusal::new(
-                ErrorCode::NoSuchUser,
+                ErrorCode::UserNotFound,
                 format!(
                     "{to} is on node {}, which is not reachable",
                     target.addr.node
@@ -345,7 +345,7 @@ impl SessionState {
         let room = match self.joined(&name) {
             Some(_) => self.member_room(&name).await?,
             None => self.find_room(&name, false).await?.ok_or_else(|| {
-                Refusal::new(ErrorCode::NoSuchRoom, format!("there is no room #{name}"))
+                Refusal::new(ErrorCode::RoomNotFound, format!("there is no room #{name}"))
             })?,
         };
         let users = ractor::call_t!(room, RoomMsg::Users, CALL_TIMEOUT_MS)

@@ -143,3 +143,78 @@ fn thousand_clients_in_one_room_all_receive_a_broadcast() {
         );
     }
 }
+
+#[test]
+fn framed_errors_carry_stable_codes() {
+    use chatd::protocol::ErrorCode;
+    let server = Server::start("");
+    let _alice = server.user("alice", "general");
+    let mut f = FrameClient::connect(server.addr, &Command::Join("general".into()));
+    f.expect("nick_required", |e| {
+        matches!(
+            e,
+            Event::JoinError {
+                code: ErrorCode::NickRequired,
+                ..
+            }
+        )
+    });
+    f.send(&Command::Nick("ALICE".into()));
+    f.expect("nick_taken", |e| {
+        matches!(
+            e,
+            Event::NickError {
+                code: ErrorCode::NickTaken,
+                ..
+            }
+        )
+    });
+    f.send(&Command::Nick("fred".into()));
+    f.send(&Command::Join("#no way".into()));
+    f.expect("invalid_room", |e| {
+        matches!(
+            e,
+            Event::JoinError {
+                code: ErrorCode::InvalidRoom,
+                ..
+            }
+        )
+    });
+    f.send(&Command::PrivateMsg {
+        to: "ghost".into(),
+        text: "boo".into(),
+    });
+    f.expect("user_not_found", |e| {
+        matches!(
+            e,
+            Event::Error {
+                code: ErrorCode::UserNotFound,
+                ..
+            }
+        )
+    });
+    f.send(&Command::ListUsers(Some("nowhere".into())));
+    f.expect("room_not_found", |e| {
+        matches!(
+            e,
+            Event::Error {
+                code: ErrorCode::RoomNotFound,
+                ..
+            }
+        )
+    });
+    f.send(&Command::ListRooms);
+    let Event::RoomList { rooms } = f.expect("RoomList", |e| matches!(e, Event::RoomList { .. }))
+    else {
+        unreachable!()
+    };
+    assert_eq!(rooms.len(), 1);
+    assert_eq!(
+        (
+            rooms[0].name.as_str(),
+            rooms[0].members,
+            rooms[0].node.as_str()
+        ),
+        ("general", 1, "chatd")
+    );
+}

@@ -57,7 +57,7 @@ fn join_leave_rooms_users() {
     b.send("/users #general");
     b.expect("#general -- users (1): alice");
     b.send("/users nowhere");
-    b.expect("! no_such_room:");
+    b.expect("! room_not_found:");
     b.send("/join bad room");
     b.expect("! bad_arguments:");
     b.send("/join #bad!");
@@ -94,7 +94,7 @@ fn private_messages_actions_history_ping_help_quit() {
     a.expect("*alice -> bob* hi there");
     b.expect("*alice -> bob* hi there");
     a.send("/m nobody hi");
-    a.expect("! no_such_user: no user is called nobody");
+    a.expect("! user_not_found: no user is called nobody");
     a.send("/msg bob");
     a.expect("! bad_arguments:");
 

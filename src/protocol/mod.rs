@@ -269,9 +269,9 @@ pub enum ErrorCode {
     /// No room was named and there is no current room.
     NoCurrentRoom,
     /// No user has that nick.
-    NoSuchUser,
+    UserNotFound,
     /// No room has that name.
-    NoSuchRoom,
+    RoomNotFound,
     /// Too many commands too fast.
     RateLimited,
     /// The command is unknown.
@@ -314,8 +314,8 @@ impl ErrorCode {
             ErrorCode::InvalidRoom => "invalid_room",
             ErrorCode::NotInRoom => "not_in_room",
             ErrorCode::NoCurrentRoom => "no_current_room",
-            ErrorCode::NoSuchUser => "no_such_user",
-            ErrorCode::NoSuchRoom => "no_such_room",
+            ErrorCode::UserNotFound => "user_not_found",
+            ErrorCode::RoomNotFound => "room_not_found",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UnknownCommand => "unknown_command",
             ErrorCode::BadArguments => "bad_arguments",
