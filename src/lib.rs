@@ -17,6 +17,7 @@
 //!   [`protocol::frame`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
 //! - [`names`]: nick and room-name rules.
+//! - [`bench`]: the load generator behind `chatd-bench`.
 //!
 //! # Delivery promise
 //!
@@ -26,6 +27,7 @@
 //! visible. A client is only ever dropped visibly: a full send queue, a rate limit or a bad input
 //! always produces an error event first.
 
+pub mod bench;
 pub mod config;
 pub mod connection;
 pub mod listener;

@@ -1,0 +1,120 @@
+//! The load generator behind `chatd-bench`: scenarios that drive a running chatd through real
+//! sockets and measure it.
+//!
+//! - [`connections`]: many idle sessions; server memory per session and connect rate.
+//! - [`fanout`]: rooms × members with senders; deliveries per second, latency, loss and order.
+//! - [`churn`]: connect → nick → join → message → quit in a loop; cycles per second.
+//!
+//! Every scenario is bounded in time and count and returns a [`report::Report`].
+
+pub mod churn;
+pub mod client;
+pub mod connections;
+pub mod fanout;
+pub mod report;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::protocol::Protocol;
+
+/// Connections per source address before the next loopback address is used: the kernel has
+/// about 28,000 ephemeral ports per source/destination pair.
+pub const CONNECTIONS_PER_SOURCE: usize = 20_000;
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The server's client port.
+    pub addr: SocketAddr,
+    /// Which protocol the clients speak.
+    pub protocol: Protocol,
+    /// The server's pid, for memory and CPU readings.
+    pub server_pid: Option<u32>,
+}
+
+impl Target {
+    /// The source address for the `i`-th connection: 127.0.0.2, 127.0.0.3, ... in blocks of
+    /// [`CONNECTIONS_PER_SOURCE`] when the server is on loopback; the default otherwise.
+    pub fn source(&self, i: usize) -> Option<IpAddr> {
+        match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_loopback() => {
+                let block = (i / CONNECTIONS_PER_SOURCE).min(250) as u8;
+                Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + block)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Nanoseconds since the load generator started: the clock that senders stamp into messages
+/// and receivers compare against (one process, one clock).
+pub fn now_ns() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Resident memory of a process, in KiB (`VmRSS` in `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// CPU time (user + system) a process has used, in seconds; `None` for "self" means unreadable.
+pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // /proc reports in USER_HZ, which is 100 on Linux.
+    Some(ticks as f64 / 100.0)
+}
+
+/// Measures the CPU used by the load generator and the server over a run.
+pub struct CpuMeter {
+    bench: Option<f64>,
+    server: Option<f64>,
+    server_pid: Option<u32>,
+    started: Instant,
+}
+
+impl CpuMeter {
+    /// Starts measuring.
+    pub fn start(server_pid: Option<u32>) -> Self {
+        CpuMeter {
+            bench: cpu_secs(None),
+            server: server_pid.and_then(|p| cpu_secs(Some(p))),
+            server_pid,
+            started: Instant::now(),
+        }
+    }
+
+    /// CPU use since the start as a share of one core (1.0 = one core busy): (bench, server).
+    pub fn cores(&self) -> (Option<f64>, Option<f64>) {
+        let wall = self.started.elapsed().as_secs_f64().max(1e-9);
+        let bench = cpu_secs(None).zip(self.bench).map(|(b, a)| (b - a) / wall);
+        let server = self
+            .server_pid
+            .and_then(|p| cpu_secs(Some(p)))
+            .zip(self.server)
+            .map(|(b, a)| (b - a) / wall);
+        (bench, server)
+    }
+}
+
+/// A progress spinner on stderr (hidden when stderr is not a terminal, and never on stdout).
+pub fn progress(what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}

@@ -1,0 +1,187 @@
+//! `chatd-bench`: the load generator. Drives a running chatd through real sockets and prints one
+//! table (or one JSON object with `--json`) per run. Runs are bounded in time and count.
+//!
+//! Large connection counts need file descriptors on both sides (`ulimit -n`) and source ports:
+//! connections to a loopback server are spread over 127.0.0.2, 127.0.0.3, ... automatically.
+//! Scenarios that send fast need the server's rate limit lifted, e.g.
+//! `CHATD_LIMITS__RATE=1000000 CHATD_LIMITS__BURST=1000000 chatd`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chatd::bench::{Target, churn, connections, fanout};
+use chatd::protocol::Protocol;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Load generator for chatd.
+#[derive(Debug, Parser)]
+#[command(name = "chatd-bench", version)]
+struct Cli {
+    /// The server's client port.
+    #[arg(long, default_value = "127.0.0.1:9999", global = true)]
+    addr: SocketAddr,
+    /// The protocol the clients speak.
+    #[arg(long, value_enum, default_value_t = Wire::Line, global = true)]
+    protocol: Wire,
+    /// The server's pid, to report its memory and CPU use.
+    #[arg(long, global = true)]
+    server_pid: Option<u32>,
+    /// Print one JSON object instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Wire {
+    Line,
+    Frame,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Open N idle sessions (nick + join); report server memory per session and connect rate.
+    Connections {
+        /// Sessions to open.
+        #[arg(long, default_value_t = 1000)]
+        sessions: usize,
+        /// Sessions per room.
+        #[arg(long, default_value_t = 100)]
+        room_size: usize,
+        /// Connections set up at once.
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        /// Seconds to hold the sessions before measuring.
+        #[arg(long, default_value_t = 2.0)]
+        hold: f64,
+        /// Seconds allowed for setting up all sessions.
+        #[arg(long, default_value_t = 120.0)]
+        timeout: f64,
+    },
+    /// R rooms × M members, S senders; deliveries/s, latency percentiles, loss and order.
+    Fanout {
+        /// Rooms.
+        #[arg(long, default_value_t = 1)]
+        rooms: usize,
+        /// Members per room (senders included).
+        #[arg(long, default_value_t = 100)]
+        members: usize,
+        /// Senders in all, spread over the rooms.
+        #[arg(long, default_value_t = 1)]
+        senders: usize,
+        /// Messages per second per sender; 0 = as fast as the server takes them.
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        /// Seconds of sending.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Bytes of padding per message.
+        #[arg(long, default_value_t = 32)]
+        payload: usize,
+        /// Connections set up at once.
+        #[arg(long, default_value_t = 200)]
+        concurrency: usize,
+        /// Seconds to wait for the last deliveries after sending stops.
+        #[arg(long, default_value_t = 10.0)]
+        drain: f64,
+        /// Messages a room's senders may run ahead of its average member (0 = open loop).
+        #[arg(long, default_value_t = 256)]
+        window: u64,
+    },
+    /// connect → nick → join → message → quit in a loop; cycles/s and errors.
+    Churn {
+        /// Cycles in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+    },
+}
+
+fn secs(value: f64) -> Duration {
+    Duration::from_secs_f64(value.clamp(0.0, 86_400.0))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let target = Target {
+        addr: cli.addr,
+        protocol: match cli.protocol {
+            Wire::Line => Protocol::Line,
+            Wire::Frame => Protocol::Frame,
+        },
+        server_pid: cli.server_pid,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("chatd-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = runtime.block_on(async {
+        match cli.scenario {
+            Scenario::Connections {
+                sessions,
+                room_size,
+                concurrency,
+                hold,
+                timeout,
+            } => {
+                let args = connections::ConnectionsArgs {
+                    sessions,
+                    room_size,
+                    concurrency,
+                    hold: secs(hold),
+                    timeout: secs(timeout),
+                };
+                connections::run(target, args).await
+            }
+            Scenario::Fanout {
+                rooms,
+                members,
+                senders,
+                rate,
+                duration,
+                payload,
+                concurrency,
+                drain,
+                window,
+            } => {
+                let args = fanout::FanoutArgs {
+                    rooms,
+                    members,
+                    senders,
+                    rate,
+                    duration: secs(duration),
+                    payload,
+                    concurrency,
+                    drain: secs(drain),
+                    window,
+                };
+                fanout::run(target, args).await
+            }
+            Scenario::Churn {
+                concurrency,
+                duration,
+            } => {
+                let args = churn::ChurnArgs {
+                    concurrency,
+                    duration: secs(duration),
+                };
+                churn::run(target, args).await
+            }
+        }
+    });
+    // Connections still open are dropped with the runtime, without waiting on them.
+    runtime.shutdown_background();
+    if cli.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table());
+    }
+    ExitCode::SUCCESS
+}
