@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real `chatd` binary and talks to it over real sockets.
 
 mod bad_input;
+mod bench;
 mod chat;
 mod commands;
 mod lifecycle;

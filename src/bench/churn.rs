@@ -27,7 +27,8 @@ async fn cycle(target: &Target, worker: usize, n: u64, index: usize) -> std::io:
     let source = target.source(index % (super::CONNECTIONS_PER_SOURCE * 200));
     let mut c = BenchClient::connect(target.addr, source, target.protocol, &nick).await?;
     c.wait_for(|m| *m == Incoming::NickOk).await?;
-    c.send(&Command::Join(format!("churn{}", worker % 4))).await?;
+    c.send(&Command::Join(format!("churn{}", worker % 4)))
+        .await?;
     c.wait_for(|m| *m == Incoming::Joined).await?;
     let text = format!("cycle {n}");
     c.writer.say(&text).await?;

@@ -247,12 +247,21 @@ mod tests {
                 text: "1 2 3".into()
             }
         );
-        assert_eq!(parse_line(b"01:02:03 #r -- you joined #r; users (1): a\n"), Incoming::Joined);
-        assert_eq!(parse_line(b"01:02:03 -- you are now known as a\n"), Incoming::NickOk);
+        assert_eq!(
+            parse_line(b"01:02:03 #r -- you joined #r; users (1): a\n"),
+            Incoming::Joined
+        );
+        assert_eq!(
+            parse_line(b"01:02:03 -- you are now known as a\n"),
+            Incoming::NickOk
+        );
         assert_eq!(
             parse_line(b"! send_queue_exceeded: too slow\n"),
             Incoming::Error("send_queue_exceeded".into())
         );
-        assert_eq!(parse_line(b"01:02:03 #r [history] <bob> old\n"), Incoming::Other);
+        assert_eq!(
+            parse_line(b"01:02:03 #r [history] <bob> old\n"),
+            Incoming::Other
+        );
     }
 }

@@ -29,8 +29,13 @@ pub struct ConnectionsArgs {
 
 /// Connects one session: nick `c{i}`, room `c{i / room_size}`.
 async fn open(target: &Target, i: usize, room_size: usize) -> std::io::Result<BenchClient> {
-    let mut client =
-        BenchClient::connect(target.addr, target.source(i), target.protocol, &format!("c{i}")).await?;
+    let mut client = BenchClient::connect(
+        target.addr,
+        target.source(i),
+        target.protocol,
+        &format!("c{i}"),
+    )
+    .await?;
     client.wait_for(|m| *m == Incoming::NickOk).await?;
     client
         .send(&Command::Join(format!("c{}", i / room_size.max(1))))
@@ -72,7 +77,11 @@ pub async fn run(target: Target, args: ConnectionsArgs) -> Report {
                 first_error.get_or_insert(e.to_string());
             }
         }
-        bar.set_message(format!("{} of {} sessions ready", ready.len(), args.sessions));
+        bar.set_message(format!(
+            "{} of {} sessions ready",
+            ready.len(),
+            args.sessions
+        ));
     }
     let timed_out = args.sessions - ready.len() - errors;
     setup.abort_all();
@@ -98,7 +107,10 @@ pub async fn run(target: Target, args: ConnectionsArgs) -> Report {
         .set("errors", errors)
         .set("timed_out", timed_out)
         .maybe("ready_secs", Some(ready_secs))
-        .maybe("connect_rate_per_sec", Some(opened as f64 / ready_secs.max(1e-9)))
+        .maybe(
+            "connect_rate_per_sec",
+            Some(opened as f64 / ready_secs.max(1e-9)),
+        )
         .set("server_rss_before_kib", rss_before)
         .set("server_rss_after_kib", rss_after)
         .maybe(

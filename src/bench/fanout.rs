@@ -71,7 +71,11 @@ impl Window {
     }
 
     fn delivered_one(&self) {
-        if self.delivered.fetch_add(1, Ordering::Relaxed) % 64 == 0 {
+        if self
+            .delivered
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(64)
+        {
             self.progress.notify_waiters();
         }
     }
@@ -113,6 +117,7 @@ async fn receive(
     };
     loop {
         let item = tokio::select! {
+            biased;
             _ = stop.cancelled() => break,
             item = reader.recv() => item,
         };
@@ -125,12 +130,16 @@ async fn receive(
                     let stamp: u64 = fields.next()?.parse().ok()?;
                     Some((sender, seq, stamp))
                 })();
-                let Some((sender, seq, stamp)) = parsed else { continue };
+                let Some((sender, seq, stamp)) = parsed else {
+                    continue;
+                };
                 if sender >= senders {
                     continue;
                 }
                 let now = now_ns();
-                let _ = seen.latency_us.record((now.saturating_sub(stamp) / 1000).max(1));
+                let _ = seen
+                    .latency_us
+                    .record((now.saturating_sub(stamp) / 1000).max(1));
                 seen.got[sender] += 1;
                 if seq <= seen.last[sender] {
                     seen.reordered += 1;
@@ -161,7 +170,7 @@ async fn send(
     args: FanoutArgs,
     pad: String,
     window: Arc<Window>,
-) -> u64 {
+) -> (u64, BenchWriter) {
     let deadline = tokio::time::Instant::now() + args.duration;
     let mut ticker = (args.rate > 0.0).then(|| {
         let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
@@ -178,10 +187,10 @@ async fn send(
         seq += 1;
         let text = format!("{index} {seq} {} {pad}", now_ns());
         if writer.say(&text).await.is_err() {
-            return seq - 1;
+            return (seq - 1, writer);
         }
     }
-    seq
+    (seq, writer)
 }
 
 /// Runs the scenario.
@@ -200,7 +209,13 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
         let permits = permits.clone();
         setup.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let mut c = BenchClient::connect(target.addr, target.source(i), target.protocol, &format!("f{room}_{m}")).await?;
+            let mut c = BenchClient::connect(
+                target.addr,
+                target.source(i),
+                target.protocol,
+                &format!("f{room}_{m}"),
+            )
+            .await?;
             c.wait_for(|m| *m == Incoming::NickOk).await?;
             c.send(&Command::Join(format!("fan{room}"))).await?;
             c.wait_for(|m| *m == Incoming::Joined).await?;
@@ -222,7 +237,11 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
                 first_error.get_or_insert(e.to_string());
             }
         }
-        bar.set_message(format!("{} of {} members ready", clients.len(), rooms * members));
+        bar.set_message(format!(
+            "{} of {} members ready",
+            clients.len(),
+            rooms * members
+        ));
     }
 
     // Sender s is member s / rooms of room s % rooms.
@@ -269,13 +288,16 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
     for (index, writer) in writers {
         let args = args.clone();
         let pad = pad.clone();
-        let window = room_of_sender[index].map(|r| windows[r].clone()).unwrap_or_default();
+        let window = room_of_sender[index]
+            .map(|r| windows[r].clone())
+            .unwrap_or_default();
         sending.spawn(async move { (index, send(writer, index, args, pad, window).await) });
     }
     let mut sent_by = vec![0u64; senders];
     while let Some(done) = sending.join_next().await {
-        if let Ok((index, count)) = done {
+        if let Ok((index, (count, writer))) = done {
             sent_by[index] = count;
+            listeners.push(writer);
         }
     }
     let sent: u64 = sent_by.iter().sum();
@@ -305,7 +327,6 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
     let server_rss = target.server_pid.and_then(rss_kib);
     stop.cancel();
     bar.finish_and_clear();
-    drop(listeners);
 
     // Members that were cut off are counted apart; every other member must have everything.
     let mut latency = histogram();
@@ -324,8 +345,9 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
             .map(|s| sent_by[s].saturating_sub(seen.got[s]))
             .sum::<u64>();
     }
+    drop(listeners);
     let window_secs = (last_at.load(Ordering::Relaxed).saturating_sub(started)) as f64 / 1e9;
-    let ms = |q: f64| (latency.len() > 0).then(|| latency.value_at_quantile(q) as f64 / 1000.0);
+    let ms = |q: f64| (!latency.is_empty()).then(|| latency.value_at_quantile(q) as f64 / 1000.0);
 
     let mut report = Report::new("fanout");
     report
@@ -333,18 +355,31 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
         .set("rooms", rooms)
         .set("members_per_room", members)
         .set("senders", senders)
-        .set("rate_per_sender", if args.rate > 0.0 { args.rate.to_string() } else { "max".into() })
+        .set(
+            "rate_per_sender",
+            if args.rate > 0.0 {
+                args.rate.to_string()
+            } else {
+                "max".into()
+            },
+        )
         .set("window", args.window)
         .maybe("duration_secs", Some(args.duration.as_secs_f64()))
         .set("setup_errors", setup_errors)
         .set("messages_sent", sent)
         .set("deliveries_expected", expected)
         .set("deliveries", deliveries)
-        .maybe("deliveries_per_sec", Some(deliveries as f64 / window_secs.max(1e-9)))
+        .maybe(
+            "deliveries_per_sec",
+            Some(deliveries as f64 / window_secs.max(1e-9)),
+        )
         .maybe("latency_p50_ms", ms(0.5))
         .maybe("latency_p99_ms", ms(0.99))
         .maybe("latency_p999_ms", ms(0.999))
-        .maybe("latency_max_ms", (latency.len() > 0).then(|| latency.max() as f64 / 1000.0))
+        .maybe(
+            "latency_max_ms",
+            (!latency.is_empty()).then(|| latency.max() as f64 / 1000.0),
+        )
         .set("lost", lost)
         .set("reordered", reordered)
         .set("members_cut_off", cut_off)

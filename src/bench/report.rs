@@ -67,6 +67,9 @@ mod tests {
         let mut r = Report::new("demo");
         r.set("b", 2).set("a", 1.5).maybe("c", None);
         assert_eq!(r.to_json(), r#"{"scenario":"demo","b":2,"a":1.5,"c":null}"#);
-        assert_eq!(r.to_table(), "scenario  demo\nb         2\na         1.5\nc         -\n");
+        assert_eq!(
+            r.to_table(),
+            "scenario  demo\nb         2\na         1.5\nc         -\n"
+        );
     }
 }

@@ -115,7 +115,10 @@ fn main() -> ExitCode {
         },
         server_pid: cli.server_pid,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("chatd-bench: cannot start the runtime: {e}");
