@@ -62,6 +62,8 @@ impl Default for ServerSettings {
 pub struct Limits {
     /// Concurrent client connections; the next one gets `server_full`.
     pub max_connections: usize,
+    /// Connections the kernel may hold waiting to be accepted (capped by `net.core.somaxconn`).
+    pub listen_backlog: u32,
     /// Longest line-protocol line, in bytes, without the line ending.
     pub max_line_bytes: usize,
     /// Largest framed-protocol payload, in bytes.
@@ -84,6 +86,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 10_000,
+            listen_backlog: 1024,
             max_line_bytes: 4096,
             max_frame_bytes: 65_536,
             send_queue: 1024,
@@ -305,6 +308,12 @@ impl Config {
                     "must be a positive number of commands per second, not {}",
                     l.rate
                 ),
+            ));
+        }
+        if l.listen_backlog == 0 || l.listen_backlog > i32::MAX as u32 {
+            return Err(invalid(
+                "limits.listen_backlog",
+                format!("must be between 1 and {}", i32::MAX),
             ));
         }
         if l.burst == 0 {

@@ -6,7 +6,9 @@
 //! session actor; the writer drains the session's [`Outbound`] queue into one vectored write per
 //! wakeup. When either side ends, the session is told why.
 
+use std::collections::VecDeque;
 use std::io::IoSlice;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -24,6 +26,8 @@ use crate::session::SessionMsg;
 
 /// Most messages written by one vectored write.
 const WRITE_BATCH: usize = 64;
+/// Initial read buffer per connection; it grows for longer input.
+const READ_BUFFER: usize = 128;
 /// How long the last error line may take to reach a client that is being cut off.
 const ABORT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -47,6 +51,7 @@ pub struct ConnectionLimits {
 /// Serves one connection until it closes, then tells the session why.
 pub async fn serve(
     stream: TcpStream,
+    peer: SocketAddr,
     protocol: Protocol,
     outbound: Outbound,
     rx: OutboundRx,
@@ -65,7 +70,10 @@ pub async fn serve(
             }
             writer.await;
         }
-        reason = &mut writer => {
+        (reason, aborted) = &mut writer => {
+            if aborted {
+                tracing::info!(%peer, session = %session.get_id(), %reason, "cut a client off");
+            }
             let _ = session.cast(SessionMsg::Closed(reason));
         }
     }
@@ -159,7 +167,7 @@ async fn read_loop(
             let max = limits.max_line_bytes;
             // One extra byte for a `\r` before the `\n`.
             let codec = AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), max + 1);
-            let input = FramedRead::with_capacity(read, codec, 256);
+            let input = FramedRead::with_capacity(read, codec, READ_BUFFER);
             read_inputs(
                 input,
                 outbound,
@@ -175,7 +183,7 @@ async fn read_loop(
         }
         Protocol::Frame => {
             let max = limits.max_frame_bytes;
-            let input = FramedRead::with_capacity(read, frame::codec(max), 256);
+            let input = FramedRead::with_capacity(read, frame::codec(max), READ_BUFFER);
             read_inputs(
                 input,
                 outbound,
@@ -214,15 +222,22 @@ where
     E: Fn(D::Error) -> Option<Refusal>,
 {
     let mut rate = RateLimit::new(limits.rate, limits.burst);
+    // On the heap and only when configured: most sessions never need a timer.
+    let mut idle = limits
+        .idle_timeout
+        .map(|d| (d, Box::pin(tokio::time::sleep(d))));
     loop {
-        let next = match limits.idle_timeout {
-            Some(idle) => match timeout(idle, input.next()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    outbound.abort(ErrorCode::IdleTimeout, "idle timeout: nothing received");
-                    return "idle timeout".into();
+        let next = match idle.as_mut() {
+            Some((period, timer)) => {
+                timer.as_mut().reset(Instant::now() + *period);
+                tokio::select! {
+                    next = input.next() => next,
+                    _ = timer.as_mut() => {
+                        outbound.abort(ErrorCode::IdleTimeout, "idle timeout: nothing received");
+                        return "idle timeout".into();
+                    }
                 }
-            },
+            }
             None => input.next().await,
         };
         let item = match next {
@@ -274,72 +289,81 @@ where
     }
 }
 
-/// Writes `batch` fully with vectored writes, removing what was written.
+/// Writes `batch` fully with vectored writes, removing what was written. The slice array lives on
+/// the heap only while writing, so an idle connection does not carry it.
 async fn write_batch<W: AsyncWrite + Unpin>(
     w: &mut W,
-    batch: &mut Vec<Bytes>,
+    batch: &mut VecDeque<Bytes>,
 ) -> std::io::Result<()> {
-    let mut first = 0;
-    while first < batch.len() {
-        let mut slices = [IoSlice::new(&[]); WRITE_BATCH];
-        let count = (batch.len() - first).min(WRITE_BATCH);
-        for (slice, bytes) in slices.iter_mut().zip(&batch[first..first + count]) {
-            *slice = IoSlice::new(bytes);
-        }
-        let mut written = w.write_vectored(&slices[..count]).await?;
+    while !batch.is_empty() {
+        let mut written = {
+            let slices: Vec<IoSlice<'_>> = batch
+                .iter()
+                .take(WRITE_BATCH)
+                .map(|b| IoSlice::new(b))
+                .collect();
+            w.write_vectored(&slices).await?
+        };
         if written == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
         while written > 0 {
-            let len = batch[first].len();
-            if written >= len {
-                written -= len;
-                first += 1;
+            let Some(front) = batch.front_mut() else {
+                break;
+            };
+            if written >= front.len() {
+                written -= front.len();
+                batch.pop_front();
             } else {
-                batch[first].advance(written);
+                front.advance(written);
                 written = 0;
             }
         }
     }
-    batch.clear();
     Ok(())
 }
 
+/// Writes until the queue is closed; returns why, and whether the client was cut off.
 async fn write_loop<W: AsyncWrite + Unpin>(
     mut w: W,
     mut rx: OutboundRx,
     grace: Duration,
-) -> String {
-    let mut batch = Vec::new();
+) -> (String, bool) {
+    let mut batch = VecDeque::new();
     loop {
-        if rx.recv_many(&mut batch, WRITE_BATCH).await == 0 {
+        if rx.recv_all(&mut batch).await == 0 {
             break;
         }
         tokio::select! {
-            result = write_batch(&mut w, &mut batch) => {
+            result = Box::pin(write_batch(&mut w, &mut batch)) => {
                 if let Err(e) = result {
-                    return format!("write error: {e}");
+                    return (format!("write error: {e}"), false);
                 }
             }
             _ = rx.closing() => break,
         }
+        // Give the memory back: an idle connection holds no buffer.
+        batch = VecDeque::new();
     }
-    let reason = match rx.close_mode() {
+    let outcome = match rx.close_mode() {
         Close::Drain => {
             rx.drain_into(&mut batch);
-            let _ = timeout(grace, write_batch(&mut w, &mut batch)).await;
-            "connection closed".to_string()
+            let _ = Box::pin(timeout(grace, write_batch(&mut w, &mut batch))).await;
+            ("connection closed".to_string(), false)
         }
         Close::Abort { last_words, reason } => {
-            tracing::info!(%reason, "cutting a client off");
             batch.clear();
-            batch.push(last_words);
-            let _ = timeout(ABORT_WRITE_TIMEOUT, write_batch(&mut w, &mut batch)).await;
-            reason
+            batch.push_back(last_words);
+            let _ = Box::pin(timeout(
+                ABORT_WRITE_TIMEOUT,
+                write_batch(&mut w, &mut batch),
+            ))
+            .await;
+            (reason, true)
         }
     };
-    let _ = timeout(ABORT_WRITE_TIMEOUT, w.shutdown()).await;
-    reason
+    let _ = Box::pin(timeout(ABORT_WRITE_TIMEOUT, w.shutdown())).await;
+    outcome
 }
 
 #[cfg(test)]
@@ -356,7 +380,7 @@ mod tests {
     #[tokio::test]
     async fn vectored_writes_keep_order_and_bytes() {
         let mut out = Vec::new();
-        let mut batch: Vec<Bytes> = (0..200).map(|i| Bytes::from(format!("{i}\n"))).collect();
+        let mut batch: VecDeque<Bytes> = (0..200).map(|i| Bytes::from(format!("{i}\n"))).collect();
         write_batch(&mut out, &mut batch).await.unwrap();
         let expected: String = (0..200).map(|i| format!("{i}\n")).collect();
         assert_eq!(String::from_utf8(out).unwrap(), expected);

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::Actor;
+use socket2::{Domain, Protocol as SocketProtocol, Socket, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::Instrument;
 
 use crate::connection;
 use crate::node::NodeContext;
@@ -24,6 +24,22 @@ use crate::session::{Session, SessionArgs};
 
 /// How long a banner or refusal may take to write.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Binds the client port with a listen backlog of `backlog` (std's default of 128 makes a burst
+/// of connecting clients wait a second for a SYN retransmit). Called before the runtime exists,
+/// so that an unusable address is reported before anything starts.
+pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM,
+        Some(SocketProtocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog.min(i32::MAX as u32) as i32)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
 
 /// Accepts connections until `stop` is cancelled; every connection runs as a task on `tracker`.
 pub async fn run(
@@ -130,16 +146,15 @@ async fn handle(
             return;
         }
     };
-    let span = tracing::info_span!("client", %peer, session = session.get_id().pid());
     connection::serve(
         stream,
+        peer,
         protocol,
         outbound,
         rx,
         session,
         ctx.connection.clone(),
     )
-    .instrument(span)
     .await;
     drop(permit);
 }

@@ -194,7 +194,12 @@ impl RoomState {
 
     fn users(&self) -> Vec<String> {
         let mut users: Vec<String> = self.members.values().cloned().collect();
-        users.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+        // Case-insensitive, without allocating a key per comparison.
+        users.sort_unstable_by(|a, b| {
+            a.bytes()
+                .map(|c| c.to_ascii_lowercase())
+                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+        });
         users
     }
 

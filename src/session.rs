@@ -464,7 +464,9 @@ impl Actor for Session {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SessionMsg::Command(command) => {
-                if let Err(event) = state.execute(&myself, command).await {
+                // Boxed: the command future is large, and ractor keeps the handler's future
+                // inline in every session's processing loop, idle or not.
+                if let Err(event) = Box::pin(state.execute(&myself, command)).await {
                     state.send(event);
                 }
             }

@@ -19,9 +19,9 @@ use std::time::Instant;
 
 use crate::protocol::Protocol;
 
-/// Connections per source address before the next loopback address is used: the kernel has
-/// about 28,000 ephemeral ports per source/destination pair.
-pub const CONNECTIONS_PER_SOURCE: usize = 20_000;
+/// Connections per source address before the next loopback address is used. The kernel has about
+/// 28,000 ephemeral ports per source address, and finding a free one slows down as they fill.
+pub const CONNECTIONS_PER_SOURCE: usize = 5_000;
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]

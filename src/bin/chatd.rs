@@ -72,9 +72,8 @@ fn init_logging(level: &str) {
 
 fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config.settings.log.level);
-    let listener = std::net::TcpListener::bind(config.listen)
+    let listener = chatd::listener::bind(config.listen, config.settings.limits.listen_backlog)
         .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
-    listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
