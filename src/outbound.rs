@@ -10,11 +10,11 @@
 //! pre-allocated channel block, which matters at tens of thousands of sessions.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{self, ErrorCode, Event, Protocol};
 
@@ -36,9 +36,22 @@ pub enum Close {
 struct Shared {
     queue: Mutex<VecDeque<Bytes>>,
     depth: usize,
+    /// Woken when something is queued or a close is requested.
     ready: Notify,
-    token: CancellationToken,
+    /// Set once a close is requested; read on every push, so a plain atomic.
+    closing: AtomicBool,
+    /// Woken (all waiters) when a close is requested, to interrupt a blocked write.
+    closed: Notify,
     how: OnceLock<Close>,
+}
+
+impl Shared {
+    fn close(&self, how: Close) {
+        let _ = self.how.set(how);
+        self.closing.store(true, Ordering::Release);
+        self.ready.notify_one();
+        self.closed.notify_waiters();
+    }
 }
 
 /// The sending side: cheap to clone, never blocks.
@@ -60,7 +73,8 @@ pub fn channel(depth: usize, protocol: Protocol) -> (Outbound, OutboundRx) {
         queue: Mutex::new(VecDeque::new()),
         depth,
         ready: Notify::new(),
-        token: CancellationToken::new(),
+        closing: AtomicBool::new(false),
+        closed: Notify::new(),
         how: OnceLock::new(),
     });
     (
@@ -109,23 +123,21 @@ impl Outbound {
 
     /// Closes after writing what is queued. The first close wins.
     pub fn close(&self) {
-        let _ = self.shared.how.set(Close::Drain);
-        self.shared.token.cancel();
+        self.shared.close(Close::Drain);
     }
 
     /// Closes at once, dropping what is queued, after trying to send an error event.
     pub fn abort(&self, code: ErrorCode, message: &str) {
         let last_words = protocol::encode(self.protocol, &Event::error(code, message));
-        let _ = self.shared.how.set(Close::Abort {
+        self.shared.close(Close::Abort {
             last_words,
             reason: message.to_string(),
         });
-        self.shared.token.cancel();
     }
 
     /// Whether a close was requested.
     pub fn is_closing(&self) -> bool {
-        self.shared.token.is_cancelled()
+        self.shared.closing.load(Ordering::Acquire)
     }
 }
 
@@ -134,24 +146,25 @@ impl OutboundRx {
     /// empty); returns how many messages that was, or 0 once a close was requested.
     pub async fn recv_all(&mut self, batch: &mut VecDeque<Bytes>) -> usize {
         loop {
-            let notified = self.shared.ready.notified();
-            if self.shared.token.is_cancelled() {
+            if self.shared.closing.load(Ordering::Acquire) {
                 return 0;
             }
             if self.take(batch) > 0 {
                 return batch.len();
             }
-            tokio::select! {
-                biased;
-                _ = self.shared.token.cancelled() => return 0,
-                _ = notified => {}
-            }
+            // A push or a close after `take` stores a permit, so this cannot miss a wake-up.
+            self.shared.ready.notified().await;
         }
     }
 
     /// Resolves when a close was requested.
     pub async fn closing(&self) {
-        self.shared.token.cancelled().await
+        let closed = self.shared.closed.notified();
+        tokio::pin!(closed);
+        closed.as_mut().enable();
+        if !self.shared.closing.load(Ordering::Acquire) {
+            closed.await;
+        }
     }
 
     /// How the connection is to be closed.
