@@ -69,6 +69,8 @@ impl BenchClient {
             TcpSocket::new_v6()?
         };
         if let Some(ip) = source {
+            // Lets bind() reuse ports still in TIME_WAIT from an earlier run.
+            socket.set_reuseaddr(true)?;
             socket.bind(SocketAddr::new(ip, 0))?;
         }
         let stream = socket.connect(addr).await?;

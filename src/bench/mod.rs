@@ -35,13 +35,16 @@ pub struct Target {
 }
 
 impl Target {
-    /// The source address for the `i`-th connection: 127.0.0.2, 127.0.0.3, ... in blocks of
-    /// [`CONNECTIONS_PER_SOURCE`] when the server is on loopback; the default otherwise.
+    /// The source address for the `i`-th connection when the server is on loopback (the default
+    /// otherwise): a new address every [`CONNECTIONS_PER_SOURCE`] connections, in a 127.x.y.0/24
+    /// picked from this process's id, so that a run does not compete for ports with the
+    /// TIME_WAIT leftovers of the previous one.
     pub fn source(&self, i: usize) -> Option<IpAddr> {
         match self.addr.ip() {
             IpAddr::V4(ip) if ip.is_loopback() => {
                 let block = (i / CONNECTIONS_PER_SOURCE).min(250) as u8;
-                Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + block)))
+                let [_, _, a, b] = std::process::id().to_be_bytes();
+                Some(IpAddr::V4(Ipv4Addr::new(127, a, b.max(1), 2 + block)))
             }
             _ => None,
         }
