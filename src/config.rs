@@ -29,6 +29,8 @@ pub struct Settings {
     pub history: HistorySettings,
     /// `[log]`
     pub log: LogSettings,
+    /// `[cluster]`
+    pub cluster: ClusterSettings,
 }
 
 /// `[server]`: identity and the client port.
@@ -130,6 +132,66 @@ impl Default for LogSettings {
     }
 }
 
+/// `[cluster]`: linking this node with others (see [`crate::cluster`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Join a cluster.
+    pub enabled: bool,
+    /// Address of the node-to-node port, `IP:PORT` (loopback by default, never all interfaces by
+    /// accident).
+    pub listen: String,
+    /// The `HOST:PORT` other nodes dial to reach this one; empty means `listen`.
+    pub advertise: String,
+    /// Nodes to dial at start, `HOST:PORT` (their `advertise` addresses).
+    pub seeds: Vec<String>,
+    /// The shared secret (all nodes must have the same); prefer `cookie_file`.
+    pub cookie: String,
+    /// A file holding the cookie; it must not be readable by group or others. With neither
+    /// `cookie` nor `cookie_file`, `~/.chatd.cookie` is used (created on first start).
+    pub cookie_file: String,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            enabled: false,
+            listen: "127.0.0.1:9000".into(),
+            advertise: String::new(),
+            seeds: Vec::new(),
+            cookie: String::new(),
+            cookie_file: String::new(),
+        }
+    }
+}
+
+/// Where the cluster cookie comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieSource {
+    /// Given in the configuration.
+    Inline(String),
+    /// Read from a file (created with a random cookie if it is the default file and missing).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Create it when missing (only for the default `~/.chatd.cookie`).
+        create: bool,
+    },
+}
+
+/// The validated `[cluster]` section.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Node-to-node port.
+    pub listen: SocketAddr,
+    /// What peers dial: `HOST:PORT`.
+    pub advertise: String,
+    /// Nodes to dial at start.
+    pub seeds: Vec<String>,
+    /// The cookie.
+    pub cookie: CookieSource,
+}
+
 /// Values given on the command line; they override every other layer.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -139,6 +201,10 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--port N`: replaces the port of the listen address.
     pub port: Option<u16>,
+    /// `--dist-port N`: enables clustering on this node-to-node port.
+    pub dist_port: Option<u16>,
+    /// `--connect ADDR` (repeatable): enables clustering and adds seeds.
+    pub connect: Vec<String>,
 }
 
 /// The validated configuration the daemon runs with.
@@ -152,6 +218,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `server.default_rooms`, canonical.
     pub default_rooms: Vec<String>,
+    /// `[cluster]`, when enabled.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Why a configuration was refused.
@@ -175,6 +243,83 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// Checks `HOST:PORT`: a host (name or IP) and a port number.
+fn is_host_port(text: &str) -> bool {
+    match text.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok(),
+        None => false,
+    }
+}
+
+fn validate_cluster(
+    c: &ClusterSettings,
+    invalid: &dyn Fn(&'static str, String) -> ConfigError,
+) -> Result<ClusterConfig, ConfigError> {
+    let listen: SocketAddr = c.listen.parse().map_err(|e| {
+        invalid(
+            "cluster.listen",
+            format!("{:?} is not an IP:PORT address ({e})", c.listen),
+        )
+    })?;
+    let advertise = if c.advertise.is_empty() {
+        listen.to_string()
+    } else if is_host_port(&c.advertise) {
+        c.advertise.clone()
+    } else {
+        return Err(invalid(
+            "cluster.advertise",
+            format!("{:?} is not HOST:PORT", c.advertise),
+        ));
+    };
+    if let Some(bad) = c.seeds.iter().find(|s| !is_host_port(s)) {
+        return Err(invalid(
+            "cluster.seeds",
+            format!("{bad:?} is not HOST:PORT"),
+        ));
+    }
+    let cookie = match (c.cookie.is_empty(), c.cookie_file.is_empty()) {
+        (false, false) => {
+            return Err(invalid(
+                "cluster.cookie",
+                "set cluster.cookie or cluster.cookie_file, not both".into(),
+            ));
+        }
+        (false, true) => CookieSource::Inline(c.cookie.clone()),
+        (true, false) => CookieSource::File {
+            path: PathBuf::from(&c.cookie_file),
+            create: false,
+        },
+        (true, true) => match std::env::var_os("HOME") {
+            Some(home) => CookieSource::File {
+                path: PathBuf::from(home).join(".chatd.cookie"),
+                create: true,
+            },
+            None => {
+                return Err(invalid(
+                    "cluster.cookie",
+                    "clustering needs a cookie: set cluster.cookie_file (no $HOME for the default ~/.chatd.cookie)".into(),
+                ));
+            }
+        },
+    };
+    if let CookieSource::File { path, create } = &cookie {
+        crate::cluster::cookie::check(path, *create)
+            .map_err(|e| invalid("cluster.cookie_file", e.to_string()))?;
+    }
+    let mut seeds: Vec<String> = Vec::new();
+    for seed in &c.seeds {
+        if *seed != advertise && !seeds.contains(seed) {
+            seeds.push(seed.clone());
+        }
+    }
+    Ok(ClusterConfig {
+        listen,
+        advertise,
+        seeds,
+        cookie,
+    })
 }
 
 impl Config {
@@ -209,6 +354,7 @@ impl Config {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("server.default_rooms")
+                .with_list_parse_key("cluster.seeds")
                 .source(env),
         );
         if let Some(name) = &overrides.name {
@@ -231,6 +377,20 @@ impl Config {
                 addr.set_port(port);
                 settings.server.listen = addr.to_string();
             }
+        }
+        if let Some(port) = overrides.dist_port {
+            settings.cluster.enabled = true;
+            if let Ok(mut addr) = settings.cluster.listen.parse::<SocketAddr>() {
+                addr.set_port(port);
+                settings.cluster.listen = addr.to_string();
+            }
+        }
+        if !overrides.connect.is_empty() {
+            settings.cluster.enabled = true;
+            settings
+                .cluster
+                .seeds
+                .extend(overrides.connect.iter().cloned());
         }
         Self::validate(settings, file, origin)
     }
@@ -325,10 +485,16 @@ impl Config {
                 format!("{:?} is not a log filter: {e}", s.log.level),
             ));
         }
+        let cluster = if s.cluster.enabled {
+            Some(validate_cluster(&s.cluster, &invalid)?)
+        } else {
+            None
+        };
         Ok(Config {
             file: file.map(Path::to_path_buf),
             listen,
             default_rooms,
+            cluster,
             settings,
         })
     }
@@ -399,8 +565,8 @@ mod tests {
         assert_eq!(c.default_rooms, vec!["a", "b"]);
         let flags = Overrides {
             name: Some("flag".into()),
-            listen: None,
             port: Some(7777),
+            ..Overrides::default()
         };
         let c = load(text, &[("CHATD_SERVER__NAME", "env")], &flags).unwrap();
         assert_eq!(c.node_name(), "flag");

@@ -13,6 +13,7 @@
 //! - [`room`]: the room actor: members, sequence numbers, history, fan-out.
 //! - [`room_supervisor`]: restarts rooms that fail.
 //! - [`relay`]: delivery of room events to this node's sessions.
+//! - [`cluster`]: linking nodes: cookie, membership (dialling, full mesh), the node's gateway.
 //! - [`protocol`]: commands and events, and their two wire formats ([`protocol::line`],
 //!   [`protocol::frame`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
@@ -28,6 +29,7 @@
 //! always produces an error event first.
 
 pub mod bench;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod listener;

@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cluster::membership::MembershipMsg;
 use crate::config::Config;
 use crate::connection::ConnectionLimits;
 use crate::listener;
@@ -43,6 +44,8 @@ pub struct NodeContext {
     pub registry: ActorRef<RegistryMsg>,
     /// This node's relay.
     pub relay: ActorRef<RelayMsg>,
+    /// Cluster membership, when clustered.
+    pub membership: Option<ActorRef<MembershipMsg>>,
     /// `limits.max_connections`
     pub max_connections: usize,
     /// `limits.send_queue`
@@ -64,24 +67,33 @@ pub enum NodeError {
     CoreFailed(String),
 }
 
+/// The core actors a node's connections use.
+#[derive(Clone)]
+struct Core {
+    relay: ActorRef<RelayMsg>,
+    registry: ActorRef<RegistryMsg>,
+    membership: Option<ActorRef<MembershipMsg>>,
+}
+
 /// The root actor's messages.
 #[derive(RactorMessage)]
 enum RootMsg {
     /// The core actors' references.
-    Core(RpcReplyPort<(ActorRef<RelayMsg>, ActorRef<RegistryMsg>)>),
+    Core(RpcReplyPort<Core>),
 }
 
 struct Root;
 
 struct RootArgs {
     config: Config,
+    /// The cluster cookie, loaded before anything starts.
+    cookie: Option<String>,
     failed: CancellationToken,
     failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 struct RootState {
-    relay: ActorRef<RelayMsg>,
-    registry: ActorRef<RegistryMsg>,
+    core: Core,
     failed: CancellationToken,
     failure: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -110,10 +122,21 @@ impl Actor for Root {
             relay: relay.clone(),
             room_supervisor,
         };
-        let (registry, _) = Actor::spawn_linked(None, Registry, registry_args, cell).await?;
+        let (registry, _) =
+            Actor::spawn_linked(None, Registry, registry_args, cell.clone()).await?;
+        let membership = match (&args.config.cluster, args.cookie) {
+            (Some(cluster), Some(cookie)) => {
+                let node = args.config.node_name();
+                Some(crate::cluster::start(cluster, node, cookie, relay.clone(), cell).await?)
+            }
+            _ => None,
+        };
         Ok(RootState {
-            relay,
-            registry,
+            core: Core {
+                relay,
+                registry,
+                membership,
+            },
             failed: args.failed,
             failure: args.failure,
         })
@@ -127,7 +150,7 @@ impl Actor for Root {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             RootMsg::Core(reply) => {
-                let _ = reply.send((state.relay.clone(), state.registry.clone()));
+                let _ = reply.send(state.core.clone());
             }
         }
         Ok(())
@@ -168,20 +191,32 @@ pub async fn run(
     let limits = config.settings.limits.clone();
     let idle_timeout = config.idle_timeout();
     let node = config.node_name().to_string();
+    let cookie = match &config.cluster {
+        Some(cluster) => Some(
+            crate::cluster::cookie::load(&cluster.cookie)
+                .map_err(|e| NodeError::Start(format!("cluster cookie: {e}")))?,
+        ),
+        None => None,
+    };
     let root_args = RootArgs {
         config,
+        cookie,
         failed: failed.clone(),
         failure: failure.clone(),
     };
     let (root, root_handle) = Actor::spawn(None, Root, root_args)
         .await
         .map_err(|e| NodeError::Start(e.to_string()))?;
-    let (relay, registry) =
-        ractor::call_t!(root, RootMsg::Core, 5000).map_err(|e| NodeError::Start(e.to_string()))?;
+    let Core {
+        relay,
+        registry,
+        membership,
+    } = ractor::call_t!(root, RootMsg::Core, 5000).map_err(|e| NodeError::Start(e.to_string()))?;
     let ctx = Arc::new(NodeContext {
         node: node.clone(),
         registry,
         relay: relay.clone(),
+        membership,
         max_connections: limits.max_connections,
         send_queue: limits.send_queue,
         max_rooms_per_session: limits.max_rooms_per_session,

@@ -92,6 +92,8 @@ pub enum RelayMsg {
         /// Sent to each member after `Left`.
         notice: Event,
     },
+    /// An event for every local session (node joined or left, announcements).
+    Broadcast(Event),
     /// Send every local session `Shutdown` and close its connection after what is queued.
     Shutdown(String, RpcReplyPort<usize>),
 }
@@ -294,6 +296,12 @@ impl Actor for Relay {
                             let _ = s.actor.cast(SessionMsg::RoomGone(room.clone()));
                         }
                     }
+                }
+            }
+            RelayMsg::Broadcast(event) => {
+                let encoded = Encoded::new(&event);
+                for s in state.sessions.values() {
+                    s.outbound.send(encoded.bytes(s.outbound.protocol()));
                 }
             }
             RelayMsg::Shutdown(reason, reply) => {

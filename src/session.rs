@@ -12,11 +12,14 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
 use ractor_cluster::RactorMessage;
 
+use crate::cluster::membership::MembershipMsg;
 use crate::names::{canonical_room, validate_nick};
 use crate::node::NodeContext;
 use crate::outbound::Outbound;
 use crate::protocol::line::HELP;
-use crate::protocol::{Command, ErrorCode, Event, PROTOCOL_VERSION, Protocol, Refusal, now_ms};
+use crate::protocol::{
+    Command, ErrorCode, Event, NodeInfo, NodeStatus, PROTOCOL_VERSION, Protocol, Refusal, now_ms,
+};
 use crate::registry::{NickClaim, RegistryMsg};
 use crate::relay::RelayMsg;
 use crate::room::{Departure, JoinReply, Member, MemberAddr, Post, RoomMsg};
@@ -376,6 +379,20 @@ impl SessionState {
         Ok(())
     }
 
+    async fn nodes(&self) -> Result<(), Refusal> {
+        let nodes = match &self.ctx.membership {
+            Some(membership) => ractor::call_t!(membership, MembershipMsg::Nodes, CALL_TIMEOUT_MS)
+                .map_err(|e| internal("cluster membership", e))?,
+            None => vec![NodeInfo {
+                name: self.ctx.node.clone(),
+                status: NodeStatus::This,
+                address: String::new(),
+            }],
+        };
+        self.send(Event::NodeList { nodes });
+        Ok(())
+    }
+
     async fn execute(
         &mut self,
         myself: &ActorRef<SessionMsg>,
@@ -400,6 +417,7 @@ impl SessionState {
                 };
                 myself.stop(Some(reason));
             }
+            Command::ListNodes => self.nodes().await?,
             Command::Help => {
                 for (usage, what) in HELP {
                     self.send(Event::notice(format!("{usage:<22} {what}")));

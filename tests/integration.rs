@@ -3,6 +3,7 @@
 mod bad_input;
 mod bench;
 mod chat;
+mod cluster;
 mod commands;
 mod lifecycle;
 mod overload;

@@ -26,6 +26,12 @@ struct Cli {
     /// Client port number (replaces the port of `server.listen`).
     #[arg(long, value_name = "N")]
     port: Option<u16>,
+    /// Join a cluster, with this node-to-node port (replaces the port of `cluster.listen`).
+    #[arg(long, value_name = "N")]
+    dist_port: Option<u16>,
+    /// Join a cluster through this node, HOST:PORT (repeatable; adds to `cluster.seeds`).
+    #[arg(long, value_name = "ADDR")]
+    connect: Vec<String>,
     /// Validate the configuration, print the effective settings, and exit.
     #[arg(long)]
     check_config: bool,
@@ -37,6 +43,8 @@ fn main() -> ExitCode {
         name: cli.name.clone(),
         listen: cli.listen.clone(),
         port: cli.port,
+        dist_port: cli.dist_port,
+        connect: cli.connect.clone(),
     };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(config) => config,

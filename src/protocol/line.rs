@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::{ChatMessage, Command, ErrorCode, Event, Refusal};
+use super::{ChatMessage, Command, ErrorCode, Event, NodeStatus, Refusal};
 use crate::protocol::now_ms;
 
 /// The commands, their short forms and what they do; shown by `/help`.
@@ -32,6 +32,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("/msg NICK TEXT (/m)", "send a private message"),
     ("/me ACTION", "describe an action in the current room"),
     ("/history [N]", "show the current room's last N messages"),
+    ("/nodes", "list the cluster's nodes"),
     ("/ping [TOKEN]", "check the connection"),
     ("/quit [REASON] (/q)", "disconnect"),
     ("/help (/h)", "show this list"),
@@ -133,6 +134,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
         "ping" => Command::Ping(args.to_string()),
         "quit" | "q" => Command::Quit((!args.is_empty()).then(|| args.to_string())),
         "help" | "h" | "?" => Command::Help,
+        "nodes" => Command::ListNodes,
         #[cfg(debug_assertions)]
         "debug-panic" => Command::DebugPanic(match args {
             "" | "session" => super::PanicTarget::Session,
@@ -276,6 +278,30 @@ pub fn render(event: &Event) -> Bytes {
         Event::Notice { room: None, text } => writeln!(out, "{} -- {text}", now()),
         Event::Error { code, message } => writeln!(out, "! {code}: {message}"),
         Event::Shutdown { reason } => writeln!(out, "! shutdown: {reason}"),
+        Event::NodeList { nodes } => {
+            let list: Vec<String> = nodes
+                .iter()
+                .map(|n| {
+                    let status = match n.status {
+                        NodeStatus::This => "this node",
+                        NodeStatus::Up => "up",
+                        NodeStatus::Down => "down",
+                    };
+                    if n.address.is_empty() {
+                        format!("{} ({status})", n.name)
+                    } else {
+                        format!("{} ({status}, {})", n.name, n.address)
+                    }
+                })
+                .collect();
+            writeln!(
+                out,
+                "{} -- nodes ({}): {}",
+                now(),
+                nodes.len(),
+                list.join(", ")
+            )
+        }
     };
     Bytes::from(out)
 }
@@ -337,6 +363,7 @@ mod tests {
         assert_eq!(cmd("/q"), Command::Quit(None));
         assert_eq!(cmd("/help"), Command::Help);
         assert_eq!(cmd("/h"), Command::Help);
+        assert_eq!(cmd("/nodes"), Command::ListNodes);
     }
 
     #[test]

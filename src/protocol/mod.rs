@@ -73,6 +73,8 @@ pub enum Command {
     Quit(Option<String>),
     /// List the commands.
     Help,
+    /// List the cluster's nodes.
+    ListNodes,
     /// Debug builds only: make an actor panic, so tests can check supervision.
     #[cfg(debug_assertions)]
     DebugPanic(PanicTarget),
@@ -114,6 +116,28 @@ pub struct RoomInfo {
     pub members: u32,
     /// The node that hosts it.
     pub node: String,
+}
+
+/// A node's state, as seen by the node answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeStatus {
+    /// The node answering.
+    This,
+    /// Connected.
+    Up,
+    /// Known but not connected (being re-dialled).
+    Down,
+}
+
+/// A node as listed by [`Event::NodeList`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// Node name.
+    pub name: String,
+    /// Its state.
+    pub status: NodeStatus,
+    /// Its node-to-node address (empty when not clustered).
+    pub address: String,
 }
 
 /// Something the server tells a client.
@@ -249,6 +273,11 @@ pub enum Event {
     Shutdown {
         /// Why.
         reason: String,
+    },
+    /// Answer to [`Command::ListNodes`].
+    NodeList {
+        /// Every node this node knows, itself first.
+        nodes: Vec<NodeInfo>,
     },
 }
 

@@ -36,6 +36,11 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables.
     pub fn start_with(extra: &str, env: &[(&str, &str)]) -> Server {
+        Self::start_full(extra, env, &[])
+    }
+
+    /// Like [`Server::start`], with extra environment variables and command-line arguments.
+    pub fn start_full(extra: &str, env: &[(&str, &str)], args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chatd.toml");
         std::fs::write(&path, extra).unwrap();
@@ -45,6 +50,7 @@ impl Server {
             .arg(&path)
             .arg("--listen")
             .arg("127.0.0.1:0")
+            .args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -163,6 +169,29 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A loopback port below the ephemeral range (32768+) that is free right now, for node-to-node
+/// ports (ractor_cluster needs a fixed port that peers can be told).
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let offset = (std::process::id() % 500) as u16 * 20;
+    loop {
+        let port = 20_000 + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it returns true, for at most `within`.
+pub fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -1,0 +1,459 @@
+//! Membership: the nodes of the cluster as this node sees them, and staying connected to them.
+//!
+//! ractor_cluster connects and authenticates but neither reconnects nor completes a mesh. This
+//! actor does both:
+//! - it dials every address it knows (the seeds, every peer that connected, every address a peer
+//!   reported) that is not connected, with capped exponential backoff ([`backoff`]);
+//! - a connection that opens and closes without authenticating means the peer refused us (a
+//!   wrong cookie, most likely): that is logged once, loudly, and re-tried only every
+//!   [`REJECTED_RETRY`];
+//! - when a peer is ready, it asks the peer's gateway for the nodes the peer knows, and dials
+//!   the new ones;
+//! - users are told when a node joins or leaves the cluster.
+//!
+//! Node event callbacks run inside ractor_cluster's node server, so they only cast here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor_cluster::RactorMessage;
+use ractor_cluster::node::NodeServerSessionInformation;
+use ractor_cluster::{NodeEventSubscription, NodeServerMessage};
+use tokio::time::Instant;
+
+use super::gateway::GatewayMsg;
+use crate::protocol::{Event, NodeInfo, NodeStatus};
+use crate::relay::RelayMsg;
+
+/// How often the dial loop looks for addresses to dial.
+const TICK: Duration = Duration::from_millis(250);
+/// How long to wait before dialling a peer that refused us again.
+pub const REJECTED_RETRY: Duration = Duration::from_secs(60);
+
+/// The wait before the `attempt`-th consecutive dial: 0.5 s, 1 s, 2 s, ... capped at 30 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500)
+        .saturating_mul(1u32 << attempt.min(6))
+        .min(Duration::from_secs(30))
+}
+
+/// A node server event, as forwarded by [`Events`].
+#[derive(Debug, Clone)]
+pub enum NodeEvent {
+    /// A connection opened (not yet authenticated).
+    Opened {
+        /// ractor_cluster's id for the connection.
+        id: u64,
+        /// The remote socket address.
+        peer_addr: String,
+        /// `true` if this node dialled.
+        outbound: bool,
+    },
+    /// The peer proved it knows the cookie.
+    Authenticated {
+        /// Connection id.
+        id: u64,
+        /// The peer's node name.
+        node: String,
+        /// The peer's node-to-node address.
+        address: String,
+    },
+    /// The peer's actors and process groups are synchronised.
+    Ready {
+        /// Connection id.
+        id: u64,
+    },
+    /// The connection closed.
+    Disconnected {
+        /// Connection id.
+        id: u64,
+    },
+}
+
+/// What membership is told or asked.
+#[derive(RactorMessage)]
+pub enum MembershipMsg {
+    /// A node server event.
+    Event(NodeEvent),
+    /// Time to dial what needs dialling.
+    Tick,
+    /// A dial to this address is about to connect to that resolved socket address.
+    Dialling {
+        /// The address as configured or learned.
+        address: String,
+        /// What it resolved to (what `Opened` will report).
+        resolved: String,
+    },
+    /// A dial failed before a connection opened.
+    DialFailed(String, String),
+    /// Addresses reported by a peer.
+    Learned(Vec<String>),
+    /// The addresses of this node and its connected peers.
+    Peers(RpcReplyPort<Vec<String>>),
+    /// Every known node, this one first.
+    Nodes(RpcReplyPort<Vec<NodeInfo>>),
+}
+
+/// Forwards node server events to membership.
+pub struct Events(pub ActorRef<MembershipMsg>);
+
+impl Events {
+    fn forward(&self, event: NodeEvent) {
+        let _ = self.0.cast(MembershipMsg::Event(event));
+    }
+}
+
+impl NodeEventSubscription for Events {
+    fn node_session_opened(&self, ses: NodeServerSessionInformation) {
+        self.forward(NodeEvent::Opened {
+            id: ses.node_id,
+            peer_addr: ses.peer_addr,
+            outbound: !ses.is_server,
+        });
+    }
+
+    fn node_session_authenticated(&self, ses: NodeServerSessionInformation) {
+        if let Some(peer) = ses.peer_name {
+            let node = peer.name.split('@').next().unwrap_or_default().to_string();
+            self.forward(NodeEvent::Authenticated {
+                id: ses.node_id,
+                node,
+                address: peer.connection_string,
+            });
+        }
+    }
+
+    fn node_session_ready(&self, ses: NodeServerSessionInformation) {
+        self.forward(NodeEvent::Ready { id: ses.node_id });
+    }
+
+    fn node_session_disconnected(&self, ses: NodeServerSessionInformation) {
+        self.forward(NodeEvent::Disconnected { id: ses.node_id });
+    }
+}
+
+/// How to start membership.
+pub struct MembershipArgs {
+    /// This node's name.
+    pub node: String,
+    /// This node's advertised node-to-node address.
+    pub address: String,
+    /// Addresses to dial at start.
+    pub seeds: Vec<String>,
+    /// ractor_cluster's node server.
+    pub server: ActorRef<NodeServerMessage>,
+    /// This node's relay, for telling users about nodes.
+    pub relay: ActorRef<RelayMsg>,
+}
+
+/// One connection to a peer.
+struct Link {
+    peer_addr: String,
+    /// The configured or learned address this connection was dialled for.
+    dialled: Option<String>,
+    node: Option<String>,
+}
+
+/// Dial state of one address.
+struct Dial {
+    attempts: u32,
+    next: Instant,
+    /// The peer refused us last time.
+    rejected: bool,
+    /// The address the peer advertises when it differs from the one we dial.
+    alias: Option<String>,
+}
+
+impl Dial {
+    fn new() -> Self {
+        Dial {
+            attempts: 0,
+            next: Instant::now(),
+            rejected: false,
+            alias: None,
+        }
+    }
+}
+
+/// A node known by name.
+struct Known {
+    address: String,
+    links: usize,
+}
+
+/// The membership actor.
+pub struct Membership;
+
+/// Membership's state.
+pub struct MembershipState {
+    args: MembershipArgs,
+    links: HashMap<u64, Link>,
+    dials: BTreeMap<String, Dial>,
+    /// Resolved socket address → the address dialled for it.
+    resolving: HashMap<String, String>,
+    nodes: BTreeMap<String, Known>,
+}
+
+impl MembershipState {
+    fn notice(&self, text: String) {
+        let _ = self
+            .args
+            .relay
+            .cast(RelayMsg::Broadcast(Event::notice(text)));
+    }
+
+    fn connected(&self, address: &str, dial: &Dial) -> bool {
+        self.links.values().any(|l| {
+            l.dialled.as_deref() == Some(address)
+                || self.nodes.iter().any(|(name, k)| {
+                    l.node.as_deref() == Some(name.as_str())
+                        && (k.address == address || dial.alias.as_deref() == Some(&k.address))
+                })
+        })
+    }
+
+    fn learn(&mut self, address: &str) {
+        if address != self.args.address && !self.dials.contains_key(address) {
+            self.dials.insert(address.to_string(), Dial::new());
+        }
+    }
+
+    fn dial_due(&mut self, myself: &ActorRef<MembershipMsg>) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .dials
+            .iter()
+            .filter(|(address, dial)| dial.next <= now && !self.connected(address, dial))
+            .map(|(address, _)| address.clone())
+            .collect();
+        for address in due {
+            let Some(dial) = self.dials.get_mut(&address) else {
+                continue;
+            };
+            dial.next = now
+                + if dial.rejected {
+                    REJECTED_RETRY
+                } else {
+                    backoff(dial.attempts)
+                };
+            dial.attempts += 1;
+            let server = self.args.server.clone();
+            let me = myself.clone();
+            tokio::spawn(async move {
+                let resolved = match tokio::net::lookup_host(address.clone()).await {
+                    Ok(mut addrs) => addrs.next(),
+                    Err(e) => {
+                        let _ = me.cast(MembershipMsg::DialFailed(address, e.to_string()));
+                        return;
+                    }
+                };
+                let Some(resolved) = resolved else {
+                    let _ = me.cast(MembershipMsg::DialFailed(address, "no address".into()));
+                    return;
+                };
+                let _ = me.cast(MembershipMsg::Dialling {
+                    address: address.clone(),
+                    resolved: resolved.to_string(),
+                });
+                if let Err(e) = ractor_cluster::client_connect(&server, resolved).await {
+                    let _ = me.cast(MembershipMsg::DialFailed(address, e.to_string()));
+                }
+            });
+        }
+    }
+
+    fn on_event(&mut self, myself: &ActorRef<MembershipMsg>, event: NodeEvent) {
+        match event {
+            NodeEvent::Opened {
+                id,
+                peer_addr,
+                outbound,
+            } => {
+                let dialled = outbound
+                    .then(|| self.resolving.remove(&peer_addr))
+                    .flatten();
+                self.links.insert(
+                    id,
+                    Link {
+                        peer_addr,
+                        dialled,
+                        node: None,
+                    },
+                );
+            }
+            NodeEvent::Authenticated { id, node, address } => {
+                let Some(link) = self.links.get_mut(&id) else {
+                    return;
+                };
+                link.node = Some(node.clone());
+                if let Some(dialled) = link.dialled.clone()
+                    && let Some(dial) = self.dials.get_mut(&dialled)
+                {
+                    if dial.rejected {
+                        tracing::info!(%dialled, "peer accepted this node again");
+                    }
+                    dial.attempts = 0;
+                    dial.rejected = false;
+                    if dialled != address {
+                        dial.alias = Some(address.clone());
+                    }
+                } else {
+                    self.learn(&address);
+                }
+                let known = self.nodes.entry(node.clone()).or_insert(Known {
+                    address: address.clone(),
+                    links: 0,
+                });
+                known.address = address;
+                known.links += 1;
+                if known.links == 1 {
+                    tracing::info!(%node, "node joined the cluster");
+                    self.notice(format!("node {node} joined the cluster"));
+                }
+            }
+            NodeEvent::Ready { id } => {
+                let Some(node) = self.links.get(&id).and_then(|l| l.node.clone()) else {
+                    return;
+                };
+                let me = myself.clone();
+                tokio::spawn(async move {
+                    let name = super::gateway_name(&node);
+                    let gateway = ractor::pg::get_members(&super::GATEWAYS.to_string())
+                        .into_iter()
+                        .find(|cell| cell.get_name().as_deref() == Some(name.as_str()));
+                    if let Some(cell) = gateway {
+                        let gateway: ActorRef<GatewayMsg> = cell.into();
+                        if let Ok(peers) = ractor::call_t!(gateway, GatewayMsg::Peers, 2000) {
+                            let _ = me.cast(MembershipMsg::Learned(peers.0));
+                        }
+                    }
+                });
+            }
+            NodeEvent::Disconnected { id } => {
+                let Some(link) = self.links.remove(&id) else {
+                    return;
+                };
+                match link.node {
+                    Some(node) => {
+                        if let Some(known) = self.nodes.get_mut(&node) {
+                            known.links = known.links.saturating_sub(1);
+                            if known.links == 0 {
+                                tracing::warn!(%node, "node left the cluster");
+                                self.notice(format!("node {node} left the cluster"));
+                            }
+                        }
+                    }
+                    None => {
+                        // Closed before authenticating: the peer refused this node.
+                        if let Some(dialled) = link.dialled
+                            && let Some(dial) = self.dials.get_mut(&dialled)
+                            && !dial.rejected
+                        {
+                            dial.rejected = true;
+                            dial.next = Instant::now() + REJECTED_RETRY;
+                            tracing::error!(
+                                peer = %dialled,
+                                addr = %link.peer_addr,
+                                "the peer closed the connection before authenticating: wrong cluster cookie? retrying every {}s",
+                                REJECTED_RETRY.as_secs()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Actor for Membership {
+    type Msg = MembershipMsg;
+    type State = MembershipState;
+    type Arguments = MembershipArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<MembershipMsg>,
+        args: MembershipArgs,
+    ) -> Result<MembershipState, ActorProcessingErr> {
+        let mut state = MembershipState {
+            args,
+            links: HashMap::new(),
+            dials: BTreeMap::new(),
+            resolving: HashMap::new(),
+            nodes: BTreeMap::new(),
+        };
+        for seed in state.args.seeds.clone() {
+            state.learn(&seed);
+        }
+        myself.send_interval(TICK, || MembershipMsg::Tick);
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<MembershipMsg>,
+        message: MembershipMsg,
+        state: &mut MembershipState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            MembershipMsg::Event(event) => state.on_event(&myself, event),
+            MembershipMsg::Tick => state.dial_due(&myself),
+            MembershipMsg::Dialling { address, resolved } => {
+                state.resolving.insert(resolved, address);
+            }
+            MembershipMsg::DialFailed(address, error) => {
+                let attempts = state.dials.get(&address).map(|d| d.attempts).unwrap_or(0);
+                tracing::debug!(%address, %error, attempts, "dial failed");
+            }
+            MembershipMsg::Learned(addresses) => {
+                for address in addresses {
+                    state.learn(&address);
+                }
+            }
+            MembershipMsg::Peers(reply) => {
+                let mut peers = vec![state.args.address.clone()];
+                peers.extend(
+                    state
+                        .nodes
+                        .values()
+                        .filter(|k| k.links > 0)
+                        .map(|k| k.address.clone()),
+                );
+                let _ = reply.send(peers);
+            }
+            MembershipMsg::Nodes(reply) => {
+                let mut nodes = vec![NodeInfo {
+                    name: state.args.node.clone(),
+                    status: NodeStatus::This,
+                    address: state.args.address.clone(),
+                }];
+                nodes.extend(state.nodes.iter().map(|(name, k)| NodeInfo {
+                    name: name.clone(),
+                    status: if k.links > 0 {
+                        NodeStatus::Up
+                    } else {
+                        NodeStatus::Down
+                    },
+                    address: k.address.clone(),
+                }));
+                let _ = reply.send(nodes);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        assert_eq!(backoff(0), Duration::from_millis(500));
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(4));
+        assert_eq!(backoff(6), Duration::from_secs(30));
+        assert_eq!(backoff(40), Duration::from_secs(30));
+    }
+}
