@@ -5,8 +5,10 @@
 //! ├── relay            delivery to local sessions
 //! ├── room supervisor  restarts failed rooms
 //! │   └── room …
-//! └── registry         rooms and nicks by name; parent of the sessions
-//!     └── session …    one per connection (its socket is served by a connection task)
+//! ├── registry         rooms and nicks by name; parent of the sessions
+//! │   └── session …    one per connection (its socket is served by a connection task)
+//! ├── gateway          this node's remotable entry point (room events from other nodes)
+//! └── node server, membership   (when clustered) ractor_cluster, and staying connected
 //! ```
 //!
 //! The relay, room supervisor and registry are the node's core: if one of them fails, the node
@@ -124,13 +126,21 @@ impl Actor for Root {
         };
         let (registry, _) =
             Actor::spawn_linked(None, Registry, registry_args, cell.clone()).await?;
+        let node = args.config.node_name();
         let membership = match (&args.config.cluster, args.cookie) {
-            (Some(cluster), Some(cookie)) => {
-                let node = args.config.node_name();
-                Some(crate::cluster::start(cluster, node, cookie, relay.clone(), cell).await?)
-            }
+            (Some(cluster), Some(cookie)) => Some(
+                crate::cluster::start(cluster, node, cookie, relay.clone(), cell.clone()).await?,
+            ),
             _ => None,
         };
+        crate::cluster::start_gateway(
+            node,
+            membership.clone(),
+            relay.clone(),
+            registry.clone(),
+            cell,
+        )
+        .await?;
         Ok(RootState {
             core: Core {
                 relay,

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorMessage;
 
+use crate::cluster;
 use crate::names::nick_key;
 use crate::protocol::RoomInfo;
 use crate::relay::RelayMsg;
@@ -29,6 +30,17 @@ pub enum NickClaim {
     Taken,
 }
 
+/// Where a room is, as far as this node can tell.
+#[derive(Debug)]
+pub enum RoomLookup {
+    /// The instance every node agrees on (here or on another node).
+    Found(ActorRef<RoomMsg>),
+    /// It does not exist, and placement puts it on this other node: ask that node's gateway.
+    CreateOn(String),
+    /// It does not exist (and creating it was not asked for).
+    Missing,
+}
+
 /// What the registry does.
 #[derive(RactorMessage)]
 pub enum RegistryMsg {
@@ -36,15 +48,19 @@ pub enum RegistryMsg {
     ClaimNick(String, MemberAddr, RpcReplyPort<NickClaim>),
     /// Who has this nick?
     LookupNick(String, RpcReplyPort<Option<Member>>),
-    /// Find a room; create it if `create` (which also counts a join on its way to the room).
+    /// Find a room anywhere in the cluster; with `create`, create it here if placement says so
+    /// (and count a join on its way to a room hosted here).
     GetRoom {
         /// Canonical room name.
         name: String,
         /// Create the room if it does not exist.
         create: bool,
-        /// The room, if it exists (or was created).
-        reply: RpcReplyPort<Option<ActorRef<RoomMsg>>>,
+        /// Where the room is.
+        reply: RpcReplyPort<RoomLookup>,
     },
+    /// Create a room here (a peer's placement chose this node) unless one exists; `true` when
+    /// the room exists afterwards.
+    CreateLocal(String, RpcReplyPort<bool>),
     /// Every room, sorted by name.
     ListRooms(RpcReplyPort<Vec<RoomInfo>>),
     /// A room's member count changed.
@@ -110,6 +126,8 @@ pub struct RegistryState {
     rooms: HashMap<String, RoomEntry>,
     nicks: HashMap<String, Member>,
     nick_of_session: HashMap<u64, String>,
+    /// Rooms created so far; numbers each room's incarnation.
+    created: u64,
 }
 
 impl RegistryState {
@@ -118,7 +136,9 @@ impl RegistryState {
         myself: &ActorRef<RegistryMsg>,
         name: &str,
     ) -> Option<ActorRef<RoomMsg>> {
+        self.created += 1;
         let args = RoomArgs {
+            incarnation: self.created,
             name: name.to_string(),
             node: self.args.node.clone(),
             persistent: self.args.default_rooms.iter().any(|r| r == name),
@@ -179,6 +199,7 @@ impl Actor for Registry {
             rooms: HashMap::new(),
             nicks: HashMap::new(),
             nick_of_session: HashMap::new(),
+            created: 0,
         };
         for name in state.args.default_rooms.clone() {
             if state.create_room(&myself, &name).await.is_none() {
@@ -216,16 +237,36 @@ impl Actor for Registry {
                 create,
                 reply,
             } => {
-                if !state.rooms.contains_key(&name) && create {
-                    state.create_room(&myself, &name).await;
-                }
-                let room = state.rooms.get_mut(&name).map(|entry| {
-                    if create {
-                        entry.joins_sent += 1;
+                let lookup = match cluster::room_winner(&name) {
+                    Some(room) => RoomLookup::Found(room),
+                    None if create => {
+                        let mut nodes = cluster::reachable_nodes();
+                        if !nodes.contains(&state.args.node) {
+                            nodes.push(state.args.node.clone());
+                        }
+                        match cluster::placement(&name, &nodes) {
+                            Some(owner) if owner != state.args.node => RoomLookup::CreateOn(owner),
+                            _ => match state.create_room(&myself, &name).await {
+                                Some(room) => RoomLookup::Found(room),
+                                None => RoomLookup::Missing,
+                            },
+                        }
                     }
-                    entry.room.clone()
-                });
-                let _ = reply.send(room);
+                    None => RoomLookup::Missing,
+                };
+                if create
+                    && let RoomLookup::Found(room) = &lookup
+                    && let Some(entry) = state.rooms.get_mut(&name)
+                    && entry.room.get_id() == room.get_id()
+                {
+                    entry.joins_sent += 1;
+                }
+                let _ = reply.send(lookup);
+            }
+            RegistryMsg::CreateLocal(name, reply) => {
+                let exists = cluster::room_winner(&name).is_some()
+                    || state.create_room(&myself, &name).await.is_some();
+                let _ = reply.send(exists);
             }
             RegistryMsg::ListRooms(reply) => {
                 let mut rooms: Vec<RoomInfo> = state
@@ -253,6 +294,8 @@ impl Actor for Registry {
                     && let Some(entry) = state.rooms.remove(&name)
                 {
                     tracing::debug!(room = %name, "closing empty room");
+                    // Out of its group first, so no one finds it while it stops.
+                    ractor::pg::leave(cluster::room_group(&name), vec![entry.room.get_cell()]);
                     entry.room.stop(Some("empty".into()));
                 }
             }

@@ -11,10 +11,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::pg::GroupChangeMessage;
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorClusterMessage;
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::gateway::Unsubscription;
+use crate::cluster::{self, gateway::Delivery, gateway::GatewayMsg, gateway::Subscription};
 use crate::protocol::{ChatMessage, ErrorCode, Event, now_ms};
 use crate::registry::RegistryMsg;
 use crate::relay::RelayMsg;
@@ -113,6 +116,10 @@ pub enum RoomMsg {
     History(u32, RpcReplyPort<HistoryReply>),
     /// Debug builds panic on this (to test supervision); release builds ignore it.
     DebugPanic,
+    /// A member handed over by a losing duplicate of this room.
+    Adopt(Member),
+    /// History handed over by a losing duplicate of this room.
+    MergeHistory(HistoryReply),
 }
 
 /// How to start a room.
@@ -132,6 +139,9 @@ pub struct RoomArgs {
     pub relay: ActorRef<RelayMsg>,
     /// This node's registry, told about member counts.
     pub registry: ActorRef<RegistryMsg>,
+    /// Distinguishes this room from an earlier one of the same name on this node that may still
+    /// be stopping (actor names are unique per process).
+    pub incarnation: u64,
     /// Set when restarting after a failure: members are recovered from the relay.
     pub restore: bool,
 }
@@ -142,6 +152,10 @@ pub struct Room;
 /// A room's state.
 pub struct RoomState {
     args: RoomArgs,
+    /// This instance's actor name (`room:NAME@NODE`).
+    actor_name: String,
+    /// Gateways of the other nodes with members here.
+    gateways: HashMap<String, ActorRef<GatewayMsg>>,
     members: HashMap<MemberAddr, String>,
     /// Members per node: one delivery per node per event.
     nodes: HashMap<String, usize>,
@@ -152,23 +166,132 @@ pub struct RoomState {
     joins: u64,
 }
 
+/// How to reach the members on one node.
+enum Route {
+    /// This node's relay.
+    Local(ActorRef<RelayMsg>),
+    /// Another node's gateway.
+    Remote(ActorRef<GatewayMsg>),
+}
+
 impl RoomState {
-    fn route(&self, node: &str) -> Option<&ActorRef<RelayMsg>> {
-        (node == self.args.node).then_some(&self.args.relay)
+    fn route(&mut self, node: &str) -> Option<Route> {
+        if node == self.args.node {
+            return Some(Route::Local(self.args.relay.clone()));
+        }
+        if let Some(gateway) = self.gateways.get(node)
+            && !matches!(
+                gateway.get_status(),
+                ActorStatus::Stopping | ActorStatus::Stopped
+            )
+        {
+            return Some(Route::Remote(gateway.clone()));
+        }
+        let gateway = cluster::gateway_of(node)?;
+        self.gateways.insert(node.to_string(), gateway.clone());
+        Some(Route::Remote(gateway))
     }
 
     /// Sends an event to every member, once per node.
-    fn deliver(&self, event: Event) {
-        for node in self.nodes.keys() {
-            match self.route(node) {
-                Some(relay) => {
+    fn deliver(&mut self, event: Event) {
+        let nodes: Vec<String> = self.nodes.keys().cloned().collect();
+        for node in nodes {
+            let room = self.args.name.clone();
+            match self.route(&node) {
+                Some(Route::Local(relay)) => {
                     let _ = relay.cast(RelayMsg::Deliver {
-                        room: self.args.name.clone(),
+                        room,
                         event: event.clone(),
                     });
                 }
-                None => tracing::warn!(room = %self.args.name, node, "no route to node"),
+                Some(Route::Remote(gateway)) => {
+                    let _ = gateway.cast(GatewayMsg::Deliver(Delivery {
+                        room,
+                        event: event.clone(),
+                    }));
+                }
+                None => tracing::warn!(room = %self.args.name, %node, "no route to node"),
             }
+        }
+    }
+
+    /// Subscribes a member at its node, after sending it `preamble`.
+    fn subscribe(&mut self, myself: &ActorRef<RoomMsg>, addr: &MemberAddr, preamble: Vec<Event>) {
+        let room = self.args.name.clone();
+        match self.route(&addr.node) {
+            Some(Route::Local(relay)) => {
+                let _ = relay.cast(RelayMsg::Subscribe {
+                    room,
+                    room_ref: myself.clone(),
+                    session: addr.session,
+                    preamble,
+                });
+            }
+            Some(Route::Remote(gateway)) => {
+                let _ = gateway.cast(GatewayMsg::Subscribe(Subscription {
+                    room,
+                    room_actor: self.actor_name.clone(),
+                    session: addr.session,
+                    preamble,
+                }));
+            }
+            None => tracing::warn!(room = %self.args.name, node = %addr.node, "no route to node"),
+        }
+    }
+
+    /// Unsubscribes a member that left on its own, sending it `Left`.
+    fn unsubscribe(&mut self, addr: &MemberAddr) {
+        let room = self.args.name.clone();
+        let farewell = Event::Left { room: room.clone() };
+        match self.route(&addr.node) {
+            Some(Route::Local(relay)) => {
+                let _ = relay.cast(RelayMsg::Unsubscribe {
+                    room,
+                    session: addr.session,
+                    farewell,
+                });
+            }
+            Some(Route::Remote(gateway)) => {
+                let _ = gateway.cast(GatewayMsg::Unsubscribe(Unsubscription {
+                    room,
+                    session: addr.session,
+                    farewell,
+                }));
+            }
+            None => {}
+        }
+    }
+
+    /// A node left the cluster: its members are gone.
+    fn node_left(&mut self, node: &str) {
+        self.gateways.remove(node);
+        let gone: Vec<MemberAddr> = self
+            .members
+            .keys()
+            .filter(|a| a.node == node)
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        for addr in &gone {
+            if let Some(nick) = self.remove(addr)
+                && self.presence()
+            {
+                self.deliver(Event::UserLeft {
+                    room: self.args.name.clone(),
+                    nick,
+                    reason: Some(format!("node {node} left the cluster")),
+                    ts: now_ms(),
+                });
+            }
+        }
+        self.report_count();
+        if self.members.is_empty() && !self.args.persistent {
+            let _ = self.args.registry.cast(RegistryMsg::RoomEmpty {
+                name: self.args.name.clone(),
+                joins: self.joins,
+            });
         }
     }
 
@@ -215,12 +338,12 @@ impl RoomState {
         if self.members.contains_key(&member.addr) {
             return JoinReply::Joined;
         }
-        let Some(relay) = self.route(&member.addr.node).cloned() else {
+        if self.route(&member.addr.node).is_none() {
             return JoinReply::Refused {
                 code: ErrorCode::Internal,
                 message: format!("node {} is not reachable", member.addr.node),
             };
-        };
+        }
         let ts = now_ms();
         self.add(member.addr.clone(), member.nick.clone());
         if self.presence() {
@@ -252,12 +375,7 @@ impl RoomState {
                 text: format!("{} users here; /users lists them", self.members.len()),
             });
         }
-        let _ = relay.cast(RelayMsg::Subscribe {
-            room: self.args.name.clone(),
-            room_ref: myself.clone(),
-            session: member.addr.session,
-            preamble,
-        });
+        self.subscribe(myself, &member.addr, preamble);
         self.report_count();
         JoinReply::Joined
     }
@@ -296,8 +414,14 @@ impl Actor for Room {
         args: RoomArgs,
     ) -> Result<RoomState, ActorProcessingErr> {
         let restore = args.restore;
+        let group = cluster::room_group(&args.name);
+        ractor::pg::join(group.clone(), vec![myself.get_cell()]);
+        ractor::pg::monitor(group, myself.get_cell());
+        ractor::pg::monitor(cluster::GATEWAYS.to_string(), myself.get_cell());
         let mut state = RoomState {
             history: VecDeque::with_capacity(args.history.min(64)),
+            actor_name: cluster::room_actor_name(&args.name, &args.node, args.incarnation),
+            gateways: HashMap::new(),
             args,
             members: HashMap::new(),
             nodes: HashMap::new(),
@@ -349,16 +473,8 @@ impl Actor for Room {
                     });
                 }
                 // Unsubscribed before the others hear of it, so the leaver does not.
-                if departure.voluntary
-                    && let Some(relay) = state.route(&departure.addr.node)
-                {
-                    let _ = relay.cast(RelayMsg::Unsubscribe {
-                        room: state.args.name.clone(),
-                        session: departure.addr.session,
-                        farewell: Event::Left {
-                            room: state.args.name.clone(),
-                        },
-                    });
+                if departure.voluntary {
+                    state.unsubscribe(&departure.addr);
                 }
                 if state.presence() {
                     state.deliver(Event::UserLeft {
@@ -393,12 +509,65 @@ impl Actor for Room {
                     state.history.iter().skip(skip).cloned().collect(),
                 ));
             }
+            RoomMsg::Adopt(member) => {
+                if !state.members.contains_key(&member.addr) {
+                    state.add(member.addr.clone(), member.nick.clone());
+                    let notice = Event::Notice {
+                        room: Some(state.args.name.clone()),
+                        text: "two copies of this room met and were merged".into(),
+                    };
+                    state.subscribe(&myself, &member.addr, vec![notice]);
+                    state.report_count();
+                }
+            }
+            RoomMsg::MergeHistory(HistoryReply(messages)) => {
+                let mut merged: Vec<ChatMessage> =
+                    state.history.drain(..).chain(messages).collect();
+                merged.sort_by_key(|m| m.ts);
+                let skip = merged.len().saturating_sub(state.args.history);
+                state.history = merged.into_iter().skip(skip).collect();
+            }
             RoomMsg::DebugPanic => {
                 #[cfg(debug_assertions)]
                 panic!("room {}: panic requested by /debug-panic", state.args.name);
                 #[cfg(not(debug_assertions))]
                 tracing::warn!(room = %state.args.name, "ignored a debug panic request");
             }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        event: SupervisionEvent,
+        state: &mut RoomState,
+    ) -> Result<(), ActorProcessingErr> {
+        let SupervisionEvent::ProcessGroupChanged(change) = event else {
+            return Ok(());
+        };
+        if change.get_group() == cluster::GATEWAYS {
+            if let GroupChangeMessage::Leave(_, _, cells) = change {
+                for name in cells.iter().filter_map(|c| c.get_name()) {
+                    if let Some(node) = name.strip_prefix("gateway@") {
+                        state.node_left(node);
+                    }
+                }
+            }
+            return Ok(());
+        }
+        // Another instance of this room appeared (or left): the one with the lowest actor name
+        // wins everywhere; a loser hands its members and history over and stops.
+        if let Some(winner) = cluster::room_winner(&state.args.name)
+            && winner.get_name().as_deref() != Some(state.actor_name.as_str())
+        {
+            tracing::info!(room = %state.args.name, winner = ?winner.get_name(), "merging into the winning copy");
+            for (addr, nick) in state.members.drain() {
+                let _ = winner.cast(RoomMsg::Adopt(Member { addr, nick }));
+            }
+            let history: Vec<ChatMessage> = state.history.drain(..).collect();
+            let _ = winner.cast(RoomMsg::MergeHistory(HistoryReply(history)));
+            myself.stop(Some("merged".into()));
         }
         Ok(())
     }

@@ -48,7 +48,8 @@ async fn spawn(
     myself: &ActorRef<RoomSupervisorMsg>,
     args: RoomArgs,
 ) -> Result<ActorRef<RoomMsg>, SpawnErr> {
-    let (room, _) = Actor::spawn_linked(None, Room, args, myself.get_cell()).await?;
+    let name = crate::cluster::room_actor_name(&args.name, &args.node, args.incarnation);
+    let (room, _) = Actor::spawn_linked(Some(name), Room, args, myself.get_cell()).await?;
     Ok(room)
 }
 

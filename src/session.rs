@@ -13,6 +13,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
 use ractor_cluster::RactorMessage;
 
 use crate::cluster::membership::MembershipMsg;
+use crate::cluster::{self, gateway::GatewayMsg};
 use crate::names::{canonical_room, validate_nick};
 use crate::node::NodeContext;
 use crate::outbound::Outbound;
@@ -20,12 +21,16 @@ use crate::protocol::line::HELP;
 use crate::protocol::{
     Command, ErrorCode, Event, NodeInfo, NodeStatus, PROTOCOL_VERSION, Protocol, Refusal, now_ms,
 };
-use crate::registry::{NickClaim, RegistryMsg};
+use crate::registry::{NickClaim, RegistryMsg, RoomLookup};
 use crate::relay::RelayMsg;
 use crate::room::{Departure, JoinReply, Member, MemberAddr, Post, RoomMsg};
 
 /// How long a session waits for the registry or a room before reporting an error.
 const CALL_TIMEOUT_MS: u64 = 5000;
+/// How many times a join looks the room up again when the room it found is gone.
+const JOIN_ATTEMPTS: usize = 4;
+/// How long a room created on another node may take to become visible here.
+const ROOM_VISIBLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What a session is told.
 #[derive(RactorMessage)]
@@ -158,22 +163,53 @@ impl SessionState {
         }
     }
 
+    /// Finds room `name` anywhere in the cluster; with `create`, creates it where placement
+    /// puts it (here, or through the owner node's gateway).
     async fn find_room(
         &self,
         name: &str,
         create: bool,
     ) -> Result<Option<ActorRef<RoomMsg>>, Refusal> {
-        let name = name.to_string();
-        ractor::call_t!(
-            self.ctx.registry,
-            |reply| RegistryMsg::GetRoom {
-                name,
-                create,
-                reply
-            },
-            CALL_TIMEOUT_MS
+        let lookup = {
+            let name = name.to_string();
+            ractor::call_t!(
+                self.ctx.registry,
+                |reply| RegistryMsg::GetRoom {
+                    name,
+                    create,
+                    reply
+                },
+                CALL_TIMEOUT_MS
+            )
+            .map_err(|e| internal("the registry", e))?
+        };
+        let owner = match lookup {
+            RoomLookup::Found(room) => return Ok(Some(room)),
+            RoomLookup::Missing => return Ok(None),
+            RoomLookup::CreateOn(owner) => owner,
+        };
+        let gateway = cluster::gateway_of(&owner).ok_or_else(|| unavailable(name))?;
+        let created = ractor::call_t!(
+            gateway,
+            GatewayMsg::CreateRoom,
+            CALL_TIMEOUT_MS,
+            name.to_string()
         )
-        .map_err(|e| internal("the registry", e))
+        .map_err(|e| internal(&format!("node {owner}"), e))?;
+        if !created {
+            return Err(unavailable(name));
+        }
+        // The new room becomes visible here once its process-group join arrives.
+        let deadline = tokio::time::Instant::now() + ROOM_VISIBLE_TIMEOUT;
+        loop {
+            if let Some(room) = cluster::room_winner(name) {
+                return Ok(Some(room));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(unavailable(name));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 
     async fn set_nick(&mut self, nick: String) -> Result<(), Event> {
@@ -237,30 +273,38 @@ impl SessionState {
                 format!("you are in {max} rooms already; /leave one first"),
             ));
         }
-        let room = self
-            .find_room(&name, true)
-            .await
-            .map_err(|r| refuse(r.code, r.message))?
-            .ok_or_else(|| refuse(ErrorCode::Internal, "the room could not be created".into()))?;
         let member = Member {
             addr: self.addr.clone(),
             nick,
         };
-        match ractor::call_t!(room, RoomMsg::Join, CALL_TIMEOUT_MS, member) {
-            Ok(JoinReply::Joined) => {
-                self.rooms.push((name.clone(), room));
-                self.current = Some(name);
-                Ok(())
+        // A room found a moment ago may have closed (empty) or be merging with a copy on another
+        // node: look again a few times before giving up.
+        for attempt in 0..JOIN_ATTEMPTS {
+            if attempt > 0 {
+                // Let the departure of the room found last time reach this node.
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
             }
-            Ok(JoinReply::Refused { code, message }) => Err(refuse(code, message)),
-            Err(e) => {
-                tracing::warn!(room = %name, error = %e, "join failed");
-                Err(refuse(
-                    ErrorCode::RoomUnavailable,
-                    format!("#{name} is restarting; try again"),
-                ))
+            let room = self
+                .find_room(&name, true)
+                .await
+                .map_err(|r| refuse(r.code, r.message))?
+                .ok_or_else(|| {
+                    refuse(ErrorCode::Internal, "the room could not be created".into())
+                })?;
+            match ractor::call_t!(room, RoomMsg::Join, CALL_TIMEOUT_MS, member.clone()) {
+                Ok(JoinReply::Joined) => {
+                    self.rooms.push((name.clone(), room));
+                    self.current = Some(name);
+                    return Ok(());
+                }
+                Ok(JoinReply::Refused { code, message }) => return Err(refuse(code, message)),
+                Err(e) => tracing::debug!(room = %name, error = %e, "join failed; looking again"),
             }
         }
+        Err(refuse(
+            ErrorCode::RoomUnavailable,
+            format!("#{name} is unavailable; try again"),
+        ))
     }
 
     async fn leave(&mut self, given: Option<String>) -> Result<(), Refusal> {
@@ -372,9 +416,21 @@ impl SessionState {
         Ok(())
     }
 
+    /// Every room in the cluster: this node's from the registry, the others' from their gateways.
     async fn rooms(&self) -> Result<(), Refusal> {
-        let rooms = ractor::call_t!(self.ctx.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
+        let mut rooms = ractor::call_t!(self.ctx.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
             .map_err(|e| internal("the registry", e))?;
+        for node in cluster::reachable_nodes() {
+            if node == self.ctx.node {
+                continue;
+            }
+            if let Some(gateway) = cluster::gateway_of(&node)
+                && let Ok(remote) = ractor::call_t!(gateway, GatewayMsg::Rooms, CALL_TIMEOUT_MS)
+            {
+                rooms.extend(remote.0);
+            }
+        }
+        rooms.sort_unstable_by(|a, b| a.name.cmp(&b.name).then_with(|| a.node.cmp(&b.node)));
         self.send(Event::RoomList { rooms });
         Ok(())
     }

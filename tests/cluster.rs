@@ -143,3 +143,161 @@ fn cluster_configuration_errors_name_the_key() {
         );
     }
 }
+
+/// `count` nodes in a full mesh (each dialling the first).
+fn mesh(names: &[&str]) -> Vec<Server> {
+    let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
+    let servers: Vec<Server> = names
+        .iter()
+        .zip(&ports)
+        .enumerate()
+        .map(|(i, (name, port))| {
+            let seeds = if i == 0 { vec![] } else { vec![ports[0]] };
+            node(name, *port, &seeds, "mesh")
+        })
+        .collect();
+    for server in &servers {
+        eventually(Duration::from_secs(15), "a full mesh", || {
+            nodes(server).contains(&format!("nodes ({})", names.len()))
+                && !nodes(server).contains("(down")
+        });
+    }
+    servers
+}
+
+/// The text after the time stamp.
+fn body(line: &str) -> &str {
+    line.split_once(' ').map(|(_, rest)| rest).unwrap_or(line)
+}
+
+#[test]
+fn clients_on_three_nodes_share_a_room_each_message_once_and_in_order() {
+    let servers = mesh(&["alpha", "bravo", "charlie"]);
+    let nicks = ["ann", "bob", "cat"];
+    let mut clients: Vec<_> = servers
+        .iter()
+        .zip(nicks)
+        .map(|(server, nick)| server.user(nick, "#lounge"))
+        .collect();
+    clients[0].expect("#lounge -- cat joined");
+    const EACH: usize = 20;
+    for (client, nick) in clients.iter_mut().zip(nicks) {
+        for i in 0..EACH {
+            client.send(&format!("{nick} says {i}"));
+        }
+    }
+    for client in clients.iter_mut() {
+        let mut next = [0usize; 3];
+        while next.iter().sum::<usize>() < 3 * EACH {
+            let line = client.next_line().expect("every message arrives");
+            for (sender, nick) in nicks.iter().enumerate() {
+                if let Some(i) = line.split(&format!("<{nick}> {nick} says ")).nth(1) {
+                    assert_eq!(
+                        i.parse::<usize>().unwrap(),
+                        next[sender],
+                        "in order, once: {line}"
+                    );
+                    next[sender] += 1;
+                }
+            }
+        }
+        // Nothing more after a round trip: no duplicates.
+        client.sync();
+        assert!(
+            !client
+                .seen
+                .iter()
+                .rev()
+                .take(1)
+                .any(|l| l.contains(" says "))
+        );
+    }
+    // Every node lists the same rooms and the same users.
+    let lists: Vec<String> = servers
+        .iter()
+        .map(|s| {
+            let mut c = s.line();
+            c.send("/rooms");
+            body(&c.expect("-- rooms (")).to_string()
+        })
+        .collect();
+    assert!(lists[0].contains("#lounge (3, "), "{}", lists[0]);
+    assert!(lists.iter().all(|l| *l == lists[0]), "{lists:?}");
+    for client in clients.iter_mut() {
+        client.send("/users");
+        client.expect("#lounge -- users (3): ann bob cat");
+    }
+}
+
+#[test]
+fn the_same_room_created_on_two_nodes_at_once_ends_as_one_room() {
+    let servers = mesh(&["alpha", "bravo"]);
+    for round in 0..8 {
+        let room = format!("race{round}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let joins: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, server)| {
+                let mut c = server.line();
+                c.send(&format!("/nick r{round}n{i}"));
+                c.expect("you are now known as");
+                let barrier = barrier.clone();
+                let room = room.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    c.send(&format!("/join {room}"));
+                    c.expect("you joined");
+                    c
+                })
+            })
+            .collect();
+        let mut clients: Vec<_> = joins.into_iter().map(|j| j.join().unwrap()).collect();
+        eventually(
+            Duration::from_secs(10),
+            "one room with both members",
+            || {
+                servers.iter().all(|s| {
+                    let mut c = s.line();
+                    c.send("/rooms");
+                    let line = c.expect("-- rooms (");
+                    line.matches(&format!("#{room} (")).count() == 1
+                        && line.contains(&format!("#{room} (2, "))
+                })
+            },
+        );
+        // Both members hear each other in the surviving room.
+        clients[0].send("hello");
+        clients[1].expect(&format!("#{room} <r{round}n0> hello"));
+    }
+}
+
+#[test]
+fn copies_of_a_room_merge_with_members_and_history_when_nodes_link() {
+    // bravo starts alone; bob talks in bravo's own #general.
+    let (pa, pb) = (free_port(), free_port());
+    let b = node("bravo", pb, &[], "merge");
+    let mut bob = b.user("bob", "#general");
+    bob.send("said before the merge");
+    bob.expect("<bob> said before the merge");
+    // alpha starts with its own #general and links to bravo: the copies meet, and
+    // room:general@alpha wins (the lower actor name).
+    let a = node("alpha", pa, &[pb], "merge");
+    bob.expect("#general -- two copies of this room met and were merged");
+    let mut ann = a.line();
+    ann.send("/nick ann");
+    ann.send("/join general");
+    ann.expect("#general [history] <bob> said before the merge");
+    ann.expect("you joined #general; users (2): ann bob");
+    ann.send("hello bob");
+    bob.expect("#general <ann> hello bob");
+    bob.send("hello ann");
+    ann.expect("#general <bob> hello ann");
+    let mut c = b.line();
+    c.send("/rooms");
+    let rooms = c.expect("-- rooms (");
+    assert!(
+        rooms.contains("#general (2, alpha)") && !rooms.contains("bravo"),
+        "{rooms}"
+    );
+}
