@@ -4,30 +4,50 @@
 //!   closes rooms that became empty (unless a join it handed out is still on its way there);
 //!   follows rooms that restarted; keeps their member counts for `/rooms`.
 //!   `server.default_rooms` are created at start and never removed.
-//! - Nicks: unique case-insensitively; a claim either takes the nick or answers `Taken`.
+//! - Nicks: unique case-insensitively across the cluster. A nick held here puts this node's
+//!   gateway in the nick's group (pg scope [`cluster::NICKS`]), so every node sees where it is
+//!   held. A claim while other nodes are reachable is tentative until confirmed after a short
+//!   settle time; if two nodes claimed at once, the node with the lower name keeps it. A
+//!   collision found later (a healed partition) disconnects the holder on the higher node.
 //! - Sessions: every session actor is linked to the registry, so however a session ends (quit,
 //!   disconnect, panic), the registry frees its nick and tells the relay, which removes it from
 //!   its rooms. Cleanup therefore has exactly one path.
 
 use std::collections::HashMap;
 
+use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorMessage;
 
 use crate::cluster;
 use crate::names::nick_key;
-use crate::protocol::RoomInfo;
+use crate::protocol::{Event, RoomInfo};
 use crate::relay::RelayMsg;
 use crate::room::{Member, MemberAddr, RoomArgs, RoomMsg};
 use crate::room_supervisor::RoomSupervisorMsg;
+use crate::session::SessionMsg;
 
 /// The answer to a nick claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NickClaim {
-    /// The nick is now the claimant's (any nick it held before is released).
+    /// The nick is the claimant's (any nick it held before is released).
     Granted,
+    /// The nick is held for the claimant, but other nodes are reachable: after a short settle
+    /// time, [`RegistryMsg::ConfirmNick`] decides a simultaneous claim on another node.
+    Tentative,
     /// Someone else holds it.
     Taken,
+}
+
+/// Who holds a nick.
+#[derive(Debug, Clone)]
+pub enum NickHolder {
+    /// A session of this node.
+    Local(Member),
+    /// A session of this other node.
+    Remote(String),
+    /// No one.
+    Missing,
 }
 
 /// Where a room is, as far as this node can tell.
@@ -45,9 +65,19 @@ pub enum RoomLookup {
 #[derive(RactorMessage)]
 pub enum RegistryMsg {
     /// Take a nick for a session.
-    ClaimNick(String, MemberAddr, RpcReplyPort<NickClaim>),
+    ClaimNick(
+        String,
+        MemberAddr,
+        ActorRef<SessionMsg>,
+        RpcReplyPort<NickClaim>,
+    ),
+    /// Settle a tentative claim: `true` if the session keeps the nick; `false` if a node with a
+    /// lower name claimed it too (the claim is dropped and the session keeps its old nick).
+    ConfirmNick(String, MemberAddr, RpcReplyPort<bool>),
     /// Who has this nick?
-    LookupNick(String, RpcReplyPort<Option<Member>>),
+    LookupNick(String, RpcReplyPort<NickHolder>),
+    /// Deliver a private message to the local holder of a nick; `false` if there is none.
+    DeliverPrivate(String, Event, RpcReplyPort<bool>),
     /// Find a room anywhere in the cluster; with `create`, create it here if placement says so
     /// (and count a join on its way to a room hosted here).
     GetRoom {
@@ -110,6 +140,11 @@ pub struct RegistryArgs {
     pub room_supervisor: ActorRef<RoomSupervisorMsg>,
 }
 
+struct Holder {
+    member: Member,
+    session: ActorRef<SessionMsg>,
+}
+
 struct RoomEntry {
     room: ActorRef<RoomMsg>,
     members: u32,
@@ -124,7 +159,9 @@ pub struct Registry;
 pub struct RegistryState {
     args: RegistryArgs,
     rooms: HashMap<String, RoomEntry>,
-    nicks: HashMap<String, Member>,
+    /// Nicks held by this node's sessions, by folded key.
+    nicks: HashMap<String, Holder>,
+    /// Each session's confirmed nick key.
     nick_of_session: HashMap<u64, String>,
     /// Rooms created so far; numbers each room's incarnation.
     created: u64,
@@ -177,10 +214,47 @@ impl RegistryState {
         }
     }
 
+    /// Drops every nick (confirmed or tentative) held by `session`.
     fn release_nick(&mut self, session: u64) {
-        if let Some(key) = self.nick_of_session.remove(&session) {
-            self.nicks.remove(&key);
+        self.nick_of_session.remove(&session);
+        let keys: Vec<String> = self
+            .nicks
+            .iter()
+            .filter(|(_, h)| h.member.addr.session == session)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            self.drop_nick(&key);
         }
+    }
+
+    /// Forgets nick `key` here and in the cluster-wide nick group.
+    fn drop_nick(&mut self, key: &str) {
+        if self.nicks.remove(key).is_some()
+            && let Some(gateway) = cluster::gateway_of(&self.args.node)
+        {
+            ractor::pg::leave_scoped(
+                cluster::NICKS.to_string(),
+                key.to_string(),
+                vec![gateway.get_cell()],
+            );
+        }
+    }
+
+    /// Makes `key` the confirmed nick of `session`, releasing its previous one.
+    fn confirm(&mut self, session: u64, key: String) {
+        if let Some(old) = self.nick_of_session.insert(session, key.clone())
+            && old != key
+        {
+            self.drop_nick(&old);
+        }
+    }
+
+    /// A node with a lower name than this one claims `key` too.
+    fn outranked(&self, key: &str) -> bool {
+        cluster::nick_holders(key)
+            .iter()
+            .any(|node| node.as_str() < self.args.node.as_str())
     }
 }
 
@@ -201,6 +275,7 @@ impl Actor for Registry {
             nick_of_session: HashMap::new(),
             created: 0,
         };
+        ractor::pg::monitor_scope(cluster::NICKS.to_string(), myself.get_cell());
         for name in state.args.default_rooms.clone() {
             if state.create_room(&myself, &name).await.is_none() {
                 return Err(format!("cannot create default room {name}").into());
@@ -216,21 +291,78 @@ impl Actor for Registry {
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            RegistryMsg::ClaimNick(nick, addr, reply) => {
+            RegistryMsg::ClaimNick(nick, addr, session, reply) => {
                 let key = nick_key(&nick);
+                let elsewhere = cluster::nick_holders(&key)
+                    .into_iter()
+                    .any(|node| node != state.args.node);
                 let answer = match state.nicks.get(&key) {
-                    Some(holder) if holder.addr != addr => NickClaim::Taken,
+                    Some(holder) if holder.member.addr != addr => NickClaim::Taken,
+                    _ if elsewhere => NickClaim::Taken,
                     _ => {
-                        state.release_nick(addr.session);
-                        state.nick_of_session.insert(addr.session, key.clone());
-                        state.nicks.insert(key, Member { addr, nick });
-                        NickClaim::Granted
+                        state.nicks.insert(
+                            key.clone(),
+                            Holder {
+                                member: Member {
+                                    addr: addr.clone(),
+                                    nick,
+                                },
+                                session,
+                            },
+                        );
+                        if let Some(gateway) = cluster::gateway_of(&state.args.node) {
+                            ractor::pg::join_scoped(
+                                cluster::NICKS.to_string(),
+                                key.clone(),
+                                vec![gateway.get_cell()],
+                            );
+                        }
+                        if cluster::reachable_nodes().len() > 1 {
+                            NickClaim::Tentative
+                        } else {
+                            state.confirm(addr.session, key);
+                            NickClaim::Granted
+                        }
                     }
                 };
                 let _ = reply.send(answer);
             }
+            RegistryMsg::ConfirmNick(nick, addr, reply) => {
+                let key = nick_key(&nick);
+                let ours = state.nicks.get(&key).is_some_and(|h| h.member.addr == addr);
+                let kept = ours && !state.outranked(&key);
+                if kept {
+                    state.confirm(addr.session, key);
+                } else if ours {
+                    state.drop_nick(&key);
+                }
+                let _ = reply.send(kept);
+            }
             RegistryMsg::LookupNick(nick, reply) => {
-                let _ = reply.send(state.nicks.get(&nick_key(&nick)).cloned());
+                let key = nick_key(&nick);
+                let holder = match state.nicks.get(&key) {
+                    Some(holder) => NickHolder::Local(holder.member.clone()),
+                    None => cluster::nick_holders(&key)
+                        .into_iter()
+                        .filter(|node| *node != state.args.node)
+                        .min()
+                        .map_or(NickHolder::Missing, NickHolder::Remote),
+                };
+                let _ = reply.send(holder);
+            }
+            RegistryMsg::DeliverPrivate(nick, event, reply) => {
+                let delivered = match state.nicks.get(&nick_key(&nick)) {
+                    Some(holder) => state
+                        .args
+                        .relay
+                        .cast(RelayMsg::Unicast {
+                            session: holder.member.addr.session,
+                            event,
+                        })
+                        .is_ok(),
+                    None => false,
+                };
+                let _ = reply.send(delivered);
             }
             RegistryMsg::GetRoom {
                 name,
@@ -336,6 +468,29 @@ impl Actor for Registry {
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         let (session, reason) = match event {
+            SupervisionEvent::ProcessGroupChanged(GroupChangeMessage::Join(scope, key, cells))
+                if scope == cluster::NICKS =>
+            {
+                // A nick held here was claimed on another node too (a healed partition):
+                // the node with the lower name keeps it, and the holder here is disconnected.
+                let lower = cells.iter().filter_map(|c| c.get_name()).any(|name| {
+                    name.strip_prefix("gateway@")
+                        .is_some_and(|node| node < state.args.node.as_str())
+                });
+                let confirmed = state.nicks.get(&key).is_some_and(|h| {
+                    state.nick_of_session.get(&h.member.addr.session) == Some(&key)
+                });
+                if lower
+                    && confirmed
+                    && let Some(holder) = state.nicks.get(&key)
+                {
+                    let _ = holder
+                        .session
+                        .cast(SessionMsg::NickLost(holder.member.nick.clone()));
+                    state.drop_nick(&key);
+                }
+                return Ok(());
+            }
             SupervisionEvent::ActorTerminated(cell, _, reason) => (cell.get_id(), reason),
             SupervisionEvent::ActorFailed(cell, error) => {
                 tracing::error!(session = %cell.get_id(), %error, "session failed");

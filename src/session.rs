@@ -13,7 +13,10 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
 use ractor_cluster::RactorMessage;
 
 use crate::cluster::membership::MembershipMsg;
-use crate::cluster::{self, gateway::GatewayMsg};
+use crate::cluster::{
+    self,
+    gateway::{GatewayMsg, PrivateDelivery},
+};
 use crate::names::{canonical_room, validate_nick};
 use crate::node::NodeContext;
 use crate::outbound::Outbound;
@@ -21,12 +24,14 @@ use crate::protocol::line::HELP;
 use crate::protocol::{
     Command, ErrorCode, Event, NodeInfo, NodeStatus, PROTOCOL_VERSION, Protocol, Refusal, now_ms,
 };
-use crate::registry::{NickClaim, RegistryMsg, RoomLookup};
+use crate::registry::{NickClaim, NickHolder, RegistryMsg, RoomLookup};
 use crate::relay::RelayMsg;
 use crate::room::{Departure, JoinReply, Member, MemberAddr, Post, RoomMsg};
 
 /// How long a session waits for the registry or a room before reporting an error.
 const CALL_TIMEOUT_MS: u64 = 5000;
+/// How long a tentative nick claim waits before it is confirmed, when other nodes are reachable.
+const NICK_SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
 /// How many times a join looks the room up again when the room it found is gone.
 const JOIN_ATTEMPTS: usize = 4;
 /// How long a room created on another node may take to become visible here.
@@ -43,6 +48,9 @@ pub enum SessionMsg {
     Closed(String),
     /// A room this session was in was closed for good.
     RoomGone(String),
+    /// The nick was found held on a node with a lower name too (after a partition healed):
+    /// that node keeps it and this session is disconnected, as IRC's nick collision does.
+    NickLost(String),
 }
 
 /// How to start a session.
@@ -212,26 +220,46 @@ impl SessionState {
         }
     }
 
-    async fn set_nick(&mut self, nick: String) -> Result<(), Event> {
+    async fn set_nick(&mut self, myself: &ActorRef<SessionMsg>, nick: String) -> Result<(), Event> {
         let refuse = |code, message: String| Event::NickError {
             nick: nick.clone(),
             code,
             message,
         };
         validate_nick(&nick).map_err(|e| refuse(ErrorCode::InvalidNick, e.0))?;
+        let taken = || {
+            refuse(
+                ErrorCode::NickTaken,
+                format!("nick {nick:?} is already in use"),
+            )
+        };
         let claim = ractor::call_t!(
             self.ctx.registry,
             RegistryMsg::ClaimNick,
             CALL_TIMEOUT_MS,
             nick.clone(),
-            self.addr.clone()
+            self.addr.clone(),
+            myself.clone()
         )
         .map_err(|e| Event::from(internal("the registry", e)))?;
-        if claim == NickClaim::Taken {
-            return Err(refuse(
-                ErrorCode::NickTaken,
-                format!("nick {nick:?} is already in use"),
-            ));
+        match claim {
+            NickClaim::Granted => {}
+            NickClaim::Taken => return Err(taken()),
+            NickClaim::Tentative => {
+                // Give a simultaneous claim on another node time to become visible here.
+                tokio::time::sleep(NICK_SETTLE).await;
+                let kept = ractor::call_t!(
+                    self.ctx.registry,
+                    RegistryMsg::ConfirmNick,
+                    CALL_TIMEOUT_MS,
+                    nick.clone(),
+                    self.addr.clone()
+                )
+                .map_err(|e| Event::from(internal("the registry", e)))?;
+                if !kept {
+                    return Err(taken());
+                }
+            }
         }
         let renamed = self.nick.replace(nick.clone()).is_some();
         let _ = self.ctx.relay.cast(RelayMsg::SetNick {
@@ -354,37 +382,54 @@ impl SessionState {
         if text.trim().is_empty() {
             return Err(Refusal::new(ErrorCode::EmptyMessage, "nothing to say"));
         }
-        let target = ractor::call_t!(
+        let holder = ractor::call_t!(
             self.ctx.registry,
             RegistryMsg::LookupNick,
             CALL_TIMEOUT_MS,
             to.clone()
         )
-        .map_err(|e| internal("the registry", e))?
-        .ok_or_else(|| Refusal::new(ErrorCode::UserNotFound, format!("no user is called {to}")))?;
-        if target.addr.node != self.ctx.node {
-            return Err(Refusal::new(
-                ErrorCode::UserNotFound,
-                format!(
-                    "{to} is on node {}, which is not reachable",
-                    target.addr.node
-                ),
-            ));
+        .map_err(|e| internal("the registry", e))?;
+        let not_found = || Refusal::new(ErrorCode::UserNotFound, format!("no user is called {to}"));
+        match holder {
+            NickHolder::Missing => Err(not_found()),
+            NickHolder::Local(target) => {
+                let event = Event::Private {
+                    from,
+                    to: target.nick,
+                    text,
+                    ts: now_ms(),
+                };
+                if target.addr != self.addr {
+                    self.send(event.clone());
+                }
+                let _ = self.ctx.relay.cast(RelayMsg::Unicast {
+                    session: target.addr.session,
+                    event,
+                });
+                Ok(())
+            }
+            NickHolder::Remote(node) => {
+                let event = Event::Private {
+                    from,
+                    to: to.clone(),
+                    text,
+                    ts: now_ms(),
+                };
+                let gateway = cluster::gateway_of(&node).ok_or_else(not_found)?;
+                let delivery = PrivateDelivery {
+                    nick: to.clone(),
+                    event: event.clone(),
+                };
+                let delivered =
+                    ractor::call_t!(gateway, GatewayMsg::Private, CALL_TIMEOUT_MS, delivery)
+                        .map_err(|e| internal(&format!("node {node}"), e))?;
+                if !delivered {
+                    return Err(not_found());
+                }
+                self.send(event);
+                Ok(())
+            }
         }
-        let event = Event::Private {
-            from,
-            to: target.nick,
-            text,
-            ts: now_ms(),
-        };
-        if target.addr != self.addr {
-            self.send(event.clone());
-        }
-        let _ = self.ctx.relay.cast(RelayMsg::Unicast {
-            session: target.addr.session,
-            event,
-        });
-        Ok(())
     }
 
     async fn users(&mut self, given: Option<String>) -> Result<(), Refusal> {
@@ -455,7 +500,7 @@ impl SessionState {
         command: Command,
     ) -> Result<(), Event> {
         match command {
-            Command::Nick(nick) => self.set_nick(nick).await?,
+            Command::Nick(nick) => self.set_nick(myself, nick).await?,
             Command::Join(room) => self.join(room).await?,
             Command::Leave(room) => self.leave(room).await?,
             Command::Msg { room, text } => self.post(room, text, false).await?,
@@ -550,6 +595,13 @@ impl Actor for Session {
             }
             SessionMsg::Refused(refusal) => state.send(refusal.into()),
             SessionMsg::RoomGone(room) => state.forget_room(&room),
+            SessionMsg::NickLost(nick) => {
+                state.send(Event::error(
+                    ErrorCode::NickTaken,
+                    format!("nick {nick:?} is held by a user on another node; disconnecting"),
+                ));
+                myself.stop(Some("nick collision".into()));
+            }
         }
         Ok(())
     }

@@ -301,3 +301,68 @@ fn copies_of_a_room_merge_with_members_and_history_when_nodes_link() {
         "{rooms}"
     );
 }
+
+#[test]
+fn nicks_are_unique_across_nodes_and_private_messages_cross_them() {
+    let servers = mesh(&["alpha", "bravo"]);
+    let mut ann = servers[0].line();
+    ann.send("/nick ann");
+    ann.expect("you are now known as ann");
+    let mut other = servers[1].line();
+    eventually(Duration::from_secs(5), "ann taken on bravo", || {
+        other.send("/nick ANN");
+        other
+            .next_line()
+            .is_some_and(|l| l.starts_with("! nick_taken:"))
+    });
+    other.send("/nick bob");
+    other.expect("you are now known as bob");
+    let mut bob = other;
+
+    ann.send("/msg bob hi from alpha");
+    bob.expect("*ann -> bob* hi from alpha");
+    ann.expect("*ann -> bob* hi from alpha");
+    bob.send("/msg Ann hi back");
+    ann.expect("*bob -> Ann* hi back");
+    bob.send("/msg nobody hello?");
+    bob.expect("! user_not_found:");
+
+    // A nick freed on one node can be taken on another.
+    ann.send("/quit");
+    ann.expect_closed();
+    eventually(Duration::from_secs(5), "ann free on bravo", || {
+        let mut c = servers[1].line();
+        c.send("/nick ann");
+        c.next_line()
+            .is_some_and(|l| l.contains("you are now known as ann"))
+    });
+}
+
+#[test]
+fn the_same_nick_claimed_on_two_nodes_at_once_has_exactly_one_winner() {
+    let servers = mesh(&["alpha", "bravo"]);
+    for round in 0..10 {
+        let nick = format!("twin{round}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let claims: Vec<_> = servers
+            .iter()
+            .map(|server| {
+                let mut c = server.line();
+                let barrier = barrier.clone();
+                let nick = nick.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    c.send(&format!("/nick {nick}"));
+                    let line = c.next_line().expect("an answer");
+                    (line.contains("you are now known as"), c)
+                })
+            })
+            .collect();
+        let results: Vec<(bool, _)> = claims.into_iter().map(|t| t.join().unwrap()).collect();
+        let winners = results.iter().filter(|(won, _)| *won).count();
+        assert_eq!(
+            winners, 1,
+            "round {round}: exactly one of two simultaneous claims wins"
+        );
+    }
+}

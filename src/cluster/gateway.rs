@@ -65,7 +65,17 @@ pub struct Unicast {
     pub event: Event,
 }
 
+/// A private message for the holder of a nick on this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivateDelivery {
+    /// The recipient's nick.
+    pub nick: String,
+    /// The `Private` event.
+    pub event: Event,
+}
+
 crate::remote_payload!(
+    PrivateDelivery,
     PeerList,
     RoomList,
     Delivery,
@@ -86,6 +96,9 @@ pub enum GatewayMsg {
     /// The rooms hosted here.
     #[rpc]
     Rooms(RpcReplyPort<RoomList>),
+    /// Deliver a private message to a nick held here; `false` if no one here holds it.
+    #[rpc]
+    Private(PrivateDelivery, RpcReplyPort<bool>),
     /// A room event for this node's members.
     Deliver(Delivery),
     /// Subscribe a session of this node to a room.
@@ -148,6 +161,17 @@ impl Actor for Gateway {
                 let rooms = ractor::call_t!(state.registry, RegistryMsg::ListRooms, 2000)
                     .unwrap_or_default();
                 let _ = reply.send(RoomList(rooms));
+            }
+            GatewayMsg::Private(PrivateDelivery { nick, event }, reply) => {
+                let delivered = ractor::call_t!(
+                    state.registry,
+                    RegistryMsg::DeliverPrivate,
+                    2000,
+                    nick,
+                    event
+                )
+                .unwrap_or(false);
+                let _ = reply.send(delivered);
             }
             GatewayMsg::Deliver(Delivery { room, event }) => {
                 let _ = state.relay.cast(RelayMsg::Deliver { room, event });

@@ -33,6 +33,19 @@ pub fn gateway_name(node: &str) -> String {
     format!("gateway@{node}")
 }
 
+/// The pg scope of nicks: one group per claimed nick (its folded key), joined by the gateway of
+/// each node where a session holds it (normally one node).
+pub const NICKS: &str = "chatd.nicks";
+
+/// The nodes where nick `key` is held, as far as this node can see.
+pub fn nick_holders(key: &str) -> Vec<String> {
+    ractor::pg::get_scoped_members(&NICKS.to_string(), &key.to_string())
+        .into_iter()
+        .filter_map(|cell| cell.get_name())
+        .filter_map(|name| name.strip_prefix("gateway@").map(str::to_string))
+        .collect()
+}
+
 /// The process group of every instance of room `name` (normally one).
 pub fn room_group(name: &str) -> String {
     format!("room:{name}")
