@@ -150,6 +150,10 @@ pub struct ClusterSettings {
     /// A file holding the cookie; it must not be readable by group or others. With neither
     /// `cookie` nor `cookie_file`, `~/.chatd.cookie` is used (created on first start).
     pub cookie_file: String,
+    /// Milliseconds between heartbeats to each peer.
+    pub heartbeat_ms: u64,
+    /// A peer silent this long is declared down and its connection torn down.
+    pub failure_timeout_ms: u64,
 }
 
 impl Default for ClusterSettings {
@@ -161,6 +165,8 @@ impl Default for ClusterSettings {
             seeds: Vec::new(),
             cookie: String::new(),
             cookie_file: String::new(),
+            heartbeat_ms: 1000,
+            failure_timeout_ms: 5000,
         }
     }
 }
@@ -190,6 +196,10 @@ pub struct ClusterConfig {
     pub seeds: Vec<String>,
     /// The cookie.
     pub cookie: CookieSource,
+    /// `cluster.heartbeat_ms`
+    pub heartbeat: Duration,
+    /// `cluster.failure_timeout_ms`
+    pub failure_timeout: Duration,
 }
 
 /// Values given on the command line; they override every other layer.
@@ -308,6 +318,21 @@ fn validate_cluster(
         crate::cluster::cookie::check(path, *create)
             .map_err(|e| invalid("cluster.cookie_file", e.to_string()))?;
     }
+    if c.heartbeat_ms < 50 {
+        return Err(invalid(
+            "cluster.heartbeat_ms",
+            "must be at least 50".into(),
+        ));
+    }
+    if c.failure_timeout_ms <= c.heartbeat_ms {
+        return Err(invalid(
+            "cluster.failure_timeout_ms",
+            format!(
+                "must be more than cluster.heartbeat_ms ({})",
+                c.heartbeat_ms
+            ),
+        ));
+    }
     let mut seeds: Vec<String> = Vec::new();
     for seed in &c.seeds {
         if *seed != advertise && !seeds.contains(seed) {
@@ -319,6 +344,8 @@ fn validate_cluster(
         advertise,
         seeds,
         cookie,
+        heartbeat: Duration::from_millis(c.heartbeat_ms),
+        failure_timeout: Duration::from_millis(c.failure_timeout_ms),
     })
 }
 

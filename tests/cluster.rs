@@ -4,11 +4,15 @@ use std::time::Duration;
 
 use crate::util::{Server, eventually, free_port};
 
+/// Heartbeat settings of the test nodes: a silent node is declared down after one second.
+const HEARTBEAT_MS: u64 = 200;
+const FAILURE_TIMEOUT_MS: u64 = 1000;
+
 /// A node named `name` on node-to-node port `port`, dialling `seeds`, with `cookie`.
 fn node(name: &str, port: u16, seeds: &[u16], cookie: &str) -> Server {
     let seeds: Vec<String> = seeds.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect();
     Server::start(&format!(
-        "[server]\nname = \"{name}\"\n[cluster]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\ncookie = \"{cookie}\"\nseeds = [{}]\n",
+        "[server]\nname = \"{name}\"\n[cluster]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\ncookie = \"{cookie}\"\nseeds = [{}]\nheartbeat_ms = {HEARTBEAT_MS}\nfailure_timeout_ms = {FAILURE_TIMEOUT_MS}\n",
         seeds.join(", ")
     ))
 }
@@ -365,4 +369,26 @@ fn the_same_nick_claimed_on_two_nodes_at_once_has_exactly_one_winner() {
             "round {round}: exactly one of two simultaneous claims wins"
         );
     }
+}
+
+#[test]
+fn a_frozen_node_is_declared_down_and_rejoins_when_it_thaws() {
+    let servers = mesh(&["alpha", "bravo"]);
+    let mut watcher = servers[0].line();
+    watcher.send("/nick watcher");
+    watcher.expect("you are now known as watcher");
+    let frozen_at = std::time::Instant::now();
+    servers[1].signal("STOP");
+    watcher.expect("-- node bravo left the cluster");
+    let detected = frozen_at.elapsed();
+    assert!(
+        detected < Duration::from_millis(FAILURE_TIMEOUT_MS + 2000),
+        "declared down after {detected:?}"
+    );
+    assert!(nodes(&servers[0]).contains("bravo (down"));
+    servers[1].signal("CONT");
+    watcher.expect("-- node bravo joined the cluster");
+    eventually(Duration::from_secs(10), "bravo up again", || {
+        nodes(&servers[0]).contains("bravo (up")
+    });
 }

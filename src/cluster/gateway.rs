@@ -90,6 +90,9 @@ pub enum GatewayMsg {
     /// The addresses of this node and of the nodes it is connected to.
     #[rpc]
     Peers(RpcReplyPort<PeerList>),
+    /// A heartbeat: answered at once.
+    #[rpc]
+    Ping(RpcReplyPort<u64>),
     /// Create room (name) here unless an instance exists somewhere; `true` on success.
     #[rpc]
     CreateRoom(String, RpcReplyPort<bool>),
@@ -151,6 +154,9 @@ impl Actor for Gateway {
                     None => Vec::new(),
                 };
                 let _ = reply.send(PeerList(peers));
+            }
+            GatewayMsg::Ping(reply) => {
+                let _ = reply.send(0);
             }
             GatewayMsg::CreateRoom(name, reply) => {
                 let created = ractor::call_t!(state.registry, RegistryMsg::CreateLocal, 5000, name)

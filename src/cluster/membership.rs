@@ -9,6 +9,8 @@
 //!   [`REJECTED_RETRY`];
 //! - when a peer is ready, it asks the peer's gateway for the nodes the peer knows, and dials
 //!   the new ones;
+//! - it pings every connected node's gateway each `cluster.heartbeat_ms`, and tears down the
+//!   connection of a node silent for `cluster.failure_timeout_ms`;
 //! - users are told when a node joins or leaves the cluster.
 //!
 //! Node event callbacks run inside ractor_cluster's node server, so they only cast here.
@@ -78,6 +80,10 @@ pub enum MembershipMsg {
     Event(NodeEvent),
     /// Time to dial what needs dialling.
     Tick,
+    /// Time to ping every connected node, and to give up on silent ones.
+    Heartbeat,
+    /// A node answered a heartbeat.
+    Alive(String),
     /// A dial to this address is about to connect to that resolved socket address.
     Dialling {
         /// The address as configured or learned.
@@ -145,6 +151,10 @@ pub struct MembershipArgs {
     pub server: ActorRef<NodeServerMessage>,
     /// This node's relay, for telling users about nodes.
     pub relay: ActorRef<RelayMsg>,
+    /// `cluster.heartbeat_ms`
+    pub heartbeat: Duration,
+    /// `cluster.failure_timeout_ms`
+    pub failure_timeout: Duration,
 }
 
 /// One connection to a peer.
@@ -180,6 +190,8 @@ impl Dial {
 struct Known {
     address: String,
     links: usize,
+    /// When it last answered a heartbeat (or connected).
+    last_seen: Instant,
 }
 
 /// The membership actor.
@@ -263,6 +275,46 @@ impl MembershipState {
         }
     }
 
+    /// Pings every connected node's gateway; tears down the connections of a node that has been
+    /// silent for `failure_timeout` (a frozen or partitioned peer keeps its TCP connection, and
+    /// ractor_cluster alone would keep it "connected" forever).
+    fn heartbeat(&mut self, myself: &ActorRef<MembershipMsg>) {
+        let now = Instant::now();
+        let timeout = self.args.failure_timeout;
+        let heartbeat = self.args.heartbeat;
+        for (node, known) in self.nodes.iter().filter(|(_, k)| k.links > 0) {
+            if now.duration_since(known.last_seen) > timeout {
+                tracing::warn!(%node, silent_ms = now.duration_since(known.last_seen).as_millis() as u64, "node stopped answering heartbeats; disconnecting it");
+                let server = self.args.server.clone();
+                let prefix = format!("{node}@");
+                tokio::spawn(async move {
+                    if let Ok(sessions) =
+                        ractor::call_t!(server, NodeServerMessage::GetSessions, 1000)
+                    {
+                        for session in sessions.values() {
+                            let name = session.peer_name.as_ref().map(|p| p.name.as_str());
+                            if name.is_some_and(|n| n.starts_with(&prefix)) {
+                                session.actor.stop(Some("heartbeat timeout".into()));
+                            }
+                        }
+                    }
+                });
+                continue;
+            }
+            let Some(gateway) = super::gateway_of(node) else {
+                continue;
+            };
+            let me = myself.clone();
+            let node = node.clone();
+            let wait = heartbeat.as_millis() as u64;
+            tokio::spawn(async move {
+                if ractor::call_t!(gateway, GatewayMsg::Ping, wait).is_ok() {
+                    let _ = me.cast(MembershipMsg::Alive(node));
+                }
+            });
+        }
+    }
+
     fn on_event(&mut self, myself: &ActorRef<MembershipMsg>, event: NodeEvent) {
         match event {
             NodeEvent::Opened {
@@ -304,9 +356,11 @@ impl MembershipState {
                 let known = self.nodes.entry(node.clone()).or_insert(Known {
                     address: address.clone(),
                     links: 0,
+                    last_seen: Instant::now(),
                 });
                 known.address = address;
                 known.links += 1;
+                known.last_seen = Instant::now();
                 if known.links == 1 {
                     tracing::info!(%node, "node joined the cluster");
                     self.notice(format!("node {node} joined the cluster"));
@@ -387,6 +441,7 @@ impl Actor for Membership {
             state.learn(&seed);
         }
         myself.send_interval(TICK, || MembershipMsg::Tick);
+        myself.send_interval(state.args.heartbeat, || MembershipMsg::Heartbeat);
         Ok(state)
     }
 
@@ -399,6 +454,12 @@ impl Actor for Membership {
         match message {
             MembershipMsg::Event(event) => state.on_event(&myself, event),
             MembershipMsg::Tick => state.dial_due(&myself),
+            MembershipMsg::Heartbeat => state.heartbeat(&myself),
+            MembershipMsg::Alive(node) => {
+                if let Some(known) = state.nodes.get_mut(&node) {
+                    known.last_seen = Instant::now();
+                }
+            }
             MembershipMsg::Dialling { address, resolved } => {
                 state.resolving.insert(resolved, address);
             }

@@ -135,6 +135,8 @@ pub async fn start(
         seeds: config.seeds.clone(),
         server: server.clone(),
         relay,
+        heartbeat: config.heartbeat,
+        failure_timeout: config.failure_timeout,
     };
     let (membership, _) = Actor::spawn_linked(None, Membership, args, parent.clone()).await?;
     server.cast(NodeServerMessage::SubscribeToEvents {
