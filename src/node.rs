@@ -34,7 +34,7 @@ use crate::config::Config;
 use crate::connection::ConnectionLimits;
 use crate::listener;
 use crate::registry::{Registry, RegistryArgs, RegistryMsg};
-use crate::relay::{Relay, RelayMsg};
+use crate::relay::{Relay, RelayArgs, RelayMsg};
 use crate::room_supervisor::RoomSupervisor;
 
 /// What a node's connections and sessions share.
@@ -112,7 +112,11 @@ impl Actor for Root {
     ) -> Result<RootState, ActorProcessingErr> {
         let node = args.config.node_name().to_string();
         let cell = myself.get_cell();
-        let (relay, _) = Actor::spawn_linked(None, Relay, node.clone(), cell.clone()).await?;
+        let relay_args = RelayArgs {
+            node: node.clone(),
+            history: args.config.settings.history.replay,
+        };
+        let (relay, _) = Actor::spawn_linked(None, Relay, relay_args, cell.clone()).await?;
         let (room_supervisor, _) =
             Actor::spawn_linked(None, RoomSupervisor, (), cell.clone()).await?;
         let settings = &args.config.settings;

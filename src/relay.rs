@@ -6,14 +6,16 @@
 //! what keeps cluster fan-out at one network message per node. A session whose queue is full is
 //! cut off by its [`Outbound`]; the relay never blocks on a client.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorMessage;
 
+use crate::cluster::{self, gateway::GatewayMsg};
 use crate::outbound::Outbound;
+use crate::protocol::ChatMessage;
 use crate::protocol::{Encoded, Event};
-use crate::room::{Departure, Member, MemberAddr, RoomMsg};
+use crate::room::{Adoption, Departure, HistoryReply, Member, MemberAddr, RoomMsg};
 use crate::session::SessionMsg;
 
 /// What a restarted room learns from the relay.
@@ -109,26 +111,44 @@ struct Subscribers {
     room: ActorRef<RoomMsg>,
     members: HashMap<u64, Outbound>,
     last_seq: u64,
+    /// Recent messages of a room hosted on another node, kept so that the room's history
+    /// survives that node's death (the room is re-created from what survivors received).
+    history: VecDeque<ChatMessage>,
 }
 
 /// The relay actor.
 pub struct Relay;
 
+/// How to start a relay.
+pub struct RelayArgs {
+    /// This node's name.
+    pub node: String,
+    /// `history.replay`: messages of remotely hosted rooms kept for failover.
+    pub history: usize,
+}
+
 /// The relay's state.
 pub struct RelayState {
     node: String,
+    history: usize,
     sessions: HashMap<u64, LocalSession>,
     rooms: HashMap<String, Subscribers>,
 }
 
 impl RelayState {
-    fn unsubscribe(&mut self, room: &str, session: u64) {
+    /// Forgets a room that has no local member left.
+    fn forget_room_if_empty(&mut self, myself: &ActorRef<RelayMsg>, room: &str) {
+        if self.rooms.get(room).is_some_and(|s| s.members.is_empty()) {
+            self.rooms.remove(room);
+            ractor::pg::demonitor(cluster::room_group(room), myself.get_id());
+        }
+    }
+
+    fn unsubscribe(&mut self, myself: &ActorRef<RelayMsg>, room: &str, session: u64) {
         if let Some(subs) = self.rooms.get_mut(room) {
             subs.members.remove(&session);
-            if subs.members.is_empty() {
-                self.rooms.remove(room);
-            }
         }
+        self.forget_room_if_empty(myself, room);
         if let Some(s) = self.sessions.get_mut(&session) {
             s.rooms.retain(|r| r != room);
         }
@@ -138,15 +158,16 @@ impl RelayState {
 impl Actor for Relay {
     type Msg = RelayMsg;
     type State = RelayState;
-    type Arguments = String;
+    type Arguments = RelayArgs;
 
     async fn pre_start(
         &self,
         _myself: ActorRef<RelayMsg>,
-        node: String,
+        args: RelayArgs,
     ) -> Result<RelayState, ActorProcessingErr> {
         Ok(RelayState {
-            node,
+            node: args.node,
+            history: args.history,
             sessions: HashMap::new(),
             rooms: HashMap::new(),
         })
@@ -154,7 +175,7 @@ impl Actor for Relay {
 
     async fn handle(
         &self,
-        _myself: ActorRef<RelayMsg>,
+        myself: ActorRef<RelayMsg>,
         message: RelayMsg,
         state: &mut RelayState,
     ) -> Result<(), ActorProcessingErr> {
@@ -196,10 +217,8 @@ impl Actor for Relay {
                                 reason: reason.clone(),
                                 voluntary: false,
                             }));
-                            if subs.members.is_empty() {
-                                state.rooms.remove(&room);
-                            }
                         }
+                        state.forget_room_if_empty(&myself, &room);
                     }
                 }
             }
@@ -228,10 +247,14 @@ impl Actor for Relay {
                 if !local.rooms.contains(&room) {
                     local.rooms.push(room.clone());
                 }
+                if !state.rooms.contains_key(&room) {
+                    ractor::pg::monitor(cluster::room_group(&room), myself.get_cell());
+                }
                 let subs = state.rooms.entry(room).or_insert_with(|| Subscribers {
                     room: room_ref.clone(),
                     members: HashMap::new(),
                     last_seq: 0,
+                    history: VecDeque::new(),
                 });
                 subs.room = room_ref;
                 subs.members.insert(session, local.outbound.clone());
@@ -241,7 +264,7 @@ impl Actor for Relay {
                 session,
                 farewell,
             } => {
-                state.unsubscribe(&room, session);
+                state.unsubscribe(&myself, &room, session);
                 if let Some(s) = state.sessions.get(&session) {
                     s.outbound.send_event(&farewell);
                 }
@@ -250,6 +273,12 @@ impl Actor for Relay {
                 if let Some(subs) = state.rooms.get_mut(&room) {
                     if let Event::Message(m) = &event {
                         subs.last_seq = m.seq;
+                        if !subs.room.get_id().is_local() && state.history > 0 {
+                            if subs.history.len() == state.history {
+                                subs.history.pop_front();
+                            }
+                            subs.history.push_back(m.clone());
+                        }
                     }
                     let encoded = Encoded::new(&event);
                     for outbound in subs.members.values() {
@@ -286,6 +315,7 @@ impl Actor for Relay {
                 let _ = reply.send(recovery);
             }
             RelayMsg::DropRoom { room, notice } => {
+                ractor::pg::demonitor(cluster::room_group(&room), myself.get_id());
                 if let Some(subs) = state.rooms.remove(&room) {
                     let left = Event::Left { room: room.clone() };
                     for session in subs.members.keys() {
@@ -313,6 +343,79 @@ impl Actor for Relay {
                 }
                 let _ = reply.send(state.sessions.len());
             }
+        }
+        Ok(())
+    }
+
+    /// A room with members here changed process group: if its host died (no instance left), ask
+    /// the node placement now picks to re-create it; when an instance appears while the one the
+    /// members are in is gone, hand it the members and the history kept here.
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<RelayMsg>,
+        event: SupervisionEvent,
+        state: &mut RelayState,
+    ) -> Result<(), ActorProcessingErr> {
+        let SupervisionEvent::ProcessGroupChanged(change) = event else {
+            return Ok(());
+        };
+        let group = change.get_group();
+        let Some(name) = group.strip_prefix("room:") else {
+            return Ok(());
+        };
+        let Some(subs) = state.rooms.get_mut(name) else {
+            return Ok(());
+        };
+        // A room hosted here is restarted by its supervisor; members here die with this node.
+        if subs.members.is_empty() || subs.room.get_id().is_local() {
+            return Ok(());
+        }
+        let current_alive = ractor::pg::get_members(&group)
+            .iter()
+            .any(|cell| cell.get_id() == subs.room.get_id());
+        match cluster::room_winner(name) {
+            None => {
+                let room = name.to_string();
+                tokio::spawn(async move {
+                    let owner = cluster::placement(&room, &cluster::reachable_nodes());
+                    if let Some(gateway) = owner.as_deref().and_then(cluster::gateway_of) {
+                        tracing::warn!(%room, owner = ?owner, "room host is gone; re-creating the room");
+                        let _ = ractor::call_t!(gateway, GatewayMsg::CreateRoom, 5000, room);
+                    }
+                });
+            }
+            Some(winner) if !current_alive && winner.get_id() != subs.room.get_id() => {
+                let host = winner
+                    .get_name()
+                    .and_then(|n| {
+                        n.split('@')
+                            .nth(1)
+                            .map(|h| h.split('/').next().unwrap_or(h).to_string())
+                    })
+                    .unwrap_or_default();
+                let notice = format!(
+                    "this room moved to node {host} after its host left; recent history was recovered"
+                );
+                for session in subs.members.keys() {
+                    if let Some(nick) = state.sessions.get(session).and_then(|s| s.nick.clone()) {
+                        let member = Member {
+                            addr: MemberAddr {
+                                node: state.node.clone(),
+                                session: *session,
+                            },
+                            nick,
+                        };
+                        let _ = winner.cast(RoomMsg::Adopt(Adoption {
+                            member,
+                            notice: notice.clone(),
+                        }));
+                    }
+                }
+                let history: Vec<ChatMessage> = subs.history.iter().cloned().collect();
+                let _ = winner.cast(RoomMsg::MergeHistory(HistoryReply(history)));
+                subs.room = winner;
+            }
+            Some(_) => {}
         }
         Ok(())
     }

@@ -78,6 +78,15 @@ pub enum JoinReply {
     },
 }
 
+/// A member handed to this room by another copy or by a node's relay, with the notice it gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    /// The member.
+    pub member: Member,
+    /// Why it moved, shown to it.
+    pub notice: String,
+}
+
 /// The nicks of a room's members, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList(pub Vec<String>);
@@ -92,6 +101,7 @@ crate::remote_payload!(
     Departure,
     Post,
     JoinReply,
+    Adoption,
     UserList,
     HistoryReply
 );
@@ -116,9 +126,10 @@ pub enum RoomMsg {
     History(u32, RpcReplyPort<HistoryReply>),
     /// Debug builds panic on this (to test supervision); release builds ignore it.
     DebugPanic,
-    /// A member handed over by a losing duplicate of this room.
-    Adopt(Member),
-    /// History handed over by a losing duplicate of this room.
+    /// A member handed over by a losing copy of this room, or by its node's relay after the
+    /// room's previous host died.
+    Adopt(Adoption),
+    /// History handed over by a losing copy, or recovered by a relay: merged by sequence number.
     MergeHistory(HistoryReply),
 }
 
@@ -260,6 +271,19 @@ impl RoomState {
             }
             None => {}
         }
+    }
+
+    /// Adds recovered or handed-over messages to the history: ordered by time, the same message
+    /// (sequence number, sender, time) kept once, numbering continued after the highest.
+    fn merge_history(&mut self, messages: Vec<ChatMessage>) {
+        let mut merged: Vec<ChatMessage> = self.history.drain(..).chain(messages).collect();
+        merged.sort_by(|a, b| (a.ts, a.seq, &a.from).cmp(&(b.ts, b.seq, &b.from)));
+        merged.dedup_by(|a, b| a.seq == b.seq && a.ts == b.ts && a.from == b.from);
+        self.seq = self
+            .seq
+            .max(merged.iter().map(|m| m.seq).max().unwrap_or(0));
+        let skip = merged.len().saturating_sub(self.args.history);
+        self.history = merged.into_iter().skip(skip).collect();
     }
 
     /// A node left the cluster: its members are gone.
@@ -509,24 +533,18 @@ impl Actor for Room {
                     state.history.iter().skip(skip).cloned().collect(),
                 ));
             }
-            RoomMsg::Adopt(member) => {
+            RoomMsg::Adopt(Adoption { member, notice }) => {
                 if !state.members.contains_key(&member.addr) {
                     state.add(member.addr.clone(), member.nick.clone());
                     let notice = Event::Notice {
                         room: Some(state.args.name.clone()),
-                        text: "two copies of this room met and were merged".into(),
+                        text: notice,
                     };
                     state.subscribe(&myself, &member.addr, vec![notice]);
                     state.report_count();
                 }
             }
-            RoomMsg::MergeHistory(HistoryReply(messages)) => {
-                let mut merged: Vec<ChatMessage> =
-                    state.history.drain(..).chain(messages).collect();
-                merged.sort_by_key(|m| m.ts);
-                let skip = merged.len().saturating_sub(state.args.history);
-                state.history = merged.into_iter().skip(skip).collect();
-            }
+            RoomMsg::MergeHistory(HistoryReply(messages)) => state.merge_history(messages),
             RoomMsg::DebugPanic => {
                 #[cfg(debug_assertions)]
                 panic!("room {}: panic requested by /debug-panic", state.args.name);
@@ -563,7 +581,10 @@ impl Actor for Room {
         {
             tracing::info!(room = %state.args.name, winner = ?winner.get_name(), "merging into the winning copy");
             for (addr, nick) in state.members.drain() {
-                let _ = winner.cast(RoomMsg::Adopt(Member { addr, nick }));
+                let _ = winner.cast(RoomMsg::Adopt(Adoption {
+                    member: Member { addr, nick },
+                    notice: "two copies of this room met and were merged".into(),
+                }));
             }
             let history: Vec<ChatMessage> = state.history.drain(..).collect();
             let _ = winner.cast(RoomMsg::MergeHistory(HistoryReply(history)));

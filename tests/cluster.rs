@@ -392,3 +392,49 @@ fn a_frozen_node_is_declared_down_and_rejoins_when_it_thaws() {
         nodes(&servers[0]).contains("bravo (up")
     });
 }
+
+#[test]
+fn killing_the_node_that_hosts_a_room_moves_the_room_with_its_members_and_history() {
+    let names = ["alpha", "bravo", "charlie"];
+    let mut servers = mesh(&names);
+    let all: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    // A room that placement puts on charlie, whose members are on alpha and bravo.
+    let room = (0..)
+        .map(|i| format!("busy{i}"))
+        .find(|r| chatd::cluster::placement(r, &all).as_deref() == Some("charlie"))
+        .unwrap();
+    let mut ann = servers[0].user("ann", &room);
+    let mut bob = servers[1].user("bob", &room);
+    ann.expect(&format!("#{room} -- bob joined"));
+    let mut c = servers[0].line();
+    c.send("/rooms");
+    assert!(
+        c.expect("-- rooms (")
+            .contains(&format!("#{room} (2, charlie)"))
+    );
+    for i in 0..5 {
+        ann.send(&format!("before {i}"));
+        bob.expect(&format!("<ann> before {i}"));
+    }
+
+    let killed_at = std::time::Instant::now();
+    drop(servers.remove(2)); // SIGKILL
+    ann.expect(&format!("#{room} -- this room moved to node "));
+    bob.expect(&format!("#{room} -- this room moved to node "));
+    // Both are still members: no re-join, and they keep chatting.
+    ann.send("after the failover");
+    bob.expect(&format!("#{room} <ann> after the failover"));
+    let took = killed_at.elapsed();
+    assert!(
+        took < Duration::from_millis(FAILURE_TIMEOUT_MS + 1000),
+        "room back after {took:?}"
+    );
+    // The recent history survived, taken from what the survivors had received.
+    bob.send("/history 10");
+    for i in 0..5 {
+        bob.expect(&format!("#{room} [history] <ann> before {i}"));
+    }
+    bob.expect(&format!("#{room} [history] <ann> after the failover"));
+    bob.send("/users");
+    bob.expect(&format!("#{room} -- users (2): ann bob"));
+}
