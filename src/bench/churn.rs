@@ -25,7 +25,8 @@ async fn cycle(target: &Target, worker: usize, n: u64, index: usize) -> std::io:
     let nick = format!("ch{worker}_{n}");
     // A new source address every few thousand cycles keeps clear of ports in TIME_WAIT.
     let source = target.source(index % (super::CONNECTIONS_PER_SOURCE * 200));
-    let mut c = BenchClient::connect(target.addr, source, target.protocol, &nick).await?;
+    let mut c =
+        BenchClient::connect(target.addr(worker), source, target.protocol, &nick).await?;
     c.wait_for(|m| *m == Incoming::NickOk).await?;
     c.send(&Command::Join(format!("churn{}", worker % 4)))
         .await?;
@@ -49,7 +50,7 @@ async fn cycle(target: &Target, worker: usize, n: u64, index: usize) -> std::io:
 /// Runs the scenario.
 pub async fn run(target: Target, args: ChurnArgs) -> Report {
     let bar = progress("churning");
-    let cpu = CpuMeter::start(target.server_pid);
+    let cpu = CpuMeter::start(&target.server_pids);
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -97,6 +98,7 @@ pub async fn run(target: Target, args: ChurnArgs) -> Report {
     let mut report = Report::new("churn");
     report
         .set("protocol", format!("{:?}", target.protocol).to_lowercase())
+        .set("nodes", target.addrs.len())
         .set("concurrency", args.concurrency)
         .maybe("duration_secs", Some(secs))
         .set("cycles", cycles)

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use super::client::{BenchClient, Incoming};
 use super::report::Report;
-use super::{CpuMeter, Target, progress, rss_kib};
+use super::{CpuMeter, Target, progress};
 use crate::protocol::Command;
 
 /// Parameters of the `connections` scenario.
@@ -30,7 +30,7 @@ pub struct ConnectionsArgs {
 /// Connects one session: nick `c{i}`, room `c{i / room_size}`.
 async fn open(target: &Target, i: usize, room_size: usize) -> std::io::Result<BenchClient> {
     let mut client = BenchClient::connect(
-        target.addr,
+        target.addr(i),
         target.source(i),
         target.protocol,
         &format!("c{i}"),
@@ -46,8 +46,8 @@ async fn open(target: &Target, i: usize, room_size: usize) -> std::io::Result<Be
 
 /// Runs the scenario.
 pub async fn run(target: Target, args: ConnectionsArgs) -> Report {
-    let rss_before = target.server_pid.and_then(rss_kib);
-    let cpu = CpuMeter::start(target.server_pid);
+    let rss_before = target.server_rss_kib();
+    let cpu = CpuMeter::start(&target.server_pids);
     let bar = progress("connecting");
     let started = Instant::now();
     let permits = Arc::new(Semaphore::new(args.concurrency.max(1)));
@@ -93,7 +93,7 @@ pub async fn run(target: Target, args: ConnectionsArgs) -> Report {
     }
     bar.set_message("holding");
     tokio::time::sleep(args.hold).await;
-    let rss_after = target.server_pid.and_then(rss_kib);
+    let rss_after = target.server_rss_kib();
     let (bench_cores, server_cores) = cpu.cores();
     bar.finish_and_clear();
     let opened = idle.len();
@@ -102,6 +102,7 @@ pub async fn run(target: Target, args: ConnectionsArgs) -> Report {
     let mut report = Report::new("connections");
     report
         .set("protocol", format!("{:?}", target.protocol).to_lowercase())
+        .set("nodes", target.addrs.len())
         .set("sessions_requested", args.sessions)
         .set("sessions_ready", opened)
         .set("errors", errors)

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{BenchClient, BenchReader, BenchWriter, Incoming};
 use super::report::Report;
-use super::{CpuMeter, Target, now_ns, progress, rss_kib};
+use super::{CpuMeter, Target, now_ns, progress};
 use crate::protocol::Command;
 
 /// Parameters of the `fanout` scenario.
@@ -210,7 +210,7 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
         setup.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let mut c = BenchClient::connect(
-                target.addr,
+                target.addr(i),
                 target.source(i),
                 target.protocol,
                 &format!("f{room}_{m}"),
@@ -281,7 +281,7 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
     }
 
     bar.set_message("sending");
-    let cpu = CpuMeter::start(target.server_pid);
+    let cpu = CpuMeter::start(&target.server_pids);
     let started = now_ns();
     let pad = "x".repeat(args.payload);
     let mut sending = JoinSet::new();
@@ -324,7 +324,7 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let (bench_cores, server_cores) = cpu.cores();
-    let server_rss = target.server_pid.and_then(rss_kib);
+    let server_rss = target.server_rss_kib();
     stop.cancel();
     bar.finish_and_clear();
 
@@ -352,6 +352,7 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
     let mut report = Report::new("fanout");
     report
         .set("protocol", format!("{:?}", target.protocol).to_lowercase())
+        .set("nodes", target.addrs.len())
         .set("rooms", rooms)
         .set("members_per_room", members)
         .set("senders", senders)

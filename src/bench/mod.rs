@@ -26,21 +26,34 @@ pub const CONNECTIONS_PER_SOURCE: usize = 5_000;
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The server's client port.
-    pub addr: SocketAddr,
+    /// The client ports of the nodes; connection `i` goes to `addrs[i % len]`.
+    pub addrs: Vec<SocketAddr>,
     /// Which protocol the clients speak.
     pub protocol: Protocol,
-    /// The server's pid, for memory and CPU readings.
-    pub server_pid: Option<u32>,
+    /// The server processes' pids, for memory and CPU readings (summed).
+    pub server_pids: Vec<u32>,
 }
 
 impl Target {
+    /// The node the `i`-th connection goes to: clients are spread round-robin over the nodes.
+    pub fn addr(&self, i: usize) -> SocketAddr {
+        self.addrs[i % self.addrs.len()]
+    }
+
+    /// The servers' resident memory, in KiB (summed); `None` without pids.
+    pub fn server_rss_kib(&self) -> Option<u64> {
+        if self.server_pids.is_empty() {
+            return None;
+        }
+        self.server_pids.iter().map(|p| rss_kib(*p)).sum()
+    }
+
     /// The source address for the `i`-th connection when the server is on loopback (the default
     /// otherwise): a new address every [`CONNECTIONS_PER_SOURCE`] connections, in a 127.x.y.0/24
     /// picked from this process's id, so that a run does not compete for ports with the
     /// TIME_WAIT leftovers of the previous one.
     pub fn source(&self, i: usize) -> Option<IpAddr> {
-        match self.addr.ip() {
+        match self.addr(i).ip() {
             IpAddr::V4(ip) if ip.is_loopback() => {
                 let block = (i / CONNECTIONS_PER_SOURCE).min(250) as u8;
                 let [_, _, a, b] = std::process::id().to_be_bytes();
@@ -67,7 +80,7 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// CPU time (user + system) a process has used, in seconds; `None` for "self" means unreadable.
+/// CPU time (user + system) a process has used, in seconds (`None` pid: this process).
 pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/stat"),
@@ -82,35 +95,40 @@ pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
-/// Measures the CPU used by the load generator and the server over a run.
+/// Measures the CPU used by the load generator and the servers over a run.
 pub struct CpuMeter {
     bench: Option<f64>,
-    server: Option<f64>,
-    server_pid: Option<u32>,
+    servers: Option<f64>,
+    server_pids: Vec<u32>,
     started: Instant,
+}
+
+fn servers_cpu(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|p| cpu_secs(Some(*p))).sum()
 }
 
 impl CpuMeter {
     /// Starts measuring.
-    pub fn start(server_pid: Option<u32>) -> Self {
+    pub fn start(server_pids: &[u32]) -> Self {
         CpuMeter {
             bench: cpu_secs(None),
-            server: server_pid.and_then(|p| cpu_secs(Some(p))),
-            server_pid,
+            servers: servers_cpu(server_pids),
+            server_pids: server_pids.to_vec(),
             started: Instant::now(),
         }
     }
 
-    /// CPU use since the start as a share of one core (1.0 = one core busy): (bench, server).
+    /// CPU use since the start as a share of one core (1.0 = one core busy): (bench, servers).
     pub fn cores(&self) -> (Option<f64>, Option<f64>) {
         let wall = self.started.elapsed().as_secs_f64().max(1e-9);
         let bench = cpu_secs(None).zip(self.bench).map(|(b, a)| (b - a) / wall);
-        let server = self
-            .server_pid
-            .and_then(|p| cpu_secs(Some(p)))
-            .zip(self.server)
+        let servers = servers_cpu(&self.server_pids)
+            .zip(self.servers)
             .map(|(b, a)| (b - a) / wall);
-        (bench, server)
+        (bench, servers)
     }
 }
 

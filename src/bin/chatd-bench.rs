@@ -18,15 +18,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "chatd-bench", version)]
 struct Cli {
-    /// The server's client port.
-    #[arg(long, default_value = "127.0.0.1:9999", global = true)]
-    addr: SocketAddr,
+    /// The server's client port; several (comma-separated or repeated) spread the clients
+    /// round-robin over the nodes of a cluster.
+    #[arg(long, default_value = "127.0.0.1:9999", value_delimiter = ',', global = true)]
+    addr: Vec<SocketAddr>,
     /// The protocol the clients speak.
     #[arg(long, value_enum, default_value_t = Wire::Line, global = true)]
     protocol: Wire,
-    /// The server's pid, to report its memory and CPU use.
-    #[arg(long, global = true)]
-    server_pid: Option<u32>,
+    /// The server's pid, to report its memory and CPU use (repeat for a cluster: summed).
+    #[arg(long, value_delimiter = ',', global = true)]
+    server_pid: Vec<u32>,
     /// Print one JSON object instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -108,12 +109,12 @@ fn secs(value: f64) -> Duration {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let target = Target {
-        addr: cli.addr,
+        addrs: cli.addr,
         protocol: match cli.protocol {
             Wire::Line => Protocol::Line,
             Wire::Frame => Protocol::Frame,
         },
-        server_pid: cli.server_pid,
+        server_pids: cli.server_pid,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
