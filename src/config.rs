@@ -154,6 +154,31 @@ pub struct ClusterSettings {
     pub heartbeat_ms: u64,
     /// A peer silent this long is declared down and its connection torn down.
     pub failure_timeout_ms: u64,
+    /// `[cluster.tls]`: mutual TLS between nodes.
+    pub tls: TlsSettings,
+}
+
+/// `[cluster.tls]`: set all three keys to encrypt node-to-node traffic (all empty: no TLS).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// This node's certificate chain (PEM); it must name the host of `cluster.advertise`.
+    pub cert: String,
+    /// This node's private key (PEM).
+    pub key: String,
+    /// The CA that signs every node's certificate (PEM).
+    pub ca: String,
+}
+
+/// The validated `[cluster.tls]` section.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// Certificate chain file.
+    pub cert: PathBuf,
+    /// Private key file.
+    pub key: PathBuf,
+    /// CA certificate file.
+    pub ca: PathBuf,
 }
 
 impl Default for ClusterSettings {
@@ -167,6 +192,7 @@ impl Default for ClusterSettings {
             cookie_file: String::new(),
             heartbeat_ms: 1000,
             failure_timeout_ms: 5000,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -200,6 +226,8 @@ pub struct ClusterConfig {
     pub heartbeat: Duration,
     /// `cluster.failure_timeout_ms`
     pub failure_timeout: Duration,
+    /// `[cluster.tls]`, when set.
+    pub tls: Option<TlsConfig>,
 }
 
 /// Values given on the command line; they override every other layer.
@@ -333,6 +361,32 @@ fn validate_cluster(
             ),
         ));
     }
+    let t = &c.tls;
+    let tls = match (t.cert.is_empty(), t.key.is_empty(), t.ca.is_empty()) {
+        (true, true, true) => None,
+        (false, false, false) => {
+            for (key, path) in [
+                ("cluster.tls.cert", &t.cert),
+                ("cluster.tls.key", &t.key),
+                ("cluster.tls.ca", &t.ca),
+            ] {
+                if let Err(e) = std::fs::metadata(path) {
+                    return Err(invalid(key, format!("{path}: {e}")));
+                }
+            }
+            Some(TlsConfig {
+                cert: PathBuf::from(&t.cert),
+                key: PathBuf::from(&t.key),
+                ca: PathBuf::from(&t.ca),
+            })
+        }
+        _ => {
+            return Err(invalid(
+                "cluster.tls",
+                "set cert, key and ca together (or none of them)".into(),
+            ));
+        }
+    };
     let mut seeds: Vec<String> = Vec::new();
     for seed in &c.seeds {
         if *seed != advertise && !seeds.contains(seed) {
@@ -346,6 +400,7 @@ fn validate_cluster(
         cookie,
         heartbeat: Duration::from_millis(c.heartbeat_ms),
         failure_timeout: Duration::from_millis(c.failure_timeout_ms),
+        tls,
     })
 }
 

@@ -90,6 +90,8 @@ struct RootArgs {
     config: Config,
     /// The cluster cookie, loaded before anything starts.
     cookie: Option<String>,
+    /// Node-to-node TLS, loaded before anything starts.
+    tls: Option<crate::cluster::tls::Tls>,
     failed: CancellationToken,
     failure: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -133,7 +135,8 @@ impl Actor for Root {
         let node = args.config.node_name();
         let membership = match (&args.config.cluster, args.cookie) {
             (Some(cluster), Some(cookie)) => Some(
-                crate::cluster::start(cluster, node, cookie, relay.clone(), cell.clone()).await?,
+                crate::cluster::start(cluster, node, cookie, args.tls, relay.clone(), cell.clone())
+                    .await?,
             ),
             _ => None,
         };
@@ -212,9 +215,17 @@ pub async fn run(
         ),
         None => None,
     };
+    let tls = match config.cluster.as_ref().and_then(|c| c.tls.as_ref()) {
+        Some(tls) => Some(
+            crate::cluster::tls::load(tls)
+                .map_err(|e| NodeError::Start(format!("cluster TLS: {e}")))?,
+        ),
+        None => None,
+    };
     let root_args = RootArgs {
         config,
         cookie,
+        tls,
         failed: failed.clone(),
         failure: failure.clone(),
     };

@@ -438,3 +438,76 @@ fn killing_the_node_that_hosts_a_room_moves_the_room_with_its_members_and_histor
     bob.send("/users");
     bob.expect(&format!("#{room} -- users (2): ann bob"));
 }
+
+/// A CA, and certificates it signs for 127.0.0.1, written as PEM files into `dir`.
+struct TestCa {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+    dir: std::path::PathBuf,
+}
+
+impl TestCa {
+    fn new(dir: &std::path::Path, name: &str) -> TestCa {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let issuer =
+            rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap())
+                .unwrap();
+        std::fs::write(dir.join(format!("{name}-ca.pem")), issuer.pem()).unwrap();
+        TestCa {
+            issuer,
+            dir: dir.join(name),
+        }
+    }
+
+    /// The `[cluster.tls]` lines for a node certificate named `node`.
+    fn node_tls(&self, node: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let base = format!("{}-{node}", self.dir.display());
+        std::fs::write(format!("{base}.pem"), cert.pem()).unwrap();
+        std::fs::write(format!("{base}.key"), key.serialize_pem()).unwrap();
+        format!(
+            "[cluster.tls]\ncert = \"{base}.pem\"\nkey = \"{base}.key\"\nca = \"{}-ca.pem\"\n",
+            self.dir.display()
+        )
+    }
+}
+
+fn tls_node(name: &str, port: u16, seeds: &[u16], tls: &str) -> Server {
+    let seeds: Vec<String> = seeds.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect();
+    Server::start(&format!(
+        "[server]\nname = \"{name}\"\n[cluster]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\ncookie = \"tls\"\nseeds = [{}]\nheartbeat_ms = {HEARTBEAT_MS}\nfailure_timeout_ms = {FAILURE_TIMEOUT_MS}\n{tls}",
+        seeds.join(", ")
+    ))
+}
+
+#[test]
+fn nodes_link_over_mutual_tls_and_refuse_peers_without_the_cluster_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new(dir.path(), "cluster");
+    let rogue = TestCa::new(dir.path(), "rogue");
+    let (pa, pb, pc, pd) = (free_port(), free_port(), free_port(), free_port());
+    let a = tls_node("alpha", pa, &[], &ca.node_tls("alpha"));
+    let b = tls_node("bravo", pb, &[pa], &ca.node_tls("bravo"));
+    eventually(Duration::from_secs(15), "bravo up over TLS", || {
+        nodes(&a).contains("bravo (up")
+    });
+    let mut ann = a.user("ann", "#secure");
+    let mut bob = b.user("bob", "#secure");
+    ann.expect("#secure -- bob joined");
+    bob.send("over tls");
+    ann.expect("#secure <bob> over tls");
+
+    // Without TLS, or with a certificate from another CA: never joins.
+    let plain = node("charlie", pc, &[pa], "tls");
+    let impostor = tls_node("delta", pd, &[pa], &rogue.node_tls("delta"));
+    std::thread::sleep(Duration::from_secs(2));
+    let line = nodes(&a);
+    assert!(
+        !line.contains("charlie") && !line.contains("delta"),
+        "{line}"
+    );
+    assert!(!nodes(&plain).contains("alpha (up"));
+    assert!(!nodes(&impostor).contains("alpha (up"));
+}

@@ -25,8 +25,7 @@ async fn cycle(target: &Target, worker: usize, n: u64, index: usize) -> std::io:
     let nick = format!("ch{worker}_{n}");
     // A new source address every few thousand cycles keeps clear of ports in TIME_WAIT.
     let source = target.source(index % (super::CONNECTIONS_PER_SOURCE * 200));
-    let mut c =
-        BenchClient::connect(target.addr(worker), source, target.protocol, &nick).await?;
+    let mut c = BenchClient::connect(target.addr(worker), source, target.protocol, &nick).await?;
     c.wait_for(|m| *m == Incoming::NickOk).await?;
     c.send(&Command::Join(format!("churn{}", worker % 4)))
         .await?;

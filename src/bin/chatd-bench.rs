@@ -20,7 +20,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 struct Cli {
     /// The server's client port; several (comma-separated or repeated) spread the clients
     /// round-robin over the nodes of a cluster.
-    #[arg(long, default_value = "127.0.0.1:9999", value_delimiter = ',', global = true)]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:9999",
+        value_delimiter = ',',
+        global = true
+    )]
     addr: Vec<SocketAddr>,
     /// The protocol the clients speak.
     #[arg(long, value_enum, default_value_t = Wire::Line, global = true)]

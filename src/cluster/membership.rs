@@ -155,6 +155,8 @@ pub struct MembershipArgs {
     pub heartbeat: Duration,
     /// `cluster.failure_timeout_ms`
     pub failure_timeout: Duration,
+    /// Dial peers over TLS with this, when `[cluster.tls]` is set.
+    pub tls: Option<tokio_rustls::TlsConnector>,
 }
 
 /// One connection to a peer.
@@ -252,6 +254,7 @@ impl MembershipState {
             dial.attempts += 1;
             let server = self.args.server.clone();
             let me = myself.clone();
+            let tls = self.args.tls.clone();
             tokio::spawn(async move {
                 let resolved = match tokio::net::lookup_host(address.clone()).await {
                     Ok(mut addrs) => addrs.next(),
@@ -268,8 +271,21 @@ impl MembershipState {
                     address: address.clone(),
                     resolved: resolved.to_string(),
                 });
-                if let Err(e) = ractor_cluster::client_connect(&server, resolved).await {
-                    let _ = me.cast(MembershipMsg::DialFailed(address, e.to_string()));
+                let result = match tls {
+                    Some(connector) => match super::tls::server_name(&address) {
+                        Ok(name) => {
+                            ractor_cluster::client_connect_enc(&server, resolved, connector, name)
+                                .await
+                                .map_err(|e| e.to_string())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    },
+                    None => ractor_cluster::client_connect(&server, resolved)
+                        .await
+                        .map_err(|e| e.to_string()),
+                };
+                if let Err(e) = result {
+                    let _ = me.cast(MembershipMsg::DialFailed(address, e));
                 }
             });
         }

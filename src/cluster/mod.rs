@@ -14,6 +14,7 @@
 pub mod cookie;
 pub mod gateway;
 pub mod membership;
+pub mod tls;
 
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef};
 use ractor_cluster::{NodeServer, NodeServerMessage};
@@ -116,6 +117,7 @@ pub async fn start(
     config: &ClusterConfig,
     node: &str,
     cookie: String,
+    tls: Option<tls::Tls>,
     relay: ActorRef<RelayMsg>,
     parent: ActorCell,
 ) -> Result<ActorRef<MembershipMsg>, ActorProcessingErr> {
@@ -129,7 +131,8 @@ pub async fn start(
         cookie,
         node.to_string(),
         host,
-        None,
+        tls.as_ref()
+            .map(|t| ractor_cluster::IncomingEncryptionMode::Tls(t.acceptor.clone())),
         Some(ractor_cluster::node::NodeConnectionMode::Isolated),
     )
     .with_listen_addr(config.listen.ip());
@@ -142,6 +145,7 @@ pub async fn start(
         relay,
         heartbeat: config.heartbeat,
         failure_timeout: config.failure_timeout,
+        tls: tls.map(|t| t.connector),
     };
     let (membership, _) = Actor::spawn_linked(None, Membership, args, parent.clone()).await?;
     server.cast(NodeServerMessage::SubscribeToEvents {
