@@ -31,6 +31,58 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[cluster]`
     pub cluster: ClusterSettings,
+    /// `[control]`
+    pub control: ControlSettings,
+}
+
+/// `[control]`: the admin control socket (see [`crate::control`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ControlSettings {
+    /// The Unix socket's path. Empty: `$RUNTIME_DIRECTORY/control.sock` under systemd,
+    /// else `$XDG_RUNTIME_DIR/chatd/NODE.sock`, else `./chatd-NODE.sock`.
+    pub socket: String,
+    /// The socket file's permissions, octal.
+    pub mode: String,
+    /// A group whose members may use the socket (besides root and the daemon's user).
+    pub group: String,
+}
+
+impl Default for ControlSettings {
+    fn default() -> Self {
+        ControlSettings {
+            socket: String::new(),
+            mode: "0660".into(),
+            group: String::new(),
+        }
+    }
+}
+
+/// The validated `[control]` section.
+#[derive(Debug, Clone)]
+pub struct ControlConfig {
+    /// The socket's path.
+    pub socket: PathBuf,
+    /// Its permission bits.
+    pub mode: u32,
+    /// The group allowed besides root and the daemon's user.
+    pub group: Option<String>,
+}
+
+/// The control socket path when `control.socket` is empty, for node `node`.
+pub fn default_control_socket(node: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("RUNTIME_DIRECTORY") {
+        // systemd's RuntimeDirectory= (several directories are separated by ':').
+        let dir = dir.to_string_lossy();
+        let first = dir.split(':').next().unwrap_or_default();
+        return PathBuf::from(first).join("control.sock");
+    }
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+        return PathBuf::from(dir)
+            .join("chatd")
+            .join(format!("{node}.sock"));
+    }
+    PathBuf::from(format!("chatd-{node}.sock"))
 }
 
 /// `[server]`: identity and the client port.
@@ -258,6 +310,8 @@ pub struct Config {
     pub default_rooms: Vec<String>,
     /// `[cluster]`, when enabled.
     pub cluster: Option<ClusterConfig>,
+    /// `[control]`.
+    pub control: ControlConfig,
 }
 
 /// Why a configuration was refused.
@@ -572,7 +626,26 @@ impl Config {
         } else {
             None
         };
+        let mode = u32::from_str_radix(s.control.mode.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| {
+                invalid(
+                    "control.mode",
+                    format!("{:?} is not an octal mode such as \"0660\"", s.control.mode),
+                )
+            })?;
+        let control = ControlConfig {
+            socket: if s.control.socket.is_empty() {
+                default_control_socket(&s.server.name)
+            } else {
+                PathBuf::from(&s.control.socket)
+            },
+            mode,
+            group: (!s.control.group.is_empty()).then(|| s.control.group.clone()),
+        };
         Ok(Config {
+            control,
             file: file.map(Path::to_path_buf),
             listen,
             default_rooms,

@@ -14,6 +14,8 @@
 //! - [`room_supervisor`]: restarts rooms that fail.
 //! - [`relay`]: delivery of room events to this node's sessions.
 //! - [`cluster`]: linking nodes: cookie, membership (dialling, full mesh), the node's gateway.
+//! - [`control`]: the admin control socket that `chatctl` talks to.
+//! - [`stats`]: node-wide message counters.
 //! - [`protocol`]: commands and events, and their two wire formats ([`protocol::line`],
 //!   [`protocol::frame`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
@@ -32,6 +34,7 @@ pub mod bench;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod control;
 pub mod listener;
 pub mod names;
 pub mod node;
@@ -42,4 +45,5 @@ pub mod relay;
 pub mod room;
 pub mod room_supervisor;
 pub mod session;
+pub mod stats;
 pub mod wire;

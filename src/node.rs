@@ -32,10 +32,12 @@ use tokio_util::task::TaskTracker;
 use crate::cluster::membership::MembershipMsg;
 use crate::config::Config;
 use crate::connection::ConnectionLimits;
+use crate::control::{self, server::ControlContext, server::ControlSocket};
 use crate::listener;
 use crate::registry::{Registry, RegistryArgs, RegistryMsg};
 use crate::relay::{Relay, RelayArgs, RelayMsg};
 use crate::room_supervisor::RoomSupervisor;
+use crate::stats::Stats;
 
 /// What a node's connections and sessions share.
 #[derive(Debug)]
@@ -56,6 +58,8 @@ pub struct NodeContext {
     pub max_rooms_per_session: usize,
     /// The per-connection bounds.
     pub connection: ConnectionLimits,
+    /// Node-wide counters.
+    pub stats: Arc<Stats>,
 }
 
 /// Why a node stopped with an error.
@@ -92,6 +96,7 @@ struct RootArgs {
     cookie: Option<String>,
     /// Node-to-node TLS, loaded before anything starts.
     tls: Option<crate::cluster::tls::Tls>,
+    stats: Arc<Stats>,
     failed: CancellationToken,
     failure: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -115,6 +120,7 @@ impl Actor for Root {
         let node = args.config.node_name().to_string();
         let cell = myself.get_cell();
         let relay_args = RelayArgs {
+            stats: args.stats.clone(),
             node: node.clone(),
             history: args.config.settings.history.replay,
         };
@@ -195,11 +201,13 @@ impl Actor for Root {
     }
 }
 
-/// Serves `listener` with the actor tree built from `config` until `shutdown` resolves (or a core
-/// actor fails), then shuts down gracefully.
+/// Serves `listener` (and the control socket, when given) with the actor tree built from
+/// `config` until `shutdown` resolves, `chatctl shutdown` asks, or a core actor fails; then shuts
+/// down gracefully.
 pub async fn run(
     config: Config,
     listener: TcpListener,
+    control: Option<ControlSocket>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
     let failed = CancellationToken::new();
@@ -222,10 +230,12 @@ pub async fn run(
         ),
         None => None,
     };
+    let stats = Arc::new(Stats::default());
     let root_args = RootArgs {
         config,
         cookie,
         tls,
+        stats: stats.clone(),
         failed: failed.clone(),
         failure: failure.clone(),
     };
@@ -253,18 +263,33 @@ pub async fn run(
             idle_timeout,
             grace,
         },
+        stats,
     });
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
-    match listener.local_addr() {
-        Ok(addr) => tracing::info!(%addr, node = %node, "listening"),
-        Err(e) => tracing::warn!(error = %e, "listening on an unknown address"),
+    let listen = listener
+        .local_addr()
+        .map_err(|e| NodeError::Start(format!("listener: {e}")))?;
+    tracing::info!(addr = %listen, node = %node, "listening");
+    let requested = CancellationToken::new();
+    if let Some(control) = control {
+        let control_ctx = Arc::new(ControlContext::new(
+            node.clone(),
+            listen,
+            ctx.registry.clone(),
+            relay.clone(),
+            ctx.membership.clone(),
+            ctx.stats.clone(),
+            requested.clone(),
+        ));
+        tracker.spawn(control::server::run(control, control_ctx, stop.clone()));
     }
     tracker.spawn(listener::run(listener, ctx, stop.clone(), tracker.clone()));
 
     tokio::select! {
         _ = shutdown => tracing::info!("shutting down"),
+        _ = requested.cancelled() => tracing::info!("shutting down (chatctl shutdown)"),
         _ = failed.cancelled() => {}
     }
     stop.cancel();

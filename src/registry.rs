@@ -76,6 +76,8 @@ pub enum RegistryMsg {
     ConfirmNick(String, MemberAddr, RpcReplyPort<bool>),
     /// Who has this nick?
     LookupNick(String, RpcReplyPort<NickHolder>),
+    /// Disconnect the local holder of a nick, with a reason; `false` if there is none.
+    Kick(String, Option<String>, RpcReplyPort<bool>),
     /// Deliver a private message to the local holder of a nick; `false` if there is none.
     DeliverPrivate(String, Event, RpcReplyPort<bool>),
     /// Find a room anywhere in the cluster; with `create`, create it here if placement says so
@@ -349,6 +351,16 @@ impl Actor for Registry {
                         .map_or(NickHolder::Missing, NickHolder::Remote),
                 };
                 let _ = reply.send(holder);
+            }
+            RegistryMsg::Kick(nick, reason, reply) => {
+                let kicked = match state.nicks.get(&nick_key(&nick)) {
+                    Some(holder) => {
+                        tracing::info!(%nick, ?reason, "kicking");
+                        holder.session.cast(SessionMsg::Kick(reason)).is_ok()
+                    }
+                    None => false,
+                };
+                let _ = reply.send(kicked);
             }
             RegistryMsg::DeliverPrivate(nick, event, reply) => {
                 let delivered = match state.nicks.get(&nick_key(&nick)) {

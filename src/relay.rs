@@ -7,16 +7,19 @@
 //! cut off by its [`Outbound`]; the relay never blocks on a client.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorMessage;
 
 use crate::cluster::{self, gateway::GatewayMsg};
+use crate::control::protocol::UserRow;
 use crate::outbound::Outbound;
-use crate::protocol::ChatMessage;
+use crate::protocol::{ChatMessage, now_ms};
 use crate::protocol::{Encoded, Event};
 use crate::room::{Adoption, Departure, HistoryReply, Member, MemberAddr, RoomMsg};
 use crate::session::SessionMsg;
+use crate::stats::Stats;
 
 /// What a restarted room learns from the relay.
 #[derive(Debug, Clone)]
@@ -36,6 +39,8 @@ pub enum RelayMsg {
         session: ActorRef<SessionMsg>,
         /// Its outgoing queue.
         outbound: Outbound,
+        /// The client's address.
+        peer: String,
     },
     /// A session's nick changed (kept so a restarted room can recover its members).
     SetNick {
@@ -96,11 +101,15 @@ pub enum RelayMsg {
     },
     /// An event for every local session (node joined or left, announcements).
     Broadcast(Event),
+    /// Every local session, for `chatctl users`.
+    Sessions(RpcReplyPort<Vec<UserRow>>),
     /// Send every local session `Shutdown` and close its connection after what is queued.
     Shutdown(String, RpcReplyPort<usize>),
 }
 
 struct LocalSession {
+    peer: String,
+    since_ms: u64,
     actor: ActorRef<SessionMsg>,
     outbound: Outbound,
     nick: Option<String>,
@@ -123,6 +132,8 @@ pub struct Relay;
 pub struct RelayArgs {
     /// This node's name.
     pub node: String,
+    /// Node-wide counters (deliveries are counted here).
+    pub stats: Arc<Stats>,
     /// `history.replay`: messages of remotely hosted rooms kept for failover.
     pub history: usize,
 }
@@ -130,6 +141,7 @@ pub struct RelayArgs {
 /// The relay's state.
 pub struct RelayState {
     node: String,
+    stats: Arc<Stats>,
     history: usize,
     sessions: HashMap<u64, LocalSession>,
     rooms: HashMap<String, Subscribers>,
@@ -167,6 +179,7 @@ impl Actor for Relay {
     ) -> Result<RelayState, ActorProcessingErr> {
         Ok(RelayState {
             node: args.node,
+            stats: args.stats,
             history: args.history,
             sessions: HashMap::new(),
             rooms: HashMap::new(),
@@ -180,7 +193,11 @@ impl Actor for Relay {
         state: &mut RelayState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            RelayMsg::Register { session, outbound } => {
+            RelayMsg::Register {
+                session,
+                outbound,
+                peer,
+            } => {
                 // A session that already stopped was cleaned up before this arrived.
                 if !matches!(
                     session.get_status(),
@@ -189,6 +206,8 @@ impl Actor for Relay {
                     state.sessions.insert(
                         session.get_id().pid(),
                         LocalSession {
+                            peer,
+                            since_ms: now_ms(),
                             actor: session,
                             outbound,
                             nick: None,
@@ -284,6 +303,9 @@ impl Actor for Relay {
                     for outbound in subs.members.values() {
                         outbound.send(encoded.bytes(outbound.protocol()));
                     }
+                    if matches!(event, Event::Message(_)) {
+                        state.stats.messages_out(subs.members.len() as u64);
+                    }
                 }
             }
             RelayMsg::Unicast { session, event } => {
@@ -327,6 +349,20 @@ impl Actor for Relay {
                         }
                     }
                 }
+            }
+            RelayMsg::Sessions(reply) => {
+                let rows = state
+                    .sessions
+                    .values()
+                    .map(|s| UserRow {
+                        nick: s.nick.clone().unwrap_or_default(),
+                        node: state.node.clone(),
+                        address: s.peer.clone(),
+                        since_ms: s.since_ms,
+                        rooms: s.rooms.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(rows);
             }
             RelayMsg::Broadcast(event) => {
                 let encoded = Encoded::new(&event);

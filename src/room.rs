@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::gateway::Unsubscription;
 use crate::cluster::{self, gateway::Delivery, gateway::GatewayMsg, gateway::Subscription};
+use crate::control::protocol::RoomRow;
 use crate::protocol::{ChatMessage, ErrorCode, Event, now_ms};
 use crate::registry::RegistryMsg;
 use crate::relay::RelayMsg;
@@ -103,7 +104,8 @@ crate::remote_payload!(
     JoinReply,
     Adoption,
     UserList,
-    HistoryReply
+    HistoryReply,
+    RoomRow
 );
 
 /// What a room does.
@@ -131,6 +133,9 @@ pub enum RoomMsg {
     Adopt(Adoption),
     /// History handed over by a losing copy, or recovered by a relay: merged by sequence number.
     MergeHistory(HistoryReply),
+    /// The room's summary, for `chatctl rooms`.
+    #[rpc]
+    Info(RpcReplyPort<RoomRow>),
 }
 
 /// How to start a room.
@@ -172,6 +177,8 @@ pub struct RoomState {
     nodes: HashMap<String, usize>,
     history: VecDeque<ChatMessage>,
     seq: u64,
+    /// When this room was created (milliseconds since the epoch).
+    created_ms: u64,
     /// Join requests handled so far; the registry compares it with the joins it sent this way,
     /// so an empty room is only closed when no join is on its way to it.
     joins: u64,
@@ -451,6 +458,7 @@ impl Actor for Room {
             nodes: HashMap::new(),
             seq: 0,
             joins: 0,
+            created_ms: now_ms(),
         };
         if restore {
             let recovered = ractor::call_t!(
@@ -545,6 +553,15 @@ impl Actor for Room {
                 }
             }
             RoomMsg::MergeHistory(HistoryReply(messages)) => state.merge_history(messages),
+            RoomMsg::Info(reply) => {
+                let _ = reply.send(RoomRow {
+                    name: state.args.name.clone(),
+                    node: state.args.node.clone(),
+                    members: state.members.len() as u32,
+                    messages: state.seq,
+                    created_ms: state.created_ms,
+                });
+            }
             RoomMsg::DebugPanic => {
                 #[cfg(debug_assertions)]
                 panic!("room {}: panic requested by /debug-panic", state.args.name);

@@ -48,6 +48,8 @@ pub enum SessionMsg {
     Closed(String),
     /// A room this session was in was closed for good.
     RoomGone(String),
+    /// An administrator disconnects this client, with an optional reason.
+    Kick(Option<String>),
     /// The nick was found held on a node with a lower name too (after a partition healed):
     /// that node keeps it and this session is disconnected, as IRC's nick collision does.
     NickLost(String),
@@ -374,7 +376,9 @@ impl SessionState {
             action,
         };
         room.cast(RoomMsg::Post(post))
-            .map_err(|_| unavailable(&name))
+            .map_err(|_| unavailable(&name))?;
+        self.ctx.stats.message_in();
+        Ok(())
     }
 
     async fn private(&self, to: String, text: String) -> Result<(), Refusal> {
@@ -555,6 +559,7 @@ impl Actor for Session {
         args.ctx.relay.cast(RelayMsg::Register {
             session: myself.clone(),
             outbound: args.outbound.clone(),
+            peer: args.peer.to_string(),
         })?;
         let state = SessionState {
             addr,
@@ -595,6 +600,18 @@ impl Actor for Session {
             }
             SessionMsg::Refused(refusal) => state.send(refusal.into()),
             SessionMsg::RoomGone(room) => state.forget_room(&room),
+            SessionMsg::Kick(reason) => {
+                let why = reason.as_deref().unwrap_or("no reason given");
+                state.send(Event::error(
+                    ErrorCode::Kicked,
+                    format!("you were disconnected by an administrator: {why}"),
+                ));
+                let reason = match reason {
+                    Some(reason) => format!("kicked: {reason}"),
+                    None => "kicked".to_string(),
+                };
+                myself.stop(Some(reason));
+            }
             SessionMsg::NickLost(nick) => {
                 state.send(Event::error(
                     ErrorCode::NickTaken,

@@ -5,6 +5,7 @@ mod bench;
 mod chat;
 mod cluster;
 mod commands;
+mod control;
 mod lifecycle;
 mod overload;
 mod supervision;

@@ -82,13 +82,14 @@ fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config.settings.log.level);
     let listener = chatd::listener::bind(config.listen, config.settings.limits.listen_backlog)
         .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
+    let control = chatd::control::server::bind(&config.control)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        chatd::node::run(config, listener, shutdown_signal()).await?;
+        chatd::node::run(config, listener, Some(control), shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -11,6 +11,7 @@ use ractor_cluster::RactorClusterMessage;
 use serde::{Deserialize, Serialize};
 
 use super::membership::MembershipMsg;
+use crate::control::protocol::UserRow;
 use crate::protocol::{Event, RoomInfo};
 use crate::registry::RegistryMsg;
 use crate::relay::RelayMsg;
@@ -74,7 +75,22 @@ pub struct PrivateDelivery {
     pub event: Event,
 }
 
+/// The users connected to one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRows(pub Vec<UserRow>);
+
+/// Disconnect the holder of a nick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KickRequest {
+    /// Whom.
+    pub nick: String,
+    /// Why.
+    pub reason: Option<String>,
+}
+
 crate::remote_payload!(
+    UserRows,
+    KickRequest,
     PrivateDelivery,
     PeerList,
     RoomList,
@@ -102,6 +118,14 @@ pub enum GatewayMsg {
     /// Deliver a private message to a nick held here; `false` if no one here holds it.
     #[rpc]
     Private(PrivateDelivery, RpcReplyPort<bool>),
+    /// The users connected to this node.
+    #[rpc]
+    Users(RpcReplyPort<UserRows>),
+    /// Disconnect the holder of a nick if it is connected here; `true` if it was.
+    #[rpc]
+    Kick(KickRequest, RpcReplyPort<bool>),
+    /// A system message for every user connected here.
+    Announce(String),
     /// A room event for this node's members.
     Deliver(Delivery),
     /// Subscribe a session of this node to a room.
@@ -178,6 +202,21 @@ impl Actor for Gateway {
                 )
                 .unwrap_or(false);
                 let _ = reply.send(delivered);
+            }
+            GatewayMsg::Users(reply) => {
+                let rows =
+                    ractor::call_t!(state.relay, RelayMsg::Sessions, 2000).unwrap_or_default();
+                let _ = reply.send(UserRows(rows));
+            }
+            GatewayMsg::Kick(KickRequest { nick, reason }, reply) => {
+                let kicked = ractor::call_t!(state.registry, RegistryMsg::Kick, 2000, nick, reason)
+                    .unwrap_or(false);
+                let _ = reply.send(kicked);
+            }
+            GatewayMsg::Announce(text) => {
+                let _ = state.relay.cast(RelayMsg::Broadcast(Event::notice(format!(
+                    "announcement: {text}"
+                ))));
             }
             GatewayMsg::Deliver(Delivery { room, event }) => {
                 let _ = state.relay.cast(RelayMsg::Deliver { room, event });

@@ -331,6 +331,8 @@ pub enum ErrorCode {
     RoomUnavailable,
     /// Something went wrong inside the server.
     Internal,
+    /// An administrator disconnected this client.
+    Kicked,
 }
 
 impl ErrorCode {
@@ -360,6 +362,7 @@ impl ErrorCode {
             ErrorCode::EmptyMessage => "empty_message",
             ErrorCode::RoomUnavailable => "room_unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::Kicked => "kicked",
         }
     }
 }

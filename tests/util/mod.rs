@@ -19,6 +19,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// The control socket.
+    pub socket: PathBuf,
     log: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
@@ -62,6 +64,10 @@ impl Server {
         if !extra.contains("burst =") {
             command.env("CHATD_LIMITS__BURST", "100000");
         }
+        let socket = dir.path().join("control.sock");
+        if !extra.contains("[control]") {
+            command.env("CHATD_CONTROL__SOCKET", &socket);
+        }
         for (k, v) in env {
             command.env(k, v);
         }
@@ -96,6 +102,7 @@ impl Server {
         Server {
             child,
             addr,
+            socket,
             log,
             _dir: dir,
         }

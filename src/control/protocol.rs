@@ -1,0 +1,242 @@
+//! The control protocol: newline-delimited JSON over the control socket, one request object per
+//! line and one response object per line.
+//!
+//! Request: `{"v": 1, "cmd": "kick", "nick": "alice", "reason": "spam"}` (`v` may be left out).
+//! Response: `{"ok": true, "data": ...}` or `{"ok": false, "error": {"code": "...", "message":
+//! "..."}}`. Commands: `status`, `rooms`, `users` (`room`), `kick` (`nick`, `reason`),
+//! `announce` (`text`), `nodes`, `shutdown` (`delay_secs`, `message`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Version of the control protocol.
+pub const CONTROL_VERSION: u32 = 1;
+
+/// Longest request line, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// An admin request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Node and cluster summary.
+    Status,
+    /// Every room in the cluster.
+    Rooms,
+    /// Every user in the cluster, or in one room.
+    Users {
+        /// Only the users of this room.
+        #[serde(default)]
+        room: Option<String>,
+    },
+    /// Disconnect a user, wherever it is connected.
+    Kick {
+        /// Whom.
+        nick: String,
+        /// Shown to the user and its rooms.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A system message to every connected user in the cluster.
+    Announce {
+        /// The text.
+        text: String,
+    },
+    /// The cluster's nodes.
+    Nodes,
+    /// Announce, wait, then shut this node down gracefully.
+    Shutdown {
+        /// Seconds to wait after the announcement.
+        #[serde(default)]
+        delay_secs: Option<u64>,
+        /// The announcement (a default one otherwise).
+        #[serde(default)]
+        message: Option<String>,
+    },
+}
+
+/// A request line as `chatctl` sends it: the protocol version and the request.
+pub fn request_line(request: &Request) -> String {
+    let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
+    if let Value::Object(fields) = &mut value {
+        fields.insert("v".into(), Value::from(CONTROL_VERSION));
+    }
+    format!("{value}\n")
+}
+
+/// A failed request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlError {
+    /// Stable code: `bad_request`, `unknown_command`, `request_too_large`, `unsupported_version`,
+    /// `not_found`, `permission_denied`, `unavailable`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+/// A response line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether the request succeeded.
+    pub ok: bool,
+    /// The result, when `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// The failure, when not `ok`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ControlError>,
+}
+
+impl ControlError {
+    /// An error with this code and text.
+    pub fn new(code: &str, message: impl Into<String>) -> ControlError {
+        ControlError {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ControlError> for Response {
+    fn from(error: ControlError) -> Response {
+        Response {
+            ok: false,
+            data: None,
+            error: Some(error),
+        }
+    }
+}
+
+impl Response {
+    /// A success carrying `data`.
+    pub fn ok(data: Value) -> Response {
+        Response {
+            ok: true,
+            data: Some(data),
+            error: None,
+        }
+    }
+
+    /// A failure.
+    pub fn error(code: &str, message: impl Into<String>) -> Response {
+        ControlError::new(code, message).into()
+    }
+}
+
+/// Parses a request line.
+pub fn parse(line: &str) -> Result<Request, ControlError> {
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| ControlError::new("bad_request", format!("not JSON: {e}")))?;
+    let Some(cmd) = value.get("cmd").and_then(Value::as_str).map(str::to_string) else {
+        return Err(ControlError::new(
+            "bad_request",
+            "a request needs a \"cmd\"",
+        ));
+    };
+    // Each command and the fields it takes (besides `cmd` and `v`).
+    const COMMANDS: &[(&str, &[&str])] = &[
+        ("status", &[]),
+        ("rooms", &[]),
+        ("users", &["room"]),
+        ("kick", &["nick", "reason"]),
+        ("announce", &["text"]),
+        ("nodes", &[]),
+        ("shutdown", &["delay_secs", "message"]),
+    ];
+    let Some((_, takes)) = COMMANDS.iter().find(|(name, _)| *name == cmd) else {
+        let known: Vec<&str> = COMMANDS.iter().map(|(name, _)| *name).collect();
+        return Err(ControlError::new(
+            "unknown_command",
+            format!("unknown command {cmd:?}; known: {}", known.join(", ")),
+        ));
+    };
+    if let Some(extra) = value.as_object().and_then(|fields| {
+        fields
+            .keys()
+            .find(|k| !["cmd", "v"].contains(&k.as_str()) && !takes.contains(&k.as_str()))
+    }) {
+        return Err(ControlError::new(
+            "bad_request",
+            format!("{cmd} takes no field {extra:?}"),
+        ));
+    }
+    // `v` is taken off by hand: serde cannot deny unknown fields through `flatten`.
+    let Value::Object(mut fields) = value else {
+        return Err(ControlError::new(
+            "bad_request",
+            "a request is a JSON object",
+        ));
+    };
+    let version = match fields.remove("v") {
+        None => CONTROL_VERSION,
+        Some(v) => v.as_u64().unwrap_or(0) as u32,
+    };
+    if version != CONTROL_VERSION {
+        return Err(ControlError::new(
+            "unsupported_version",
+            format!(
+                "control protocol version {version} is not supported (this is {CONTROL_VERSION})"
+            ),
+        ));
+    }
+    serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ControlError::new("bad_request", format!("bad {cmd} request: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_parse_and_errors_have_codes() {
+        assert_eq!(parse(r#"{"cmd":"status"}"#).unwrap(), Request::Status);
+        assert_eq!(
+            parse(r#"{"v":1,"cmd":"kick","nick":"al","reason":"spam"}"#).unwrap(),
+            Request::Kick {
+                nick: "al".into(),
+                reason: Some("spam".into())
+            }
+        );
+        let code = |line: &str| parse(line).unwrap_err().code;
+        assert_eq!(code("{nope"), "bad_request");
+        assert_eq!(code(r#"{"cmd":"dance"}"#), "unknown_command");
+        assert_eq!(code(r#"{"cmd":"kick"}"#), "bad_request");
+        assert_eq!(code(r#"{"cmd":"status","extra":1}"#), "bad_request");
+        assert_eq!(code(r#"{"v":2,"cmd":"status"}"#), "unsupported_version");
+        let kick = Request::Kick {
+            nick: "n".into(),
+            reason: None,
+        };
+        assert_eq!(parse(request_line(&kick).trim()).unwrap(), kick);
+    }
+}
+
+/// A room, as `rooms` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRow {
+    /// Canonical name.
+    pub name: String,
+    /// Hosting node.
+    pub node: String,
+    /// Members now.
+    pub members: u32,
+    /// Messages so far (the room's last sequence number).
+    pub messages: u64,
+    /// When the room was created, milliseconds since the Unix epoch.
+    pub created_ms: u64,
+}
+
+/// A connected user, as `users` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    /// Nick (empty before one is set).
+    pub nick: String,
+    /// The node it is connected to.
+    pub node: String,
+    /// Its remote address.
+    pub address: String,
+    /// When it connected, milliseconds since the Unix epoch.
+    pub since_ms: u64,
+    /// Rooms it is in.
+    pub rooms: Vec<String>,
+}
