@@ -258,3 +258,18 @@ fn users_and_kick_work_across_cluster_nodes() {
     assert!(lines.iter().any(|l| l.contains("cross-node")), "{lines:?}");
     ann.expect("#mixed -- bob left (kicked: cross-node)");
 }
+
+#[test]
+fn completions_are_generated_for_the_common_shells() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_chatctl"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success() && script.contains("chatctl") && script.contains("kick"),
+            "{shell}"
+        );
+    }
+}

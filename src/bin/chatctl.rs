@@ -58,6 +58,11 @@ enum Cmd {
     },
     /// The cluster's nodes and their state.
     Nodes,
+    /// Print shell completions for chatctl (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Announce, wait, then shut the daemon down gracefully.
     Shutdown {
         /// Seconds between the announcement and the shutdown.
@@ -91,8 +96,9 @@ fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
         .clone())
 }
 
-fn request(cmd: &Cmd) -> Request {
-    match cmd {
+/// The request for a daemon command; `None` for commands answered locally.
+fn request(cmd: &Cmd) -> Option<Request> {
+    Some(match cmd {
         Cmd::Status => Request::Status,
         Cmd::Rooms => Request::Rooms,
         Cmd::Users { room } => Request::Users { room: room.clone() },
@@ -106,7 +112,8 @@ fn request(cmd: &Cmd) -> Request {
             delay_secs: Some(*delay),
             message: message.clone(),
         },
-    }
+        Cmd::Completions { .. } => return None,
+    })
 }
 
 /// Sends one request and reads one response; the error is the message and exit status.
@@ -250,6 +257,7 @@ fn human(cmd: &Cmd, data: &Value) {
         ),
         Cmd::Kick { nick, .. } => println!("kicked {nick}"),
         Cmd::Announce { .. } => println!("announced on {} node(s)", text(&data["nodes"])),
+        Cmd::Completions { .. } => {}
         Cmd::Shutdown { .. } => {
             println!("chatd shuts down in {} s", text(&data["shutdown_in_secs"]))
         }
@@ -258,6 +266,13 @@ fn human(cmd: &Cmd, data: &Value) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let Some(request) = request(&cli.command) else {
+        if let Cmd::Completions { shell } = cli.command {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "chatctl", &mut std::io::stdout());
+        }
+        return ExitCode::SUCCESS;
+    };
     let path = match socket_path(&cli) {
         Ok(path) => path,
         Err(message) => {
@@ -265,7 +280,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let response = match exchange(&path, &request(&cli.command)) {
+    let response = match exchange(&path, &request) {
         Ok(response) => response,
         Err((message, status)) => {
             eprintln!("chatctl: {message}");
