@@ -16,6 +16,7 @@
 //! - [`cluster`]: linking nodes: cookie, membership (dialling, full mesh), the node's gateway.
 //! - [`control`]: the admin control socket that `chatctl` talks to.
 //! - [`stats`]: node-wide message counters.
+//! - [`reload`]: re-reading the configuration while running (SIGHUP, `chatctl reload`).
 //! - [`protocol`]: commands and events, and their two wire formats ([`protocol::line`],
 //!   [`protocol::frame`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
@@ -42,6 +43,7 @@ pub mod outbound;
 pub mod protocol;
 pub mod registry;
 pub mod relay;
+pub mod reload;
 pub mod room;
 pub mod room_supervisor;
 pub mod session;

@@ -119,7 +119,11 @@ async fn handle(
         _ => return,
     }
     let mut first = [0u8; 1];
-    let idle = ctx.connection.idle_timeout.unwrap_or(Duration::MAX);
+    let idle = ctx
+        .tunables()
+        .connection
+        .idle_timeout
+        .unwrap_or(Duration::MAX);
     let peeked = tokio::select! {
         _ = stop.cancelled() => {
             let goodbye = line::render(&Event::Shutdown { reason: "the server is shutting down".into() });
@@ -133,7 +137,8 @@ async fn handle(
         Ok(Ok(1..)) => Protocol::Line,
         _ => return,
     };
-    let (outbound, rx) = outbound::channel(ctx.send_queue, protocol);
+    let tunables = ctx.tunables();
+    let (outbound, rx) = outbound::channel(tunables.send_queue, protocol);
     let args = SessionArgs {
         ctx: ctx.clone(),
         peer,
@@ -153,7 +158,7 @@ async fn handle(
         outbound,
         rx,
         session,
-        ctx.connection.clone(),
+        tunables.connection.clone(),
     )
     .await;
     drop(permit);

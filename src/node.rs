@@ -20,7 +20,7 @@
 //! `server.shutdown_grace_secs`, and stops the actors.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
@@ -36,6 +36,7 @@ use crate::control::{self, server::ControlContext, server::ControlSocket};
 use crate::listener;
 use crate::registry::{Registry, RegistryArgs, RegistryMsg};
 use crate::relay::{Relay, RelayArgs, RelayMsg};
+use crate::reload::{ReloadOptions, Reloader};
 use crate::room_supervisor::RoomSupervisor;
 use crate::stats::Stats;
 
@@ -50,16 +51,60 @@ pub struct NodeContext {
     pub relay: ActorRef<RelayMsg>,
     /// Cluster membership, when clustered.
     pub membership: Option<ActorRef<MembershipMsg>>,
-    /// `limits.max_connections`
+    /// `limits.max_connections` (fixed until restart).
     pub max_connections: usize,
+    /// Node-wide counters.
+    pub stats: Arc<Stats>,
+    /// The bounds new connections and sessions get; replaced by a reload.
+    tunables: RwLock<Arc<Tunables>>,
+}
+
+impl NodeContext {
+    /// The bounds in force now (a connection keeps the ones it started with).
+    pub fn tunables(&self) -> Arc<Tunables> {
+        match self.tunables.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts new bounds in force, for connections and joins from now on.
+    pub fn set_tunables(&self, tunables: Tunables) {
+        match self.tunables.write() {
+            Ok(mut t) => *t = Arc::new(tunables),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(tunables),
+        }
+    }
+}
+
+/// The limits that a reload can change.
+#[derive(Debug, Clone)]
+pub struct Tunables {
     /// `limits.send_queue`
     pub send_queue: usize,
     /// `limits.max_rooms_per_session`
     pub max_rooms_per_session: usize,
     /// The per-connection bounds.
     pub connection: ConnectionLimits,
-    /// Node-wide counters.
-    pub stats: Arc<Stats>,
+}
+
+impl Tunables {
+    /// The tunables of a configuration.
+    pub fn of(config: &Config) -> Tunables {
+        let limits = &config.settings.limits;
+        Tunables {
+            send_queue: limits.send_queue,
+            max_rooms_per_session: limits.max_rooms_per_session,
+            connection: ConnectionLimits {
+                max_line_bytes: limits.max_line_bytes,
+                max_frame_bytes: limits.max_frame_bytes,
+                rate: limits.rate,
+                burst: limits.burst,
+                idle_timeout: config.idle_timeout(),
+                grace: Duration::from_secs(config.settings.server.shutdown_grace_secs),
+            },
+        }
+    }
 }
 
 /// Why a node stopped with an error.
@@ -71,6 +116,27 @@ pub enum NodeError {
     /// A core actor failed while serving.
     #[error("a core actor failed: {0}")]
     CoreFailed(String),
+}
+
+/// Reloads the configuration on every SIGHUP until `stop`.
+async fn reload_on_sighup(reloader: Arc<Reloader>, stop: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGHUP; reload with chatctl reload");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = hangups.recv() => {
+                // The outcome is logged by the reloader.
+                let _ = reloader.reload().await;
+            }
+        }
+    }
 }
 
 /// The core actors a node's connections use.
@@ -203,9 +269,10 @@ impl Actor for Root {
 
 /// Serves `listener` (and the control socket, when given) with the actor tree built from
 /// `config` until `shutdown` resolves, `chatctl shutdown` asks, or a core actor fails; then shuts
-/// down gracefully.
+/// down gracefully. SIGHUP (and `chatctl reload`) reload the configuration.
 pub async fn run(
     config: Config,
+    options: ReloadOptions,
     listener: TcpListener,
     control: Option<ControlSocket>,
     shutdown: impl Future<Output = ()>,
@@ -213,8 +280,9 @@ pub async fn run(
     let failed = CancellationToken::new();
     let failure = Arc::new(std::sync::Mutex::new(None));
     let grace = Duration::from_secs(config.settings.server.shutdown_grace_secs);
-    let limits = config.settings.limits.clone();
-    let idle_timeout = config.idle_timeout();
+    let tunables = Tunables::of(&config);
+    let max_connections = config.settings.limits.max_connections;
+    let reload_config = config.clone();
     let node = config.node_name().to_string();
     let cookie = match &config.cluster {
         Some(cluster) => Some(
@@ -252,19 +320,11 @@ pub async fn run(
         registry,
         relay: relay.clone(),
         membership,
-        max_connections: limits.max_connections,
-        send_queue: limits.send_queue,
-        max_rooms_per_session: limits.max_rooms_per_session,
-        connection: ConnectionLimits {
-            max_line_bytes: limits.max_line_bytes,
-            max_frame_bytes: limits.max_frame_bytes,
-            rate: limits.rate,
-            burst: limits.burst,
-            idle_timeout,
-            grace,
-        },
+        max_connections,
         stats,
+        tunables: RwLock::new(Arc::new(tunables)),
     });
+    let reloader = Arc::new(Reloader::new(reload_config, options, ctx.clone()));
 
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -275,17 +335,15 @@ pub async fn run(
     let requested = CancellationToken::new();
     if let Some(control) = control {
         let control_ctx = Arc::new(ControlContext::new(
-            node.clone(),
+            ctx.clone(),
             listen,
-            ctx.registry.clone(),
-            relay.clone(),
-            ctx.membership.clone(),
-            ctx.stats.clone(),
             requested.clone(),
+            reloader.clone(),
         ));
         tracker.spawn(control::server::run(control, control_ctx, stop.clone()));
     }
     tracker.spawn(listener::run(listener, ctx, stop.clone(), tracker.clone()));
+    tracker.spawn(reload_on_sighup(reloader, stop.clone()));
 
     tokio::select! {
         _ = shutdown => tracing::info!("shutting down"),

@@ -102,6 +102,16 @@ pub enum RegistryMsg {
         /// Members now.
         members: u32,
     },
+    /// The configuration was reloaded: rooms created from now on use these settings, and new
+    /// default rooms are created.
+    Reconfigure {
+        /// `server.default_rooms`, canonical.
+        default_rooms: Vec<String>,
+        /// `history.replay`
+        history: usize,
+        /// `limits.presence_max_members`
+        presence_max: usize,
+    },
     /// A room became empty after handling `joins` joins; it is closed unless a join is pending.
     RoomEmpty {
         /// Canonical room name.
@@ -428,6 +438,20 @@ impl Actor for Registry {
             RegistryMsg::RoomCount { name, members } => {
                 if let Some(entry) = state.rooms.get_mut(&name) {
                     entry.members = members;
+                }
+            }
+            RegistryMsg::Reconfigure {
+                default_rooms,
+                history,
+                presence_max,
+            } => {
+                state.args.history = history;
+                state.args.presence_max = presence_max;
+                state.args.default_rooms = default_rooms.clone();
+                for name in default_rooms {
+                    if !state.rooms.contains_key(&name) && cluster::room_winner(&name).is_none() {
+                        state.create_room(&myself, &name).await;
+                    }
                 }
             }
             RegistryMsg::RoomEmpty { name, joins } => {

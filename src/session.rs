@@ -296,7 +296,7 @@ impl SessionState {
             });
             return Ok(());
         }
-        let max = self.ctx.max_rooms_per_session;
+        let max = self.ctx.tunables().max_rooms_per_session;
         if self.rooms.len() >= max {
             return Err(refuse(
                 ErrorCode::TooManyRooms,

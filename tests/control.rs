@@ -273,3 +273,74 @@ fn completions_are_generated_for_the_common_shells() {
         );
     }
 }
+
+#[test]
+fn reload_applies_changed_limits_and_reports_what_needs_a_restart() {
+    let mut server = Server::start("[limits]\nmax_rooms_per_session = 3\n");
+    let mut early = server.user("early", "one");
+    early.send("/join two");
+    early.expect("you joined #two");
+
+    std::fs::write(
+        &server.config,
+        "[server]\nname = \"renamed\"\ndefault_rooms = [\"general\", \"lobby\"]\n[limits]\nmax_rooms_per_session = 1\n",
+    )
+    .unwrap();
+    let report = json(&server, &["reload"]);
+    let applied: Vec<&str> = report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        applied.contains(&"limits.max_rooms_per_session"),
+        "{report}"
+    );
+    assert!(applied.contains(&"server.default_rooms"), "{report}");
+    assert_eq!(report["needs_restart"], serde_json::json!(["server.name"]));
+    // New joins obey the new limit; the new default room exists.
+    let mut late = server.user("late", "one");
+    late.send("/join two");
+    late.expect("! too_many_rooms:");
+    let rooms = json(&server, &["rooms"]);
+    assert!(
+        rooms
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "lobby"),
+        "{rooms}"
+    );
+
+    // An invalid file is refused and changes nothing.
+    std::fs::write(
+        &server.config,
+        "[limits]\nmax_rooms_per_session = \"lots\"\n",
+    )
+    .unwrap();
+    let out = chatctl(&server, &["reload"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad_config"));
+    late.send("/join three");
+    late.expect("! too_many_rooms:");
+
+    // SIGHUP reloads too.
+    std::fs::write(&server.config, "[limits]\nmax_rooms_per_session = 5\n").unwrap();
+    server.signal("HUP");
+    server.wait_log("configuration reloaded");
+    eventually(Duration::from_secs(5), "the raised limit", || {
+        let mut c = server.user(&format!("u{}", rand_suffix()), "one");
+        c.send("/join two");
+        c.next_line()
+            .is_some_and(|l| l.contains("you joined #two") || l.contains("-- no history"))
+    });
+    assert!(server.running());
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}

@@ -58,6 +58,9 @@ enum Cmd {
     },
     /// The cluster's nodes and their state.
     Nodes,
+    /// Re-read the daemon's configuration (like SIGHUP); report what changed and what needs a
+    /// restart.
+    Reload,
     /// Print shell completions for chatctl (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -108,6 +111,7 @@ fn request(cmd: &Cmd) -> Option<Request> {
         },
         Cmd::Announce { text } => Request::Announce { text: text.clone() },
         Cmd::Nodes => Request::Nodes,
+        Cmd::Reload => Request::Reload,
         Cmd::Shutdown { delay, message } => Request::Shutdown {
             delay_secs: Some(*delay),
             message: message.clone(),
@@ -258,6 +262,10 @@ fn human(cmd: &Cmd, data: &Value) {
         Cmd::Kick { nick, .. } => println!("kicked {nick}"),
         Cmd::Announce { .. } => println!("announced on {} node(s)", text(&data["nodes"])),
         Cmd::Completions { .. } => {}
+        Cmd::Reload => {
+            println!("applied: {}", text(&data["applied"]));
+            println!("needs restart: {}", text(&data["needs_restart"]));
+        }
         Cmd::Shutdown { .. } => {
             println!("chatd shuts down in {} s", text(&data["shutdown_in_secs"]))
         }

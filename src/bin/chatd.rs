@@ -7,8 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chatd::config::{Config, Overrides};
+use chatd::reload::{ReloadOptions, SetLogLevel};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// A clustered chat server: netcat-friendly lines and a framed binary protocol on one port.
 #[derive(Debug, Parser)]
@@ -60,7 +63,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    match serve(config) {
+    match serve(config, overrides) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chatd: {e:#}");
@@ -69,17 +72,30 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: &str) {
+/// Sets up logging to stderr; returns how to change the level later (`log.level` on reload).
+fn init_logging(level: &str) -> SetLogLevel {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .init();
+    Box::new(move |level| {
+        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    })
 }
 
-fn serve(config: Config) -> anyhow::Result<()> {
-    init_logging(&config.settings.log.level);
+fn serve(config: Config, overrides: Overrides) -> anyhow::Result<()> {
+    let set_log_level = init_logging(&config.settings.log.level);
+    let options = ReloadOptions {
+        overrides,
+        set_log_level: Some(set_log_level),
+    };
     let listener = chatd::listener::bind(config.listen, config.settings.limits.listen_backlog)
         .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
     let control = chatd::control::server::bind(&config.control)?;
@@ -89,7 +105,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .context("cannot start the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        chatd::node::run(config, listener, Some(control), shutdown_signal()).await?;
+        chatd::node::run(config, options, listener, Some(control), shutdown_signal()).await?;
         Ok(())
     })
 }

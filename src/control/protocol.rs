@@ -4,7 +4,9 @@
 //! Request: `{"v": 1, "cmd": "kick", "nick": "alice", "reason": "spam"}` (`v` may be left out).
 //! Response: `{"ok": true, "data": ...}` or `{"ok": false, "error": {"code": "...", "message":
 //! "..."}}`. Commands: `status`, `rooms`, `users` (`room`), `kick` (`nick`, `reason`),
-//! `announce` (`text`), `nodes`, `shutdown` (`delay_secs`, `message`).
+//! `announce` (`text`), `nodes`, `reload`, `shutdown` (`delay_secs`, `message`). Error codes:
+//! `bad_request`, `unknown_command`, `request_too_large`, `unsupported_version`, `not_found`,
+//! `permission_denied`, `unavailable`, `bad_config`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,6 +46,8 @@ pub enum Request {
     },
     /// The cluster's nodes.
     Nodes,
+    /// Re-read the configuration; apply what can change at runtime.
+    Reload,
     /// Announce, wait, then shut this node down gracefully.
     Shutdown {
         /// Seconds to wait after the announcement.
@@ -141,6 +145,7 @@ pub fn parse(line: &str) -> Result<Request, ControlError> {
         ("kick", &["nick", "reason"]),
         ("announce", &["text"]),
         ("nodes", &[]),
+        ("reload", &[]),
         ("shutdown", &["delay_secs", "message"]),
     ];
     let Some((_, takes)) = COMMANDS.iter().find(|(name, _)| *name == cmd) else {

@@ -20,11 +20,12 @@ use super::protocol::{MAX_REQUEST_BYTES, Request, Response, RoomRow, UserRow, pa
 use crate::cluster::{self, gateway::GatewayMsg, gateway::KickRequest, membership::MembershipMsg};
 use crate::config::ControlConfig;
 use crate::names::canonical_room;
+use crate::node::NodeContext;
 use crate::protocol::{Event, NodeInfo, NodeStatus, now_ms};
 use crate::registry::{NickHolder, RegistryMsg};
 use crate::relay::RelayMsg;
+use crate::reload::Reloader;
 use crate::room::RoomMsg;
-use crate::stats::Stats;
 
 /// How long a control request waits on any one actor or node.
 const CALL_TIMEOUT_MS: u64 = 3000;
@@ -93,20 +94,14 @@ pub fn bind(config: &ControlConfig) -> Result<ControlSocket, BindError> {
 
 /// What control requests work with.
 pub struct ControlContext {
-    /// This node's name.
-    pub node: String,
+    /// The node's shared context (name, registry, relay, membership, counters).
+    pub node: Arc<NodeContext>,
     /// The client port.
     pub listen: SocketAddr,
-    /// This node's registry.
-    pub registry: ActorRef<RegistryMsg>,
-    /// This node's relay.
-    pub relay: ActorRef<RelayMsg>,
-    /// Cluster membership, when clustered.
-    pub membership: Option<ActorRef<MembershipMsg>>,
-    /// Node-wide counters.
-    pub stats: Arc<Stats>,
     /// Cancelled to shut the node down (`shutdown`).
     pub shutdown: CancellationToken,
+    /// Carries out `reload`.
+    pub reloader: Arc<Reloader>,
     started: Instant,
     rate: Mutex<VecDeque<(Instant, u64)>>,
 }
@@ -114,22 +109,16 @@ pub struct ControlContext {
 impl ControlContext {
     /// A context for a node started now.
     pub fn new(
-        node: String,
+        node: Arc<NodeContext>,
         listen: SocketAddr,
-        registry: ActorRef<RegistryMsg>,
-        relay: ActorRef<RelayMsg>,
-        membership: Option<ActorRef<MembershipMsg>>,
-        stats: Arc<Stats>,
         shutdown: CancellationToken,
+        reloader: Arc<Reloader>,
     ) -> Self {
         ControlContext {
             node,
             listen,
-            registry,
-            relay,
-            membership,
-            stats,
             shutdown,
+            reloader,
             started: Instant::now(),
             rate: Mutex::new(VecDeque::new()),
         }
@@ -137,7 +126,7 @@ impl ControlContext {
 
     fn sample_rate(&self) {
         if let Ok(mut samples) = self.rate.lock() {
-            samples.push_back((Instant::now(), self.stats.totals().0));
+            samples.push_back((Instant::now(), self.node.stats.totals().0));
             while samples.len() > RATE_WINDOW + 1 {
                 samples.pop_front();
             }
@@ -283,10 +272,10 @@ fn gateways() -> Vec<(String, ActorRef<GatewayMsg>)> {
 }
 
 async fn nodes(ctx: &ControlContext) -> Vec<NodeInfo> {
-    match &ctx.membership {
+    match &ctx.node.membership {
         Some(m) => ractor::call_t!(m, MembershipMsg::Nodes, CALL_TIMEOUT_MS).unwrap_or_default(),
         None => vec![NodeInfo {
-            name: ctx.node.clone(),
+            name: ctx.node.node.clone(),
             status: NodeStatus::This,
             address: String::new(),
         }],
@@ -333,17 +322,17 @@ fn rss_kib() -> Option<u64> {
 async fn execute(ctx: &ControlContext, request: Request) -> Response {
     match request {
         Request::Status => {
-            let (messages_in, messages_out) = ctx.stats.totals();
-            let sessions = ractor::call_t!(ctx.relay, RelayMsg::Sessions, CALL_TIMEOUT_MS)
+            let (messages_in, messages_out) = ctx.node.stats.totals();
+            let sessions = ractor::call_t!(ctx.node.relay, RelayMsg::Sessions, CALL_TIMEOUT_MS)
                 .map(|s| s.len())
                 .unwrap_or(0);
-            let local_rooms = ractor::call_t!(ctx.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
+            let local_rooms = ractor::call_t!(ctx.node.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
                 .map(|r| r.len())
                 .unwrap_or(0);
             let nodes = nodes(ctx).await;
             Response::ok(json!({
                 "version": env!("CARGO_PKG_VERSION"),
-                "node": ctx.node,
+                "node": ctx.node.node,
                 "uptime_secs": ctx.started.elapsed().as_secs(),
                 "listen": ctx.listen.to_string(),
                 "sessions": sessions,
@@ -370,12 +359,12 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
             Response::ok(json!(rows))
         }
         Request::Kick { nick, reason } => {
-            let holder = match ractor::call_t!(ctx.registry, RegistryMsg::LookupNick, CALL_TIMEOUT_MS, nick.clone()) {
+            let holder = match ractor::call_t!(ctx.node.registry, RegistryMsg::LookupNick, CALL_TIMEOUT_MS, nick.clone()) {
                 Ok(holder) => holder,
                 Err(e) => return unavailable("the registry", e),
             };
             let kicked = match holder {
-                NickHolder::Local(_) => ractor::call_t!(ctx.registry, RegistryMsg::Kick, CALL_TIMEOUT_MS, nick.clone(), reason.clone()).unwrap_or(false),
+                NickHolder::Local(_) => ractor::call_t!(ctx.node.registry, RegistryMsg::Kick, CALL_TIMEOUT_MS, nick.clone(), reason.clone()).unwrap_or(false),
                 NickHolder::Remote(node) => match cluster::gateway_of(&node) {
                     Some(gateway) => {
                         let request = KickRequest { nick: nick.clone(), reason: reason.clone() };
@@ -401,10 +390,14 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
         Request::Nodes => Response::ok(json!(nodes(ctx).await.iter().map(|n| json!({
             "name": n.name, "status": format!("{:?}", n.status).to_lowercase(), "address": n.address,
         })).collect::<Vec<Value>>())),
+        Request::Reload => match ctx.reloader.reload().await {
+            Ok(report) => Response::ok(json!(report)),
+            Err(e) => Response::error("bad_config", e.to_string()),
+        },
         Request::Shutdown { delay_secs, message } => {
             let delay = delay_secs.unwrap_or(0);
             let text = message.unwrap_or_else(|| format!("this server shuts down in {delay} s"));
-            let _ = ctx.relay.cast(RelayMsg::Broadcast(Event::notice(format!("announcement: {text}"))));
+            let _ = ctx.node.relay.cast(RelayMsg::Broadcast(Event::notice(format!("announcement: {text}"))));
             tracing::info!(delay, "shutdown requested over the control socket");
             let shutdown = ctx.shutdown.clone();
             tokio::spawn(async move {

@@ -21,6 +21,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The control socket.
     pub socket: PathBuf,
+    /// The configuration file it was started with.
+    pub config: PathBuf,
     log: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
@@ -103,6 +105,7 @@ impl Server {
             child,
             addr,
             socket,
+            config: path,
             log,
             _dir: dir,
         }
