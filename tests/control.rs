@@ -344,3 +344,30 @@ fn rand_suffix() -> u128 {
         .unwrap()
         .as_nanos()
 }
+
+#[test]
+fn chatctl_finds_the_socket_through_the_daemon_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("admin.sock");
+    let config = dir.path().join("chatd.toml");
+    let text = format!(
+        "[control]\nsocket = \"{}\"\nmode = \"0600\"\n",
+        socket.display()
+    );
+    std::fs::write(&config, &text).unwrap();
+    let _server = Server::start(&text);
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&socket).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let out = Command::new(env!("CARGO_BIN_EXE_chatctl"))
+        .args(["--config", config.to_str().unwrap(), "--json", "nodes"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let nodes: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(nodes[0]["status"], "this");
+}
