@@ -8,5 +8,6 @@ mod commands;
 mod control;
 mod lifecycle;
 mod overload;
+mod packaging;
 mod supervision;
 mod util;
