@@ -17,6 +17,7 @@
 //! - [`control`]: the admin control socket that `chatctl` talks to.
 //! - [`stats`]: node-wide message counters.
 //! - [`reload`]: re-reading the configuration while running (SIGHUP, `chatctl reload`).
+//! - [`systemd`]: readiness, status, reload, stopping and watchdog notifications.
 //! - [`protocol`]: commands and events, and their two wire formats ([`protocol::line`],
 //!   [`protocol::frame`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
@@ -48,4 +49,5 @@ pub mod room;
 pub mod room_supervisor;
 pub mod session;
 pub mod stats;
+pub mod systemd;
 pub mod wire;

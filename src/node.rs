@@ -342,14 +342,17 @@ pub async fn run(
         ));
         tracker.spawn(control::server::run(control, control_ctx, stop.clone()));
     }
+    tracker.spawn(crate::systemd::keep_informed(ctx.clone(), stop.clone()));
     tracker.spawn(listener::run(listener, ctx, stop.clone(), tracker.clone()));
     tracker.spawn(reload_on_sighup(reloader, stop.clone()));
+    crate::systemd::ready(&format!("serving on {listen}"));
 
     tokio::select! {
         _ = shutdown => tracing::info!("shutting down"),
         _ = requested.cancelled() => tracing::info!("shutting down (chatctl shutdown)"),
         _ = failed.cancelled() => {}
     }
+    crate::systemd::stopping();
     stop.cancel();
     match ractor::call_t!(
         relay,

@@ -109,6 +109,13 @@ impl Reloader {
 
     /// Reads the configuration again and applies what can change at runtime.
     pub async fn reload(&self) -> Result<ReloadReport, ConfigError> {
+        crate::systemd::reloading();
+        let result = self.apply().await;
+        crate::systemd::reloaded();
+        result
+    }
+
+    async fn apply(&self) -> Result<ReloadReport, ConfigError> {
         let file = match self.running.lock() {
             Ok(running) => running.file.clone(),
             Err(poisoned) => poisoned.into_inner().file.clone(),

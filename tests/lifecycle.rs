@@ -106,3 +106,72 @@ fn sigint_also_shuts_down_even_with_a_client_that_does_not_read() {
     server.signal("INT");
     assert!(server.wait_exit(Duration::from_secs(10)).success());
 }
+
+#[test]
+fn systemd_hears_ready_reloading_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut server = Server::start_with("", &[("NOTIFY_SOCKET", path.to_str().unwrap())]);
+    let next = || {
+        let mut buf = [0u8; 512];
+        let n = notify.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let first = next();
+    assert!(
+        first.contains("READY=1") && first.contains("STATUS=serving on"),
+        "{first}"
+    );
+    // Ready means the port serves.
+    let mut c = server.line();
+    c.send("/ping up");
+    c.expect("pong up");
+    server.signal("HUP");
+    let mut seen = Vec::new();
+    while !seen.iter().any(|m: &String| m.contains("READY=1")) {
+        seen.push(next());
+    }
+    assert!(
+        seen[0].contains("RELOADING=1") && seen[0].contains("MONOTONIC_USEC="),
+        "{seen:?}"
+    );
+    server.signal("TERM");
+    let mut last = next();
+    while !last.contains("STOPPING=1") {
+        last = next();
+    }
+    assert!(server.wait_exit(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn the_watchdog_is_pinged_when_systemd_asks_for_it() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _server = Server::start_with(
+        "",
+        &[
+            ("NOTIFY_SOCKET", path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "200000"),
+        ],
+    );
+    let mut buf = [0u8; 512];
+    let mut pings = 0;
+    let start = Instant::now();
+    while pings < 3 {
+        let n = notify.recv(&mut buf).expect("notifications keep coming");
+        if String::from_utf8_lossy(&buf[..n]).contains("WATCHDOG=1") {
+            pings += 1;
+        }
+    }
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
