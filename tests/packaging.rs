@@ -60,3 +60,56 @@ fn the_sample_config_parses_and_lists_every_key_with_its_default() {
         }
     }
 }
+
+/// The unit with its binaries pointing at this build (verify checks they are executable).
+fn unit_for_this_build(dir: &Path) -> std::path::PathBuf {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/chatd.service"),
+    )
+    .unwrap();
+    let unit = unit
+        .replace(
+            "/usr/bin/chatd ",
+            &format!("{} ", env!("CARGO_BIN_EXE_chatd")),
+        )
+        .replace(
+            "/usr/bin/chatctl ",
+            &format!("{} ", env!("CARGO_BIN_EXE_chatctl")),
+        );
+    let path = dir.join("chatd.service");
+    std::fs::write(&path, unit).unwrap();
+    path
+}
+
+#[test]
+fn the_systemd_unit_verifies_cleanly_and_is_hardened() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = unit_for_this_build(dir.path());
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze (make test installs it)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // verify exits 0 even for unknown keys: any output is a failure.
+    assert!(out.status.success() && stderr.trim().is_empty(), "{stderr}");
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--threshold=20"])
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exposure above 2.0:\n{report}");
+    let unit_text = std::fs::read_to_string(&unit).unwrap();
+    for needed in [
+        "Type=notify",
+        "ExecReload=",
+        "Restart=on-failure",
+        "LimitNOFILE=",
+        "RuntimeDirectory=chatd",
+        "StateDirectory=chatd",
+        "WatchdogSec=",
+    ] {
+        assert!(unit_text.contains(needed), "missing {needed}");
+    }
+}

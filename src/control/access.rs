@@ -1,4 +1,5 @@
-//! Who may use the control socket: root, the daemon's own user, and members of `control.group`.
+//! Who may use the control socket: root, the daemon's own user, and members of `control.group`
+//! (the daemon's own primary group when it is not set, which is also the socket file's group).
 //! The peer is identified by the kernel (`SO_PEERCRED`), not by anything it says.
 
 use nix::unistd::{Gid, Group, Uid, User};
@@ -51,6 +52,17 @@ pub fn resolve_group(name: &str) -> Result<AllowedGroup, String> {
         Ok(None) => Err(format!("no group named {name:?}")),
         Err(e) => Err(format!("cannot look up group {name:?}: {e}")),
     }
+}
+
+/// The daemon's primary group, if it can be looked up.
+pub fn daemon_group() -> Option<AllowedGroup> {
+    Group::from_gid(nix::unistd::getegid())
+        .ok()
+        .flatten()
+        .map(|group| AllowedGroup {
+            gid: group.gid.as_raw(),
+            members: group.mem,
+        })
 }
 
 /// The daemon's effective user id.

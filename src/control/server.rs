@@ -82,7 +82,8 @@ pub fn bind(config: &ControlConfig) -> Result<ControlSocket, BindError> {
             access::chown_group(&path, &group).map_err(|e| io(&e))?;
             Some(group)
         }
-        None => None,
+        // The socket file belongs to the daemon's group, and so does the permission.
+        None => access::daemon_group(),
     };
     listener.set_nonblocking(true).map_err(|e| io(&e))?;
     Ok(ControlSocket {
