@@ -174,12 +174,15 @@ pub struct LogSettings {
     /// A `tracing` filter: `error`, `warn`, `info`, `debug`, `trace`, or directives such as
     /// `chatd=debug`. `RUST_LOG`, when set, wins.
     pub level: String,
+    /// `text` or `json` on stderr (under systemd, logs go to the journal either way).
+    pub format: String,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
         LogSettings {
             level: "info".into(),
+            format: "text".into(),
         }
     }
 }
@@ -614,6 +617,12 @@ impl Config {
         }
         if l.burst == 0 {
             return Err(invalid("limits.burst", "must be at least 1".into()));
+        }
+        if !["text", "json"].contains(&s.log.format.as_str()) {
+            return Err(invalid(
+                "log.format",
+                format!("{:?} is neither \"text\" nor \"json\"", s.log.format),
+            ));
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&s.log.level) {
             return Err(invalid(

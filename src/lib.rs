@@ -18,6 +18,7 @@
 //! - [`stats`]: node-wide message counters.
 //! - [`reload`]: re-reading the configuration while running (SIGHUP, `chatctl reload`).
 //! - [`systemd`]: readiness, status, reload, stopping and watchdog notifications.
+//! - [`logging`]: journald under systemd, text or JSON on stderr otherwise.
 //! - [`protocol`]: commands and events, and their two wire formats ([`protocol::line`],
 //!   [`protocol::frame`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
@@ -38,6 +39,7 @@ pub mod config;
 pub mod connection;
 pub mod control;
 pub mod listener;
+pub mod logging;
 pub mod names;
 pub mod node;
 pub mod outbound;

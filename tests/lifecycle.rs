@@ -175,3 +175,33 @@ fn the_watchdog_is_pinged_when_systemd_asks_for_it() {
     }
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_without_colour_codes() {
+    use std::io::BufRead;
+    let mut child = Command::new(chatd_bin())
+        .args(["--listen", "127.0.0.1:0"])
+        .env("CHATD_LOG__FORMAT", "json")
+        .env(
+            "CHATD_CONTROL__SOCKET",
+            tempfile::tempdir().unwrap().path().join("c.sock"),
+        )
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut listening = None;
+    for line in std::io::BufReader::new(stderr).lines().take(10) {
+        let line = line.unwrap();
+        assert!(!line.contains('\u{1b}'), "colour codes in a log: {line}");
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+        if entry["fields"]["message"] == "listening" {
+            listening = entry["fields"]["addr"].as_str().map(str::to_string);
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(listening.is_some_and(|a| a.starts_with("127.0.0.1:")));
+}

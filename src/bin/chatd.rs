@@ -1,17 +1,13 @@
 //! `chatd`: the chat daemon. Parses flags, loads and validates the configuration, binds the
 //! client port, then builds the runtime and serves until SIGINT or SIGTERM.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chatd::config::{Config, Overrides};
-use chatd::reload::{ReloadOptions, SetLogLevel};
+use chatd::reload::ReloadOptions;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 /// A clustered chat server: netcat-friendly lines and a framed binary protocol on one port.
 #[derive(Debug, Parser)]
@@ -72,26 +68,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Sets up logging to stderr; returns how to change the level later (`log.level` on reload).
-fn init_logging(level: &str) -> SetLogLevel {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal()),
-        )
-        .init();
-    Box::new(move |level| {
-        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
-        handle.reload(filter).map_err(|e| e.to_string())
-    })
-}
-
 fn serve(config: Config, overrides: Overrides) -> anyhow::Result<()> {
-    let set_log_level = init_logging(&config.settings.log.level);
+    let set_log_level =
+        chatd::logging::init(&config.settings.log.level, &config.settings.log.format);
     let options = ReloadOptions {
         overrides,
         set_log_level: Some(set_log_level),
