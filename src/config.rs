@@ -176,6 +176,8 @@ pub struct LogSettings {
     pub level: String,
     /// `text` or `json` on stderr (under systemd, logs go to the journal either way).
     pub format: String,
+    /// Append logs to this file instead of stderr (meant for `--daemon`); empty: stderr.
+    pub file: String,
 }
 
 impl Default for LogSettings {
@@ -183,6 +185,7 @@ impl Default for LogSettings {
         LogSettings {
             level: "info".into(),
             format: "text".into(),
+            file: String::new(),
         }
     }
 }

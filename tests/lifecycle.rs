@@ -1,5 +1,6 @@
 //! Start-up and shutdown: configuration layers and errors, signals, graceful shutdown.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -204,4 +205,68 @@ fn json_logs_are_one_object_per_line_without_colour_codes() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(listening.is_some_and(|a| a.starts_with("127.0.0.1:")));
+}
+
+#[test]
+fn daemon_mode_detaches_writes_its_pidfile_serves_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::util::free_port();
+    let pidfile = dir.path().join("chatd.pid");
+    let log = dir.path().join("chatd.log");
+    let started = Instant::now();
+    let status = Command::new(chatd_bin())
+        .args(["--daemon", "--pidfile", pidfile.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))
+        .env("CHATD_LOG__FILE", &log)
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("INVOCATION_ID")
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the foreground process returns once detached"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let mut pid = String::new();
+    crate::util::eventually(Duration::from_secs(10), "the pid file", || {
+        pid = std::fs::read_to_string(&pidfile)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        !pid.is_empty()
+    });
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "the pid file names a live process"
+    );
+    let mut client = crate::util::LineClient::connect(format!("127.0.0.1:{port}").parse().unwrap());
+    client.send("/ping daemon");
+    client.expect("pong daemon");
+    crate::util::eventually(Duration::from_secs(5), "logs in log.file", || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("listening")
+    });
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    crate::util::eventually(Duration::from_secs(10), "the daemon to exit", || {
+        !Path::new(&format!("/proc/{pid}")).exists() && !pidfile.exists()
+    });
+}
+
+#[test]
+fn daemon_mode_is_refused_under_systemd() {
+    let out = Command::new(chatd_bin())
+        .args(["--daemon", "--listen", "127.0.0.1:0"])
+        .env("INVOCATION_ID", "0123456789abcdef")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("under systemd"));
 }

@@ -1,13 +1,14 @@
 //! `chatd`: the chat daemon. Parses flags, loads and validates the configuration, binds the
 //! client port, then builds the runtime and serves until SIGINT or SIGTERM.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chatd::config::{Config, Overrides};
 use chatd::reload::ReloadOptions;
 use clap::Parser;
+use daemonize::Daemonize;
 
 /// A clustered chat server: netcat-friendly lines and a framed binary protocol on one port.
 #[derive(Debug, Parser)]
@@ -31,13 +32,36 @@ struct Cli {
     /// Join a cluster through this node, HOST:PORT (repeatable; adds to `cluster.seeds`).
     #[arg(long, value_name = "ADDR")]
     connect: Vec<String>,
+    /// Fork into the background (for hosts without systemd; refused under systemd).
+    #[arg(long)]
+    daemon: bool,
+    /// With --daemon: the pid file (default: the control socket's path with `.pid`).
+    #[arg(long, value_name = "PATH", requires = "daemon")]
+    pidfile: Option<PathBuf>,
     /// Validate the configuration, print the effective settings, and exit.
     #[arg(long)]
     check_config: bool,
 }
 
+/// Whether this process runs under systemd (which expects it in the foreground).
+fn under_systemd() -> bool {
+    std::env::var_os("NOTIFY_SOCKET").is_some() || std::env::var_os("INVOCATION_ID").is_some()
+}
+
+/// `path` made absolute against the current directory (which --daemon leaves for `/`).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.config = cli.config.as_deref().map(absolute);
+    if cli.daemon && under_systemd() {
+        eprintln!(
+            "chatd: --daemon is for hosts without systemd; under systemd chatd runs in the foreground (Type=notify)"
+        );
+        return ExitCode::FAILURE;
+    }
     let overrides = Overrides {
         name: cli.name.clone(),
         listen: cli.listen.clone(),
@@ -59,7 +83,11 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    match serve(config, overrides) {
+    let daemon = cli.daemon.then(|| {
+        let default = config.control.socket.with_extension("pid");
+        absolute(cli.pidfile.as_deref().unwrap_or(&default))
+    });
+    match serve(config, overrides, daemon) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chatd: {e:#}");
@@ -68,16 +96,59 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: Config, overrides: Overrides) -> anyhow::Result<()> {
+/// Binds the ports, optionally forks into the background (`daemon` = the pid file), then builds
+/// the runtime and serves. Everything that can fail on a bad setup happens before the fork, so
+/// the error reaches the terminal.
+fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyhow::Result<()> {
+    let listener = chatd::listener::bind(config.listen, config.settings.limits.listen_backlog)
+        .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
+    let control = chatd::control::server::bind(&config.control)?;
+    let log_file = match config.settings.log.file.as_str() {
+        "" => None,
+        path => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open {path} (log.file)"))?,
+        ),
+    };
+    if let Some(pidfile) = &daemon {
+        let mut daemon = Daemonize::new()
+            .pid_file(pidfile)
+            .working_directory("/")
+            .umask(0o027);
+        if let Some(file) = &log_file {
+            daemon = daemon.stderr(file.try_clone()?);
+        }
+        daemon.start().with_context(|| {
+            format!(
+                "cannot go to the background (pid file {})",
+                pidfile.display()
+            )
+        })?;
+    } else if let Some(file) = &log_file {
+        nix::unistd::dup2_stderr(file).context("cannot send logs to log.file")?;
+    }
     let set_log_level =
         chatd::logging::init(&config.settings.log.level, &config.settings.log.format);
     let options = ReloadOptions {
         overrides,
         set_log_level: Some(set_log_level),
     };
-    let listener = chatd::listener::bind(config.listen, config.settings.limits.listen_backlog)
-        .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
-    let control = chatd::control::server::bind(&config.control)?;
+    let result = run(config, options, listener, control);
+    if let Some(pidfile) = &daemon {
+        let _ = std::fs::remove_file(pidfile);
+    }
+    result
+}
+
+fn run(
+    config: Config,
+    options: ReloadOptions,
+    listener: std::net::TcpListener,
+    control: chatd::control::server::ControlSocket,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
