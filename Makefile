@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 # Tools the tests use; installed from Debian's packages when missing (CI runs as root).
-TOOLS := systemd-analyze:systemd
+TOOLS := systemd-analyze:systemd mandoc:mandoc groff:groff man:man-db
 
 .PHONY: run test lint deps
 

@@ -113,3 +113,101 @@ fn the_systemd_unit_verifies_cleanly_and_is_hardened() {
         assert!(unit_text.contains(needed), "missing {needed}");
     }
 }
+
+/// The flags `--help` lists for a binary.
+fn flags(bin: &str) -> Vec<String> {
+    let out = std::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let mut flags: Vec<String> = help
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| {
+            w.trim_end_matches(|c: char| !c.is_alphanumeric())
+                .to_string()
+        })
+        .collect();
+    flags.sort();
+    flags.dedup();
+    flags
+}
+
+fn page(name: &str) -> (std::path::PathBuf, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("man").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // As rendered: roff's \- is a plain hyphen.
+    (path, text.replace("\\-", "-"))
+}
+
+#[test]
+fn man_pages_lint_cleanly_and_document_every_flag_and_key() {
+    for name in ["chatd.8", "chatctl.1", "chatd.toml.5"] {
+        let (path, _) = page(name);
+        let out = std::process::Command::new("mandoc")
+            .args(["-Tlint", "-W", "warning"])
+            .arg(&path)
+            .output()
+            .expect("mandoc (make test installs it)");
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = std::process::Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(&path)
+            .output()
+            .expect("groff (make test installs it)");
+        // groff exits 0 on warnings: any output is a failure.
+        assert!(
+            out.stderr.is_empty(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (bin, name) in [
+        (env!("CARGO_BIN_EXE_chatd"), "chatd.8"),
+        (env!("CARGO_BIN_EXE_chatctl"), "chatctl.1"),
+    ] {
+        let (_, text) = page(name);
+        let flags = flags(bin);
+        assert!(flags.len() >= 4, "{bin}: {flags:?}");
+        for flag in flags {
+            assert!(text.contains(&flag), "{name} does not document {flag}");
+        }
+    }
+    let (_, chatctl) = page("chatctl.1");
+    for command in [
+        "status",
+        "rooms",
+        "users",
+        "kick",
+        "announce",
+        "nodes",
+        "reload",
+        "shutdown",
+        "completions",
+    ] {
+        assert!(
+            chatctl.contains(&format!(".B {command}"))
+                || chatctl.contains(&format!(".BI {command}")),
+            "chatctl.1 lacks {command}"
+        );
+    }
+    let (_, toml_page) = page("chatd.toml.5");
+    let mut keys = BTreeSet::new();
+    leaves(
+        "",
+        &toml::Value::try_from(Settings::default()).unwrap(),
+        &mut keys,
+    );
+    for key in keys {
+        assert!(
+            toml_page.contains(&format!(".B {key} ")),
+            "chatd.toml.5 does not document {key}"
+        );
+    }
+}
