@@ -211,3 +211,62 @@ fn man_pages_lint_cleanly_and_document_every_flag_and_key() {
         );
     }
 }
+
+#[test]
+fn make_install_lays_out_the_files_and_keeps_an_existing_config() {
+    let root = tempfile::tempdir().unwrap();
+    let dest = root.path().to_str().unwrap();
+    let install = || {
+        let out = std::process::Command::new("make")
+            .args([
+                "-s",
+                "install",
+                "PROFILE=dev",
+                "PREFIX=/usr",
+                &format!("DESTDIR={dest}"),
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    install();
+    let mode = |p: &str| {
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(root.path().join(p))
+                .unwrap_or_else(|e| panic!("{p}: {e}"))
+                .permissions(),
+        ) & 0o777
+    };
+    for bin in ["usr/bin/chatd", "usr/bin/chatctl", "usr/bin/chatd-bench"] {
+        assert_eq!(mode(bin), 0o755, "{bin}");
+    }
+    for file in [
+        "usr/lib/systemd/system/chatd.service",
+        "usr/lib/sysusers.d/chatd.conf",
+        "etc/chatd.toml",
+        "usr/share/man/man8/chatd.8",
+        "usr/share/man/man1/chatctl.1",
+        "usr/share/man/man5/chatd.toml.5",
+        "usr/share/bash-completion/completions/chatctl",
+        "usr/share/zsh/vendor-completions/_chatctl",
+        "usr/share/fish/vendor_completions.d/chatctl.fish",
+    ] {
+        assert_eq!(mode(file), 0o644, "{file}");
+    }
+    let unit =
+        std::fs::read_to_string(root.path().join("usr/lib/systemd/system/chatd.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/bin/chatd --config /etc/chatd.toml"));
+    // An admin's configuration survives a reinstall.
+    let config = root.path().join("etc/chatd.toml");
+    std::fs::write(&config, "# edited by the admin\n").unwrap();
+    install();
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "# edited by the admin\n"
+    );
+}
