@@ -270,3 +270,22 @@ fn make_install_lays_out_the_files_and_keeps_an_existing_config() {
         "# edited by the admin\n"
     );
 }
+
+#[test]
+fn every_binary_answers_version() {
+    for bin in [
+        env!("CARGO_BIN_EXE_chatd"),
+        env!("CARGO_BIN_EXE_chatctl"),
+        env!("CARGO_BIN_EXE_chatd-bench"),
+    ] {
+        let out = std::process::Command::new(bin)
+            .arg("--version")
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success() && text.contains(env!("CARGO_PKG_VERSION")),
+            "{bin}: {text}"
+        );
+    }
+}
