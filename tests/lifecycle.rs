@@ -108,15 +108,20 @@ fn sigint_also_shuts_down_even_with_a_client_that_does_not_read() {
     assert!(server.wait_exit(Duration::from_secs(10)).success());
 }
 
-#[test]
-fn systemd_hears_ready_reloading_and_stopping() {
-    use std::os::unix::net::UnixDatagram;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&path).unwrap();
+/// A datagram socket standing in for systemd's `NOTIFY_SOCKET`.
+fn notify_socket(dir: &Path) -> (std::os::unix::net::UnixDatagram, std::path::PathBuf) {
+    let path = dir.join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
     notify
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    (notify, path)
+}
+
+#[test]
+fn systemd_hears_ready_reloading_and_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let (notify, path) = notify_socket(dir.path());
     let mut server = Server::start_with("", &[("NOTIFY_SOCKET", path.to_str().unwrap())]);
     let next = || {
         let mut buf = [0u8; 512];
@@ -151,13 +156,8 @@ fn systemd_hears_ready_reloading_and_stopping() {
 
 #[test]
 fn the_watchdog_is_pinged_when_systemd_asks_for_it() {
-    use std::os::unix::net::UnixDatagram;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let (notify, path) = notify_socket(dir.path());
     let _server = Server::start_with(
         "",
         &[
