@@ -511,3 +511,49 @@ fn nodes_link_over_mutual_tls_and_refuse_peers_without_the_cluster_ca() {
     assert!(!nodes(&plain).contains("alpha (up"));
     assert!(!nodes(&impostor).contains("alpha (up"));
 }
+
+#[test]
+fn a_healed_partition_converges_to_one_holder_per_nick_and_one_copy_per_room() {
+    let names = ["alpha", "bravo"];
+    let servers = mesh(&names);
+    let all: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let room = (0..)
+        .map(|i| format!("split{i}"))
+        .find(|r| chatd::cluster::placement(r, &all).as_deref() == Some("bravo"))
+        .unwrap();
+    // zed on bravo; ann on alpha; both in a room hosted on bravo.
+    let mut zed = servers[1].user("zed", &room);
+    let mut ann = servers[0].user("ann", &room);
+    zed.expect(&format!("#{room} -- ann joined"));
+
+    // Partition: bravo freezes and alpha declares it down.
+    servers[1].signal("STOP");
+    ann.expect(&format!("#{room} -- this room moved to node alpha"));
+    // During the partition, alpha grants "zed" to someone else.
+    let mut zed2 = servers[0].line();
+    eventually(Duration::from_secs(5), "zed free on alpha", || {
+        zed2.send("/nick zed");
+        zed2.next_line()
+            .is_some_and(|l| l.contains("you are now known as zed"))
+    });
+
+    // Heal: the holder on bravo (the name that sorts last) is disconnected...
+    servers[1].signal("CONT");
+    let lines = zed.expect_closed();
+    assert!(
+        lines.iter().any(|l| l.starts_with("! nick_taken:")),
+        "{lines:?}"
+    );
+    // ...alpha's zed keeps the nick, and one copy of the room remains, on alpha.
+    zed2.send("/ping still");
+    zed2.expect("pong still");
+    eventually(Duration::from_secs(10), "one copy of the room", || {
+        servers.iter().all(|s| {
+            let mut c = s.line();
+            c.send("/rooms");
+            let line = c.expect("-- rooms (");
+            line.matches(&format!("#{room} (")).count() == 1
+                && line.contains(&format!("#{room} (1, alpha)"))
+        })
+    });
+}
