@@ -39,6 +39,7 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -q && apt-get install -y -q $$missing; \
 	fi
+	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --version 3.8.0 --locked
 
 build:
 	$(CARGO) build --profile $(PROFILE) --bins

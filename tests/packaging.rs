@@ -289,3 +289,54 @@ fn every_binary_answers_version() {
         );
     }
 }
+
+#[test]
+fn cargo_deb_packages_everything_and_enables_the_unit() {
+    let dir = tempfile::tempdir().unwrap();
+    let deb = dir.path().join("chatd.deb");
+    // The debug binaries this test run built; a release package is `cargo deb`.
+    let out = std::process::Command::new("cargo")
+        .args(["deb", "--no-build", "--profile", "dev", "-o"])
+        .arg(&deb)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo deb (make test installs cargo-deb)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let contents = std::process::Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let contents = String::from_utf8(contents.stdout).unwrap();
+    for file in [
+        "./usr/bin/chatd",
+        "./usr/bin/chatctl",
+        "./etc/chatd.toml",
+        "./usr/lib/systemd/system/chatd.service",
+        "./usr/lib/sysusers.d/chatd.conf",
+        "./usr/share/man/man8/chatd.8.gz",
+    ] {
+        assert!(contents.contains(file), "{file} missing:\n{contents}");
+    }
+    let control = dir.path().join("control");
+    assert!(
+        std::process::Command::new("dpkg-deb")
+            .arg("-e")
+            .arg(&deb)
+            .arg(&control)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let postinst = std::fs::read_to_string(control.join("postinst")).unwrap();
+    assert!(
+        postinst.contains("systemd-sysusers") && postinst.contains("enable chatd.service"),
+        "{postinst}"
+    );
+    let conffiles = std::fs::read_to_string(control.join("conffiles")).unwrap();
+    assert_eq!(conffiles.trim(), "/etc/chatd.toml");
+}
