@@ -21,6 +21,17 @@ use crate::room::{Adoption, Departure, HistoryReply, Member, MemberAddr, RoomMsg
 use crate::session::SessionMsg;
 use crate::stats::Stats;
 
+/// How many times a relay tries to have a room re-created after its host left.
+const FAILOVER_ATTEMPTS: usize = 20;
+/// The pause between those tries.
+const FAILOVER_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The node in a room's actor name, `room:NAME@NODE/N`.
+fn host_of(actor_name: &str) -> Option<String> {
+    let (_, rest) = actor_name.split_once('@')?;
+    Some(rest.split('/').next().unwrap_or(rest).to_string())
+}
+
 /// What a restarted room learns from the relay.
 #[derive(Debug, Clone)]
 pub struct RoomRecovery {
@@ -412,22 +423,39 @@ impl Actor for Relay {
         match cluster::room_winner(name) {
             None => {
                 let room = name.to_string();
+                // The dead host may still look reachable for a moment (its gateway's departure
+                // can arrive after its room's), and placement favours it for this room.
+                let dead_host = subs.room.get_name().and_then(|n| host_of(&n));
                 tokio::spawn(async move {
-                    let owner = cluster::placement(&room, &cluster::reachable_nodes());
-                    if let Some(gateway) = owner.as_deref().and_then(cluster::gateway_of) {
+                    for attempt in 0..FAILOVER_ATTEMPTS {
+                        if attempt > 0 {
+                            tokio::time::sleep(FAILOVER_RETRY).await;
+                        }
+                        if cluster::room_winner(&room).is_some() {
+                            return;
+                        }
+                        let nodes: Vec<String> = cluster::reachable_nodes()
+                            .into_iter()
+                            .filter(|n| Some(n) != dead_host.as_ref())
+                            .collect();
+                        let owner = cluster::placement(&room, &nodes);
+                        let Some(gateway) = owner.as_deref().and_then(cluster::gateway_of) else {
+                            continue;
+                        };
                         tracing::warn!(%room, owner = ?owner, "room host is gone; re-creating the room");
-                        let _ = ractor::call_t!(gateway, GatewayMsg::CreateRoom, 5000, room);
+                        if let Ok(true) =
+                            ractor::call_t!(gateway, GatewayMsg::CreateRoom, 2000, room.clone())
+                        {
+                            return;
+                        }
                     }
+                    tracing::error!(%room, "could not re-create the room after its host left");
                 });
             }
             Some(winner) if !current_alive && winner.get_id() != subs.room.get_id() => {
                 let host = winner
                     .get_name()
-                    .and_then(|n| {
-                        n.split('@')
-                            .nth(1)
-                            .map(|h| h.split('/').next().unwrap_or(h).to_string())
-                    })
+                    .and_then(|n| host_of(&n))
                     .unwrap_or_default();
                 let notice = format!(
                     "this room moved to node {host} after its host left; recent history was recovered"
