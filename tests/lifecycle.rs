@@ -270,3 +270,134 @@ fn daemon_mode_is_refused_under_systemd() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("under systemd"));
 }
+
+/// A native journal datagram as `KEY=VALUE` lines: fields are `KEY=VALUE\n`, or, binary-safe,
+/// `KEY\n`, a 64-bit little-endian length, the value and `\n`.
+fn journal_fields(mut data: &[u8]) -> String {
+    let mut out = String::new();
+    while let Some(end) = data.iter().position(|b| *b == b'\n' || *b == b'=') {
+        let key = String::from_utf8_lossy(&data[..end]).into_owned();
+        if data[end] == b'=' {
+            let rest = &data[end + 1..];
+            let stop = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+            out.push_str(&format!(
+                "{key}={}\n",
+                String::from_utf8_lossy(&rest[..stop])
+            ));
+            data = rest.get(stop + 1..).unwrap_or_default();
+        } else {
+            let rest = &data[end + 1..];
+            let len = u64::from_le_bytes(rest[..8].try_into().unwrap()) as usize;
+            out.push_str(&format!(
+                "{key}={}\n",
+                String::from_utf8_lossy(&rest[8..8 + len])
+            ));
+            data = rest.get(8 + len + 1..).unwrap_or_default();
+        }
+    }
+    out
+}
+
+#[test]
+fn under_systemd_logs_go_to_the_journal_with_fields() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    // chatd's stderr is this file; JOURNAL_STREAM names it, as systemd does for a unit.
+    let stderr_path = dir.path().join("stderr");
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let meta = stderr.metadata().unwrap();
+    let journal_socket = Path::new("/run/systemd/journal/socket");
+    // Without a journald on the host (nothing answers on its socket), a datagram socket stands
+    // in for it; a stale socket file is replaced, and the stand-in removed however the test ends.
+    let journald_runs = std::os::unix::net::UnixDatagram::unbound()
+        .and_then(|s| s.connect(journal_socket))
+        .is_ok();
+    struct StandIn(std::os::unix::net::UnixDatagram);
+    impl Drop for StandIn {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file("/run/systemd/journal/socket");
+        }
+    }
+    let stand_in = (!journald_runs).then(|| {
+        std::fs::create_dir_all(journal_socket.parent().unwrap()).unwrap();
+        let _ = std::fs::remove_file(journal_socket);
+        let socket = std::os::unix::net::UnixDatagram::bind(journal_socket).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        StandIn(socket)
+    });
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let child = Command::new(chatd_bin())
+        .args(["--listen", "127.0.0.1:0", "--name", "journaled"])
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    // Killed however the test ends.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = Kill(child);
+    let mut entries = String::new();
+    match &stand_in {
+        Some(StandIn(socket)) => {
+            let mut buf = vec![0u8; 64 * 1024];
+            while !entries.contains("MESSAGE=listening") {
+                let n = socket
+                    .recv(&mut buf)
+                    .unwrap_or_else(|e| panic!("{e}; received so far: {entries:?}"));
+                entries.push_str(&journal_fields(&buf[..n]));
+            }
+        }
+        None => {
+            crate::util::eventually(Duration::from_secs(10), "the entry in the journal", || {
+                let out = Command::new("journalctl")
+                    .args(["-t", "chatd", "-o", "verbose", &format!("--since=@{since}")])
+                    .output()
+                    .unwrap();
+                entries = String::from_utf8_lossy(&out.stdout).into_owned();
+                entries.contains("MESSAGE=listening")
+            })
+        }
+    }
+    drop(child);
+    drop(stand_in);
+    assert!(entries.contains("SYSLOG_IDENTIFIER=chatd"), "{entries}");
+    assert!(
+        entries.contains("NODE=journaled"),
+        "structured fields: {entries}"
+    );
+    assert!(
+        std::fs::read_to_string(&stderr_path).unwrap().is_empty(),
+        "nothing on stderr"
+    );
+}
+
+#[test]
+fn reload_changes_the_log_level() {
+    let server = Server::start("[log]\nlevel = \"warn,chatd::node=info\"\n");
+    let mut a = server.line();
+    a.send("/ping quiet");
+    a.expect("pong quiet");
+    assert!(!server.log().contains("session started"));
+    std::fs::write(&server.config, "[log]\nlevel = \"chatd=debug\"\n").unwrap();
+    server.signal("HUP");
+    crate::util::eventually(Duration::from_secs(10), "debug logs", || {
+        let mut c = server.line();
+        c.send("/ping loud");
+        c.expect("pong loud");
+        server.log().contains("session started")
+    });
+}
