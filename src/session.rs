@@ -484,6 +484,50 @@ impl SessionState {
         Ok(())
     }
 
+    /// `/create ROOM [on NODE]`: creates the room where asked (or where placement puts it) and
+    /// joins it; a room that exists anywhere is refused.
+    async fn create(&mut self, given: String, node: Option<String>) -> Result<(), Event> {
+        let refuse = |code, message: String| Event::from(Refusal::new(code, message));
+        self.nick().map_err(Event::from)?;
+        let name = canonical_room(&given).map_err(|e| refuse(ErrorCode::InvalidRoom, e.0))?;
+        if let Some(existing) = cluster::room_winner(&name) {
+            let host = existing.get_name().unwrap_or_default();
+            return Err(refuse(
+                ErrorCode::RoomExists,
+                format!("#{name} exists already ({host}); /join it"),
+            ));
+        }
+        if let Some(node) = node {
+            let gateway = cluster::gateway_of(&node).ok_or_else(|| {
+                refuse(
+                    ErrorCode::NoSuchNode,
+                    format!("no node called {node} is connected; /nodes lists them"),
+                )
+            })?;
+            let created = ractor::call_t!(
+                gateway,
+                GatewayMsg::CreateRoom,
+                CALL_TIMEOUT_MS,
+                name.clone()
+            )
+            .map_err(|e| Event::from(internal(&format!("node {node}"), e)))?;
+            if !created {
+                return Err(refuse(
+                    ErrorCode::Internal,
+                    format!("node {node} could not create #{name}"),
+                ));
+            }
+            let deadline = tokio::time::Instant::now() + ROOM_VISIBLE_TIMEOUT;
+            while cluster::room_winner(&name).is_none() {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(unavailable(&name).into());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+        self.join(name).await
+    }
+
     async fn nodes(&self) -> Result<(), Refusal> {
         let nodes = match &self.ctx.membership {
             Some(membership) => ractor::call_t!(membership, MembershipMsg::Nodes, CALL_TIMEOUT_MS)
@@ -523,6 +567,7 @@ impl SessionState {
                 myself.stop(Some(reason));
             }
             Command::ListNodes => self.nodes().await?,
+            Command::Create { room, node } => self.create(room, node).await?,
             Command::Help => {
                 for (usage, what) in HELP {
                     self.send(Event::notice(format!("{usage:<22} {what}")));

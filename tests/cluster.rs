@@ -557,3 +557,21 @@ fn a_healed_partition_converges_to_one_holder_per_nick_and_one_copy_per_room() {
         })
     });
 }
+
+#[test]
+fn create_puts_a_room_on_the_chosen_node() {
+    let servers = mesh(&["alpha", "bravo"]);
+    let mut ann = servers[0].line();
+    ann.send("/nick ann");
+    ann.send("/create #there on bravo");
+    ann.expect("you joined #there");
+    ann.send("/rooms");
+    let rooms = ann.expect("-- rooms (");
+    assert!(rooms.contains("#there (1, bravo)"), "{rooms}");
+    ann.send("/create there");
+    ann.expect("! room_exists:");
+    ann.send("/create elsewhere on nowhere");
+    ann.expect("! no_such_node:");
+    ann.send("/create #here");
+    ann.expect("you joined #here");
+}

@@ -32,6 +32,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("/msg NICK TEXT (/m)", "send a private message"),
     ("/me ACTION", "describe an action in the current room"),
     ("/history [N]", "show the current room's last N messages"),
+    (
+        "/create ROOM [on NODE]",
+        "create a room (on a chosen node) and join it",
+    ),
     ("/nodes", "list the cluster's nodes"),
     ("/ping [TOKEN]", "check the connection"),
     ("/quit [REASON] (/q)", "disconnect"),
@@ -135,6 +139,25 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
         "quit" | "q" => Command::Quit((!args.is_empty()).then(|| args.to_string())),
         "help" | "h" | "?" => Command::Help,
         "nodes" => Command::ListNodes,
+        "create" => {
+            let words: Vec<&str> = args.split_whitespace().collect();
+            match words.as_slice() {
+                [room] => Command::Create {
+                    room: room.to_string(),
+                    node: None,
+                },
+                [room, "on", node] => Command::Create {
+                    room: room.to_string(),
+                    node: Some(node.to_string()),
+                },
+                _ => {
+                    return Err(Refusal::new(
+                        ErrorCode::BadArguments,
+                        "/create takes ROOM or ROOM on NODE",
+                    ));
+                }
+            }
+        }
         #[cfg(debug_assertions)]
         "debug-panic" => Command::DebugPanic(match args {
             "" | "session" => super::PanicTarget::Session,
@@ -364,6 +387,14 @@ mod tests {
         assert_eq!(cmd("/help"), Command::Help);
         assert_eq!(cmd("/h"), Command::Help);
         assert_eq!(cmd("/nodes"), Command::ListNodes);
+        assert_eq!(
+            cmd("/create #r on n2"),
+            Command::Create {
+                room: "#r".into(),
+                node: Some("n2".into())
+            }
+        );
+        assert_eq!(refused("/create r at n2"), ErrorCode::BadArguments);
     }
 
     #[test]

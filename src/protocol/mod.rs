@@ -75,6 +75,13 @@ pub enum Command {
     Help,
     /// List the cluster's nodes.
     ListNodes,
+    /// Create a room, on a chosen node or where placement puts it, and join it.
+    Create {
+        /// The room.
+        room: String,
+        /// The node to host it.
+        node: Option<String>,
+    },
     /// Debug builds only: make an actor panic, so tests can check supervision.
     #[cfg(debug_assertions)]
     DebugPanic(PanicTarget),
@@ -333,6 +340,10 @@ pub enum ErrorCode {
     Internal,
     /// An administrator disconnected this client.
     Kicked,
+    /// `/create` of a room that exists.
+    RoomExists,
+    /// No node has that name.
+    NoSuchNode,
 }
 
 impl ErrorCode {
@@ -363,6 +374,8 @@ impl ErrorCode {
             ErrorCode::RoomUnavailable => "room_unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::Kicked => "kicked",
+            ErrorCode::RoomExists => "room_exists",
+            ErrorCode::NoSuchNode => "no_such_node",
         }
     }
 }
