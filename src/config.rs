@@ -212,6 +212,9 @@ pub struct ClusterSettings {
     pub heartbeat_ms: u64,
     /// A peer silent this long is declared down and its connection torn down.
     pub failure_timeout_ms: u64,
+    /// How long a new nick is held tentatively before it is confirmed, while other nodes are
+    /// reachable (longer than nick-group propagation between nodes).
+    pub nick_settle_ms: u64,
     /// `[cluster.tls]`: mutual TLS between nodes.
     pub tls: TlsSettings,
 }
@@ -250,6 +253,7 @@ impl Default for ClusterSettings {
             cookie_file: String::new(),
             heartbeat_ms: 1000,
             failure_timeout_ms: 5000,
+            nick_settle_ms: 50,
             tls: TlsSettings::default(),
         }
     }
@@ -284,6 +288,8 @@ pub struct ClusterConfig {
     pub heartbeat: Duration,
     /// `cluster.failure_timeout_ms`
     pub failure_timeout: Duration,
+    /// `cluster.nick_settle_ms`
+    pub nick_settle: Duration,
     /// `[cluster.tls]`, when set.
     pub tls: Option<TlsConfig>,
 }
@@ -412,6 +418,12 @@ fn validate_cluster(
             "must be at least 50".into(),
         ));
     }
+    if c.nick_settle_ms > 10_000 {
+        return Err(invalid(
+            "cluster.nick_settle_ms",
+            "must be at most 10000".into(),
+        ));
+    }
     if c.failure_timeout_ms <= c.heartbeat_ms {
         return Err(invalid(
             "cluster.failure_timeout_ms",
@@ -460,6 +472,7 @@ fn validate_cluster(
         cookie,
         heartbeat: Duration::from_millis(c.heartbeat_ms),
         failure_timeout: Duration::from_millis(c.failure_timeout_ms),
+        nick_settle: Duration::from_millis(c.nick_settle_ms),
         tls,
     })
 }

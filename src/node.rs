@@ -53,6 +53,8 @@ pub struct NodeContext {
     pub membership: Option<ActorRef<MembershipMsg>>,
     /// `limits.max_connections` (fixed until restart).
     pub max_connections: usize,
+    /// `cluster.nick_settle_ms` (fixed until restart).
+    pub nick_settle: Duration,
     /// Node-wide counters.
     pub stats: Arc<Stats>,
     /// The bounds new connections and sessions get; replaced by a reload.
@@ -282,6 +284,10 @@ pub async fn run(
     let grace = Duration::from_secs(config.settings.server.shutdown_grace_secs);
     let tunables = Tunables::of(&config);
     let max_connections = config.settings.limits.max_connections;
+    let nick_settle = config
+        .cluster
+        .as_ref()
+        .map_or(Duration::ZERO, |c| c.nick_settle);
     let reload_config = config.clone();
     let node = config.node_name().to_string();
     let cookie = match &config.cluster {
@@ -321,6 +327,7 @@ pub async fn run(
         relay: relay.clone(),
         membership,
         max_connections,
+        nick_settle,
         stats,
         tunables: RwLock::new(Arc::new(tunables)),
     });

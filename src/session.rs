@@ -30,8 +30,6 @@ use crate::room::{Departure, JoinReply, Member, MemberAddr, Post, RoomMsg};
 
 /// How long a session waits for the registry or a room before reporting an error.
 const CALL_TIMEOUT_MS: u64 = 5000;
-/// How long a tentative nick claim waits before it is confirmed, when other nodes are reachable.
-const NICK_SETTLE: std::time::Duration = std::time::Duration::from_millis(50);
 /// How many times a join looks the room up again when the room it found is gone.
 const JOIN_ATTEMPTS: usize = 4;
 /// How long a room created on another node may take to become visible here.
@@ -249,7 +247,7 @@ impl SessionState {
             NickClaim::Taken => return Err(taken()),
             NickClaim::Tentative => {
                 // Give a simultaneous claim on another node time to become visible here.
-                tokio::time::sleep(NICK_SETTLE).await;
+                tokio::time::sleep(self.ctx.nick_settle).await;
                 let kept = ractor::call_t!(
                     self.ctx.registry,
                     RegistryMsg::ConfirmNick,
