@@ -101,6 +101,38 @@ fn unavailable(room: &str) -> Refusal {
     )
 }
 
+/// Has `node` (through its gateway) create room `name`, and waits until the new room is visible
+/// here (its process-group join travels separately from the answer).
+async fn create_on(
+    gateway: &ActorRef<GatewayMsg>,
+    node: &str,
+    name: &str,
+) -> Result<ActorRef<RoomMsg>, Refusal> {
+    let created = ractor::call_t!(
+        gateway,
+        GatewayMsg::CreateRoom,
+        CALL_TIMEOUT_MS,
+        name.to_string()
+    )
+    .map_err(|e| internal(&format!("node {node}"), e))?;
+    if !created {
+        return Err(Refusal::new(
+            ErrorCode::RoomUnavailable,
+            format!("node {node} could not create #{name}; try again"),
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + ROOM_VISIBLE_TIMEOUT;
+    loop {
+        if let Some(room) = cluster::room_winner(name) {
+            return Ok(room);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(unavailable(name));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
     tracing::warn!(error = %e, "{what} unavailable");
     Refusal::new(
@@ -197,27 +229,7 @@ impl SessionState {
             RoomLookup::CreateOn(owner) => owner,
         };
         let gateway = cluster::gateway_of(&owner).ok_or_else(|| unavailable(name))?;
-        let created = ractor::call_t!(
-            gateway,
-            GatewayMsg::CreateRoom,
-            CALL_TIMEOUT_MS,
-            name.to_string()
-        )
-        .map_err(|e| internal(&format!("node {owner}"), e))?;
-        if !created {
-            return Err(unavailable(name));
-        }
-        // The new room becomes visible here once its process-group join arrives.
-        let deadline = tokio::time::Instant::now() + ROOM_VISIBLE_TIMEOUT;
-        loop {
-            if let Some(room) = cluster::room_winner(name) {
-                return Ok(Some(room));
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(unavailable(name));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        create_on(&gateway, &owner, name).await.map(Some)
     }
 
     async fn set_nick(&mut self, myself: &ActorRef<SessionMsg>, nick: String) -> Result<(), Event> {
@@ -502,26 +514,9 @@ impl SessionState {
                     format!("no node called {node} is connected; /nodes lists them"),
                 )
             })?;
-            let created = ractor::call_t!(
-                gateway,
-                GatewayMsg::CreateRoom,
-                CALL_TIMEOUT_MS,
-                name.clone()
-            )
-            .map_err(|e| Event::from(internal(&format!("node {node}"), e)))?;
-            if !created {
-                return Err(refuse(
-                    ErrorCode::Internal,
-                    format!("node {node} could not create #{name}"),
-                ));
-            }
-            let deadline = tokio::time::Instant::now() + ROOM_VISIBLE_TIMEOUT;
-            while cluster::room_winner(&name).is_none() {
-                if tokio::time::Instant::now() >= deadline {
-                    return Err(unavailable(&name).into());
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
+            create_on(&gateway, &node, &name)
+                .await
+                .map_err(Event::from)?;
         }
         self.join(name).await
     }

@@ -1,5 +1,5 @@
 //! Node-wide counters for `chatctl status`: chat messages in (said by this node's users) and out
-//! (delivered to this node's users; presence and notices are not counted). Atomics, touched once per message and per delivery batch.
+//! (delivered to this node's users; presence and notices are not counted), and resident memory. Atomics, touched once per message and per delivery batch.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,4 +28,13 @@ impl Stats {
             self.messages_out.load(Ordering::Relaxed),
         )
     }
+}
+
+/// Resident memory of a process, in KiB (`VmRSS` in `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }

@@ -18,6 +18,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::protocol::Protocol;
+use crate::stats::rss_kib;
 
 /// Connections per source address before the next loopback address is used. The kernel has about
 /// 28,000 ephemeral ports per source address, and finding a free one slows down as they fill.
@@ -69,15 +70,6 @@ impl Target {
 pub fn now_ns() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
     START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-/// Resident memory of a process, in KiB (`VmRSS` in `/proc/PID/status`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// CPU time (user + system) a process has used, in seconds (`None` pid: this process).

@@ -312,12 +312,13 @@ async fn users() -> Vec<UserRow> {
     rows
 }
 
-fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+/// A node as `status` and `nodes` show it.
+fn node_json(n: &NodeInfo) -> Value {
+    json!({
+        "name": n.name,
+        "status": format!("{:?}", n.status).to_lowercase(),
+        "address": n.address,
+    })
 }
 
 async fn execute(ctx: &ControlContext, request: Request) -> Response {
@@ -327,9 +328,10 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
             let sessions = ractor::call_t!(ctx.node.relay, RelayMsg::Sessions, CALL_TIMEOUT_MS)
                 .map(|s| s.len())
                 .unwrap_or(0);
-            let local_rooms = ractor::call_t!(ctx.node.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
-                .map(|r| r.len())
-                .unwrap_or(0);
+            let local_rooms =
+                ractor::call_t!(ctx.node.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
+                    .map(|r| r.len())
+                    .unwrap_or(0);
             let nodes = nodes(ctx).await;
             Response::ok(json!({
                 "version": env!("CARGO_PKG_VERSION"),
@@ -341,10 +343,8 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
                 "messages_in": messages_in,
                 "messages_out": messages_out,
                 "message_rate_per_sec": (ctx.message_rate() * 10.0).round() / 10.0,
-                "rss_kib": rss_kib(),
-                "cluster_peers": nodes.iter().filter(|n| n.status != NodeStatus::This).map(|n| json!({
-                    "name": n.name, "status": format!("{:?}", n.status).to_lowercase(), "address": n.address,
-                })).collect::<Vec<Value>>(),
+                "rss_kib": crate::stats::rss_kib(std::process::id()),
+                "cluster_peers": nodes.iter().filter(|n| n.status != NodeStatus::This).map(node_json).collect::<Vec<Value>>(),
             }))
         }
         Request::Rooms => Response::ok(json!(rooms().await)),
@@ -360,16 +360,32 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
             Response::ok(json!(rows))
         }
         Request::Kick { nick, reason } => {
-            let holder = match ractor::call_t!(ctx.node.registry, RegistryMsg::LookupNick, CALL_TIMEOUT_MS, nick.clone()) {
+            let holder = match ractor::call_t!(
+                ctx.node.registry,
+                RegistryMsg::LookupNick,
+                CALL_TIMEOUT_MS,
+                nick.clone()
+            ) {
                 Ok(holder) => holder,
                 Err(e) => return unavailable("the registry", e),
             };
             let kicked = match holder {
-                NickHolder::Local(_) => ractor::call_t!(ctx.node.registry, RegistryMsg::Kick, CALL_TIMEOUT_MS, nick.clone(), reason.clone()).unwrap_or(false),
+                NickHolder::Local(_) => ractor::call_t!(
+                    ctx.node.registry,
+                    RegistryMsg::Kick,
+                    CALL_TIMEOUT_MS,
+                    nick.clone(),
+                    reason.clone()
+                )
+                .unwrap_or(false),
                 NickHolder::Remote(node) => match cluster::gateway_of(&node) {
                     Some(gateway) => {
-                        let request = KickRequest { nick: nick.clone(), reason: reason.clone() };
-                        ractor::call_t!(gateway, GatewayMsg::Kick, CALL_TIMEOUT_MS, request).unwrap_or(false)
+                        let request = KickRequest {
+                            nick: nick.clone(),
+                            reason: reason.clone(),
+                        };
+                        ractor::call_t!(gateway, GatewayMsg::Kick, CALL_TIMEOUT_MS, request)
+                            .unwrap_or(false)
                     }
                     None => false,
                 },
@@ -388,17 +404,29 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
             }
             Response::ok(json!({ "nodes": gateways.len() }))
         }
-        Request::Nodes => Response::ok(json!(nodes(ctx).await.iter().map(|n| json!({
-            "name": n.name, "status": format!("{:?}", n.status).to_lowercase(), "address": n.address,
-        })).collect::<Vec<Value>>())),
+        Request::Nodes => Response::ok(json!(
+            nodes(ctx)
+                .await
+                .iter()
+                .map(node_json)
+                .collect::<Vec<Value>>()
+        )),
         Request::Reload => match ctx.reloader.reload().await {
             Ok(report) => Response::ok(json!(report)),
             Err(e) => Response::error("bad_config", e.to_string()),
         },
-        Request::Shutdown { delay_secs, message } => {
+        Request::Shutdown {
+            delay_secs,
+            message,
+        } => {
             let delay = delay_secs.unwrap_or(0);
             let text = message.unwrap_or_else(|| format!("this server shuts down in {delay} s"));
-            let _ = ctx.node.relay.cast(RelayMsg::Broadcast(Event::notice(format!("announcement: {text}"))));
+            let _ = ctx
+                .node
+                .relay
+                .cast(RelayMsg::Broadcast(Event::notice(format!(
+                    "announcement: {text}"
+                ))));
             tracing::info!(delay, "shutdown requested over the control socket");
             let shutdown = ctx.shutdown.clone();
             tokio::spawn(async move {
