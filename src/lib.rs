@@ -24,6 +24,7 @@
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
 //! - [`names`]: nick and room-name rules.
 //! - [`bench`]: the load generator behind `chatd-bench`.
+//! - [`client`]: the terminal client behind `chat-client`.
 //!
 //! # Delivery promise
 //!
@@ -34,6 +35,7 @@
 //! always produces an error event first.
 
 pub mod bench;
+pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod connection;

@@ -1,0 +1,369 @@
+//! Drawing the client's screen from the app state; nothing here changes state.
+//!
+//! ```text
+//! title bar:    #lobby — 3 users
+//! body:         sidebar │ messages                      │ users
+//! status bar:   [ann] [2:#lobby] [node a · 127.0.0.1:9999] [act: 3,4@]
+//! input:        #lobby> hello_
+//! ```
+//!
+//! Below 50 columns the sidebar folds into the title bar (`[2/4] #lobby`); the user list shows
+//! from 80 columns (F2 shows or hides it at any width).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, CLIENT_COMMANDS, ConnState, KEYS, Viewport, users_text};
+use super::buffer::Target;
+use super::view;
+use crate::protocol::line;
+
+/// The narrowest terminal that shows the sidebar.
+pub const SIDEBAR_MIN_WIDTH: u16 = 50;
+/// The narrowest terminal that shows the user list unless F2 says otherwise.
+pub const USERS_MIN_WIDTH: u16 = 80;
+
+/// Draws the whole screen and returns where things went.
+pub fn draw(frame: &mut Frame, app: &App) -> Viewport {
+    let area = frame.area();
+    if area.width < 10 || area.height < 4 {
+        frame.render_widget(Paragraph::new("too small"), area);
+        return Viewport::default();
+    }
+    let [title, body, status, input] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    let show_sidebar = area.width >= SIDEBAR_MIN_WIDTH;
+    let buffer = app.current_buffer();
+    let show_users = matches!(buffer.target, Target::Room(_))
+        && app.users_toggle.unwrap_or(area.width >= USERS_MIN_WIDTH);
+    let sidebar_width = if show_sidebar { sidebar_width(app) } else { 0 };
+    let users_width = if show_users {
+        users_width(app, area.width)
+    } else {
+        0
+    };
+    let [sidebar, messages, users] = Layout::horizontal([
+        Constraint::Length(sidebar_width),
+        Constraint::Min(1),
+        Constraint::Length(users_width),
+    ])
+    .areas(body);
+
+    draw_title(frame, app, title, !show_sidebar);
+    let sidebar_inner = show_sidebar.then(|| draw_sidebar(frame, app, sidebar));
+    let users_inner = show_users.then(|| draw_users(frame, app, users));
+    match app.help {
+        Some(top) => draw_help(frame, app, messages, top),
+        None => draw_messages(frame, app, messages),
+    }
+    draw_status(frame, app, status);
+    draw_input(frame, app, input);
+    Viewport {
+        messages,
+        sidebar: sidebar_inner,
+        users: users_inner,
+    }
+}
+
+fn bar_style(app: &App) -> Style {
+    let theme = app.theme();
+    Style::new().fg(theme.bar_fg).bg(theme.bar_bg)
+}
+
+fn draw_title(frame: &mut Frame, app: &App, area: Rect, with_position: bool) {
+    let buffer = app.current_buffer();
+    let mut text = String::from(" ");
+    if with_position {
+        text.push_str(&format!("[{}/{}] ", app.current + 1, app.buffers.len()));
+    }
+    text.push_str(&buffer.target.label());
+    match &buffer.target {
+        Target::Server => match (&app.server_version, &app.node) {
+            (Some(version), Some(node)) => text.push_str(&format!(" — {version} on node {node}")),
+            _ => text.push_str(" — not connected"),
+        },
+        Target::Room(_) if buffer.joined => {
+            text.push_str(&format!(" — {}", users_text(buffer.users.len())));
+        }
+        Target::Room(_) => text.push_str(" — not joined"),
+        Target::Private(_) => text.push_str(" — private conversation"),
+    }
+    frame.render_widget(
+        Paragraph::new(text).style(bar_style(app).add_modifier(Modifier::BOLD)),
+        area,
+    );
+}
+
+fn sidebar_label(app: &App, idx: usize) -> (String, String) {
+    let buffer = &app.buffers[idx];
+    let name = format!("{:>2} {}", idx + 1, buffer.target.label());
+    let count = match (buffer.unread, buffer.mentioned) {
+        (0, _) => String::new(),
+        (n, true) => format!(" (@{n})"),
+        (n, false) => format!(" ({n})"),
+    };
+    (name, count)
+}
+
+fn sidebar_width(app: &App) -> u16 {
+    let widest = (0..app.buffers.len())
+        .map(|i| {
+            let (name, count) = sidebar_label(app, i);
+            name.width() + count.width()
+        })
+        .max()
+        .unwrap_or(0);
+    (widest as u16 + 1).clamp(10, 20)
+}
+
+/// Draws the sidebar; returns its inner area (row i is buffer i).
+fn draw_sidebar(frame: &mut Frame, app: &App, area: Rect) -> Rect {
+    let theme = app.theme();
+    let block = Block::new()
+        .borders(Borders::RIGHT)
+        .border_style(Style::new().fg(theme.border));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines: Vec<Line> = (0..app.buffers.len())
+        .map(|i| {
+            let buffer = &app.buffers[i];
+            let (name, count) = sidebar_label(app, i);
+            let mut style = Style::new().fg(theme.sidebar);
+            if buffer.unread > 0 {
+                style = style.fg(theme.unread).add_modifier(Modifier::BOLD);
+            }
+            if buffer.mentioned {
+                style = style.fg(theme.mention).add_modifier(Modifier::BOLD);
+            }
+            if i == app.current {
+                style = Style::new()
+                    .fg(theme.current)
+                    .add_modifier(Modifier::BOLD | Modifier::REVERSED);
+            }
+            Line::from(vec![Span::styled(name, style), Span::styled(count, style)])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+    inner
+}
+
+fn users_width(app: &App, total: u16) -> u16 {
+    let widest = app
+        .current_buffer()
+        .users
+        .iter()
+        .map(|u| u.width())
+        .max()
+        .unwrap_or(0);
+    (widest as u16 + 2).clamp(9, 18).min(total / 3)
+}
+
+fn draw_users(frame: &mut Frame, app: &App, area: Rect) -> Rect {
+    let theme = app.theme();
+    let buffer = app.current_buffer();
+    let block = Block::new()
+        .borders(Borders::LEFT)
+        .border_style(Style::new().fg(theme.border));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = vec![Line::styled(
+        users_text(buffer.users.len()),
+        Style::new().fg(theme.system),
+    )];
+    lines.extend(buffer.users.iter().map(|nick| {
+        let own = app
+            .nick
+            .as_deref()
+            .is_some_and(|me| me.eq_ignore_ascii_case(nick));
+        let style = if own {
+            Style::new().fg(theme.own_nick).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().fg(theme.nick_color(nick))
+        };
+        Line::styled(nick.clone(), style)
+    }));
+    frame.render_widget(Paragraph::new(lines), inner);
+    inner
+}
+
+fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
+    let buffer = app.current_buffer();
+    let look = app.look();
+    let width = area.width as usize;
+    let height = area.height as usize;
+    let wrapped: Vec<Vec<Line>> = buffer
+        .entries
+        .iter()
+        .map(|e| view::lines(e, &look, width))
+        .collect();
+    let total: usize = wrapped.iter().map(Vec::len).sum();
+    let scroll = buffer.scroll.min(total.saturating_sub(height));
+    let mut rows: Vec<Line> = wrapped
+        .into_iter()
+        .flatten()
+        .skip(total.saturating_sub(height + scroll))
+        .take(height)
+        .collect();
+    if scroll > 0 && height > 1 {
+        let more = match buffer.unseen_below {
+            0 => " ▼ more below — PgDn, Ctrl-End ".to_string(),
+            n => format!(" ▼ more below ({n} new) — PgDn, Ctrl-End "),
+        };
+        let marker = Line::styled(more, bar_style(app).add_modifier(Modifier::BOLD));
+        if rows.len() == height {
+            rows.pop();
+        }
+        rows.push(marker);
+    }
+    frame.render_widget(Paragraph::new(rows), area);
+}
+
+fn draw_help(frame: &mut Frame, app: &App, area: Rect, top: usize) {
+    let theme = app.theme();
+    let heading = Style::new().fg(theme.current).add_modifier(Modifier::BOLD);
+    let key_style = Style::new().fg(theme.own_nick).add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::styled("Keys", heading)];
+    let column = (area.width as usize / 2).clamp(8, 26);
+    let row = |key: &str, what: &str| {
+        let pad = column.saturating_sub(key.width());
+        Line::from(vec![
+            Span::styled(format!("  {key}{}", " ".repeat(pad)), key_style),
+            Span::raw(what.to_string()),
+        ])
+    };
+    let mut body: Vec<Line> = KEYS.iter().map(|(k, w)| row(k, w)).collect();
+    body.push(Line::raw(""));
+    body.push(Line::styled("Commands", heading));
+    body.extend(line::HELP.iter().map(|(k, w)| row(k, w)));
+    body.extend(CLIENT_COMMANDS.iter().map(|(k, w)| row(k, w)));
+    lines.extend(body);
+    let top = top.min(lines.len().saturating_sub(1));
+    let block = Block::bordered()
+        .title(" help — Esc closes, PgUp/PgDn scroll ")
+        .border_style(Style::new().fg(theme.border));
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(block, area);
+    frame.render_widget(Paragraph::new(lines.split_off(top)), inner);
+}
+
+fn conn_text(app: &App) -> String {
+    match &app.conn {
+        ConnState::Connecting { server } => format!("connecting to {server}…"),
+        ConnState::Online { server } => match &app.node {
+            Some(node) => format!("node {node} · {server}"),
+            None => server.clone(),
+        },
+        ConnState::Waiting {
+            server,
+            delay,
+            attempt,
+            ..
+        } => format!(
+            "reconnecting to {server} in {:.1}s (attempt {attempt})",
+            delay.as_secs_f64()
+        ),
+        ConnState::Offline { reason } => format!("offline: {reason} — /reconnect"),
+    }
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let style = bar_style(app);
+    let nick = app.nick.clone().unwrap_or_else(|| "no nick".into());
+    let mut spans = vec![
+        Span::styled(format!(" [{nick}]"), style.add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!(
+                " [{}:{}]",
+                app.current + 1,
+                app.current_buffer().target.label()
+            ),
+            style,
+        ),
+    ];
+    let conn = conn_text(app);
+    let conn_style = if app.online() {
+        style
+    } else {
+        style.add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    };
+    spans.push(Span::styled(" [", style));
+    spans.push(Span::styled(conn, conn_style));
+    spans.push(Span::styled("]", style));
+    let active: Vec<String> = app
+        .buffers
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.unread > 0)
+        .map(|(i, b)| {
+            if b.mentioned {
+                format!("{}@", i + 1)
+            } else {
+                (i + 1).to_string()
+            }
+        })
+        .collect();
+    if !active.is_empty() {
+        spans.push(Span::styled(
+            format!(" [act: {}]", active.join(",")),
+            style.add_modifier(Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(style), area);
+}
+
+fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
+    let theme = app.theme();
+    let prompt = match &app.nick {
+        None => "nick: ".to_string(),
+        Some(_) => format!("{}> ", app.current_buffer().target.label()),
+    };
+    // Keep at least half the line for the text.
+    let prompt: String = if prompt.width() * 2 > area.width as usize {
+        "> ".into()
+    } else {
+        prompt
+    };
+    let prompt_width = prompt.width() as u16;
+    let text_width = area.width.saturating_sub(prompt_width).max(1) as usize;
+    let scroll = app.input.visual_scroll(text_width);
+    let visible = skip_columns(app.input.value(), scroll);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(
+                prompt,
+                Style::new().fg(theme.current).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(visible, Style::new().fg(theme.text)),
+        ])),
+        area,
+    );
+    if app.help.is_none() {
+        let x = area.x + prompt_width + (app.input.visual_cursor().saturating_sub(scroll)) as u16;
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
+}
+
+/// The text after its first `columns` display columns.
+fn skip_columns(text: &str, columns: usize) -> String {
+    let mut skipped = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        if skipped < columns {
+            skipped += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
