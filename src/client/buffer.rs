@@ -74,6 +74,8 @@ pub struct Buffer {
     pub users: Vec<String>,
     /// The user is in the room now (rooms only; false while reconnecting).
     pub joined: bool,
+    /// The user has been in the room before (a join now is a rejoin).
+    pub joined_once: bool,
     /// The highest room sequence number shown (rooms only).
     pub last_seq: Option<u64>,
     /// Rows scrolled up from the bottom; 0 follows new lines.
@@ -93,6 +95,7 @@ impl Buffer {
             mentioned: false,
             users: Vec::new(),
             joined: false,
+            joined_once: false,
             last_seq: None,
             scroll: 0,
             unseen_below: 0,

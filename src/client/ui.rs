@@ -62,9 +62,9 @@ pub fn draw(frame: &mut Frame, app: &App) -> Viewport {
     draw_title(frame, app, title, !show_sidebar);
     let sidebar_inner = show_sidebar.then(|| draw_sidebar(frame, app, sidebar));
     let users_inner = show_users.then(|| draw_users(frame, app, users));
-    match app.help {
-        Some(top) => draw_help(frame, app, messages, top),
-        None => draw_messages(frame, app, messages),
+    draw_messages(frame, app, messages);
+    if let Some(top) = app.help {
+        draw_help(frame, app, body, top);
     }
     draw_status(frame, app, status);
     draw_input(frame, app, input);
@@ -232,26 +232,28 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect, top: usize) {
     let theme = app.theme();
     let heading = Style::new().fg(theme.current).add_modifier(Modifier::BOLD);
     let key_style = Style::new().fg(theme.own_nick).add_modifier(Modifier::BOLD);
-    let mut lines = vec![Line::styled("Keys", heading)];
-    let column = (area.width as usize / 2).clamp(8, 26);
-    let row = |key: &str, what: &str| {
-        let pad = column.saturating_sub(key.width());
-        Line::from(vec![
-            Span::styled(format!("  {key}{}", " ".repeat(pad)), key_style),
-            Span::raw(what.to_string()),
-        ])
-    };
-    let mut body: Vec<Line> = KEYS.iter().map(|(k, w)| row(k, w)).collect();
-    body.push(Line::raw(""));
-    body.push(Line::styled("Commands", heading));
-    body.extend(line::HELP.iter().map(|(k, w)| row(k, w)));
-    body.extend(CLIENT_COMMANDS.iter().map(|(k, w)| row(k, w)));
-    lines.extend(body);
-    let top = top.min(lines.len().saturating_sub(1));
     let block = Block::bordered()
         .title(" help — Esc closes, PgUp/PgDn scroll ")
         .border_style(Style::new().fg(theme.border));
     let inner = block.inner(area);
+    let width = inner.width as usize;
+    let column = (width / 2).clamp(8, 26);
+    // Descriptions wrap under themselves.
+    let row = |key: &str, what: &str| {
+        let pad = column.saturating_sub(key.width());
+        let spans = [
+            Span::styled(format!("  {key}{} ", " ".repeat(pad)), key_style),
+            Span::raw(what.to_string()),
+        ];
+        view::wrap(&spans, width, column + 3)
+    };
+    let mut lines = vec![Line::styled("Keys", heading)];
+    lines.extend(KEYS.iter().flat_map(|(k, w)| row(k, w)));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Commands", heading));
+    lines.extend(line::HELP.iter().flat_map(|(k, w)| row(k, w)));
+    lines.extend(CLIENT_COMMANDS.iter().flat_map(|(k, w)| row(k, w)));
+    let top = top.min(lines.len().saturating_sub(inner.height as usize));
     frame.render_widget(Clear, area);
     frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines.split_off(top)), inner);
@@ -366,4 +368,178 @@ fn skip_columns(text: &str, columns: usize) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::client::app::NetEvent;
+    use crate::client::config::ClientConfig;
+    use crate::protocol::{ChatMessage, Event, PROTOCOL_VERSION};
+
+    const T0: u64 = 1_700_000_000_000;
+
+    fn msg(room: &str, seq: u64, from: &str, text: &str, action: bool) -> ChatMessage {
+        ChatMessage {
+            room: room.into(),
+            seq,
+            from: from.into(),
+            text: text.into(),
+            action,
+            ts: T0 + seq * 60_000,
+        }
+    }
+
+    fn key(app: &mut App, code: KeyCode) {
+        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+
+    /// ann in #lobby (with history, live lines, wide characters), #rust unread, bob mentioning
+    /// her privately.
+    fn chatting() -> App {
+        let mut app = App::new(ClientConfig::default());
+        app.use_utc();
+        app.now = || T0;
+        app.on_net(NetEvent::Connected {
+            server: "127.0.0.1:9999".into(),
+        });
+        app.on_event(Event::Welcome {
+            server: "chatd 0.1.0".into(),
+            protocol: PROTOCOL_VERSION,
+            node: "n1".into(),
+        });
+        for c in "ann".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        app.on_event(Event::NickOk { nick: "ann".into() });
+        for c in "/join lobby".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Enter);
+        app.on_event(Event::History {
+            room: "lobby".into(),
+            messages: vec![
+                msg("lobby", 1, "bob", "is anyone here?", false),
+                msg("lobby", 2, "cy", "morning", false),
+            ],
+        });
+        app.on_event(Event::Joined {
+            room: "lobby".into(),
+            users: vec!["ann".into(), "bob".into(), "cy".into(), "李雷".into()],
+        });
+        app.on_event(Event::Message(msg(
+            "lobby",
+            3,
+            "bob",
+            "ann: 你好 👋 welcome back, this line is long enough to wrap under its text",
+            false,
+        )));
+        app.on_event(Event::Message(msg("lobby", 4, "ann", "thanks!", false)));
+        app.on_event(Event::UserJoined {
+            room: "lobby".into(),
+            nick: "dee".into(),
+            ts: T0 + 300_000,
+        });
+        app.on_event(Event::Message(msg("lobby", 5, "cy", "waves", true)));
+        app.on_event(Event::Joined {
+            room: "rust".into(),
+            users: vec!["ann".into(), "cy".into()],
+        });
+        app.on_event(Event::Message(msg("rust", 1, "cy", "borrowck says no", false)));
+        app.on_event(Event::Private {
+            from: "bob".into(),
+            to: "ann".into(),
+            text: "psst".into(),
+            ts: T0 + 400_000,
+        });
+        app.switch_to(1);
+        for c in "typing…".chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        app
+    }
+
+    fn screen(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+        // Twice: the first draw tells the app the layout, as the real loop does.
+        for _ in 0..2 {
+            let mut viewport = Viewport::default();
+            terminal
+                .draw(|frame| viewport = draw(frame, app))
+                .expect("draw");
+            app.set_viewport(viewport);
+        }
+        terminal
+    }
+
+    #[test]
+    fn main_screen() {
+        let mut app = chatting();
+        insta::assert_snapshot!(screen(&mut app, 80, 24).backend());
+    }
+
+    #[test]
+    fn narrow_screen() {
+        let mut app = chatting();
+        insta::assert_snapshot!(screen(&mut app, 40, 10).backend());
+    }
+
+    #[test]
+    fn help_screen() {
+        let mut app = chatting();
+        key(&mut app, KeyCode::F(1));
+        insta::assert_snapshot!(screen(&mut app, 80, 24).backend());
+    }
+
+    #[test]
+    fn long_scrollback_scrolled_up() {
+        let mut app = chatting();
+        for seq in 6..200 {
+            app.on_event(Event::Message(msg(
+                "lobby",
+                seq,
+                "bob",
+                &format!("line {seq}"),
+                false,
+            )));
+        }
+        screen(&mut app, 80, 24);
+        key(&mut app, KeyCode::PageUp);
+        key(&mut app, KeyCode::PageUp);
+        app.on_event(Event::Message(msg("lobby", 200, "cy", "new below", false)));
+        insta::assert_snapshot!(screen(&mut app, 80, 24).backend());
+    }
+
+    #[test]
+    fn disconnected_status_and_user_list_toggle() {
+        let mut app = chatting();
+        screen(&mut app, 80, 12);
+        key(&mut app, KeyCode::F(2));
+        app.on_net(NetEvent::Disconnected {
+            server: "127.0.0.1:9999".into(),
+            reason: "the server closed the connection".into(),
+        });
+        insta::assert_snapshot!(screen(&mut app, 80, 12).backend());
+    }
+
+    #[test]
+    fn every_size_down_to_the_minimum_draws_within_bounds() {
+        for (w, h) in [(40, 10), (41, 11), (50, 12), (79, 24), (120, 40), (9, 3)] {
+            let mut app = chatting();
+            let terminal = screen(&mut app, w, h);
+            let area = terminal.backend().buffer().area;
+            assert_eq!((area.width, area.height), (w, h));
+            if w >= 40 {
+                let input = (0..w)
+                    .map(|x| terminal.backend().buffer()[(x, h - 1)].symbol())
+                    .collect::<String>();
+                assert!(input.contains("typing…"), "{w}x{h}: {input:?}");
+            }
+        }
+    }
 }

@@ -104,8 +104,9 @@ impl App {
             Event::Joined { room, users } => {
                 let idx = self.room_buffer(&room);
                 let buffer = &mut self.buffers[idx];
-                let again = buffer.last_seq.is_some() || !buffer.entries.is_empty();
+                let again = buffer.joined_once;
                 buffer.joined = true;
+                buffer.joined_once = true;
                 buffer.set_users(users);
                 let text = if again {
                     format!("rejoined #{room} ({})", users_text(buffer.users.len()))
