@@ -149,7 +149,7 @@ fn cluster_configuration_errors_name_the_key() {
 }
 
 /// `count` nodes in a full mesh (each dialling the first).
-fn mesh(names: &[&str]) -> Vec<Server> {
+pub(crate) fn mesh(names: &[&str]) -> Vec<Server> {
     let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
     let servers: Vec<Server> = names
         .iter()

@@ -3,6 +3,7 @@
 mod bad_input;
 mod bench;
 mod chat;
+mod client;
 mod cluster;
 mod commands;
 mod control;

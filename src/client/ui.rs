@@ -450,7 +450,13 @@ mod tests {
             room: "rust".into(),
             users: vec!["ann".into(), "cy".into()],
         });
-        app.on_event(Event::Message(msg("rust", 1, "cy", "borrowck says no", false)));
+        app.on_event(Event::Message(msg(
+            "rust",
+            1,
+            "cy",
+            "borrowck says no",
+            false,
+        )));
         app.on_event(Event::Private {
             from: "bob".into(),
             to: "ann".into(),
