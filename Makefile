@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 # Tools the tests use; installed from Debian's packages when missing (CI runs as root).
-TOOLS := systemd-analyze:systemd mandoc:mandoc groff:groff man:man-db
+TOOLS := systemd-analyze:systemd mandoc:mandoc groff:groff man:man-db tmux:tmux
 
 # Installation layout (FHS); `make install DESTDIR=/tmp/pkg PREFIX=/usr`.
 DESTDIR ?=
@@ -22,9 +22,10 @@ BUILT := target/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 run:
 	$(CARGO) run --release --bin chatd
 
-# Everything CI checks: formatting, lints, unit and integration tests.
+# Everything CI checks: formatting, lints, unit and integration tests. CI=true makes a missing or
+# changed rendering snapshot (src/client/snapshots) fail instead of being written.
 test: deps lint
-	$(CARGO) test --all-targets
+	CI=true $(CARGO) test --all-targets
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -44,7 +45,8 @@ deps:
 build:
 	$(CARGO) build --profile $(PROFILE) --bins
 
-# Binaries, unit, sysusers entry, configuration (kept if present), man pages, completions.
+# Binaries, unit, sysusers entry, configuration (kept if present), man pages, completions, the
+# example client configuration.
 install: build install-files
 
 # The copying part of `install`, from binaries already built in $(BUILT).
@@ -52,6 +54,7 @@ install-files:
 	install -Dm755 $(BUILT)/chatd $(DESTDIR)$(BINDIR)/chatd
 	install -Dm755 $(BUILT)/chatctl $(DESTDIR)$(BINDIR)/chatctl
 	install -Dm755 $(BUILT)/chatd-bench $(DESTDIR)$(BINDIR)/chatd-bench
+	install -Dm755 $(BUILT)/chat-client $(DESTDIR)$(BINDIR)/chat-client
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/bin/|$(BINDIR)/|g; s|/etc/chatd.toml|$(SYSCONFDIR)/chatd.toml|g' systemd/chatd.service \
 		> $(DESTDIR)$(UNITDIR)/chatd.service
@@ -65,6 +68,8 @@ install-files:
 	install -Dm644 man/chatd.8 $(DESTDIR)$(MANDIR)/man8/chatd.8
 	install -Dm644 man/chatctl.1 $(DESTDIR)$(MANDIR)/man1/chatctl.1
 	install -Dm644 man/chatd.toml.5 $(DESTDIR)$(MANDIR)/man5/chatd.toml.5
+	install -Dm644 man/chat-client.1 $(DESTDIR)$(MANDIR)/man1/chat-client.1
+	install -Dm644 etc/client.toml $(DESTDIR)$(PREFIX)/share/doc/chatd/examples/client.toml
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d

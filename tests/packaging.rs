@@ -3,6 +3,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use chatd::client::app::{COMMANDS, KEYS};
+use chatd::client::config::ClientConfig;
+use chatd::client::theme::Theme;
 use chatd::config::{Config, Overrides, Settings};
 
 fn leaves(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
@@ -58,6 +61,72 @@ fn the_sample_config_parses_and_lists_every_key_with_its_default() {
                 "undocumented: {line}"
             );
         }
+    }
+}
+
+/// Every key chat-client's configuration accepts (the file parser refuses any other).
+fn client_keys() -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = [
+        "servers",
+        "nick",
+        "rooms",
+        "theme",
+        "timestamp_format",
+        "scrollback",
+        "input_history",
+        "mouse",
+        "ping_interval_secs",
+        "reconnect.initial_ms",
+        "reconnect.max_ms",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
+    keys.extend(Theme::KEYS.iter().map(|k| format!("colors.{k}")));
+    keys
+}
+
+#[test]
+fn the_sample_client_config_parses_to_the_defaults_and_lists_every_key() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/client.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let config = ClientConfig::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config,
+        ClientConfig::default(),
+        "the sample shows the defaults"
+    );
+    let mut in_file = BTreeSet::new();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    leaves("", &toml::Value::Table(table), &mut in_file);
+    // `nick` has no default: it is shown commented out.
+    assert!(text.contains("nick = \"ann\""));
+    in_file.insert("nick".into());
+    assert_eq!(in_file, client_keys());
+    // Each key the parser knows is accepted on its own.
+    for key in client_keys() {
+        let (table, leaf) = key
+            .split_once('.')
+            .map_or((None, key.as_str()), |(t, l)| (Some(t), l));
+        let value = match leaf {
+            "servers" | "rooms" | "nicks" => "[\"blue\"]",
+            "mouse" => "true",
+            "scrollback" | "input_history" | "ping_interval_secs" | "initial_ms" | "max_ms" => {
+                "600"
+            }
+            "nick" => "\"ann\"",
+            "theme" => "\"mono\"",
+            "timestamp_format" => "\"%H\"",
+            _ => "\"blue\"",
+        };
+        let text = match table {
+            Some(table) => format!("[{table}]\n{leaf} = {value}\n"),
+            None => format!("{leaf} = {value}\n"),
+        };
+        let text = text
+            .replace("servers = [\"blue\"]", "servers = [\"h:1\"]")
+            .replace("rooms = [\"blue\"]", "rooms = [\"r\"]");
+        ClientConfig::parse(&text, Path::new("x")).unwrap_or_else(|e| panic!("{key}: {e}"));
     }
 }
 
@@ -143,7 +212,7 @@ fn page(name: &str) -> (std::path::PathBuf, String) {
 
 #[test]
 fn man_pages_lint_cleanly_and_document_every_flag_and_key() {
-    for name in ["chatd.8", "chatctl.1", "chatd.toml.5"] {
+    for name in ["chatd.8", "chatctl.1", "chatd.toml.5", "chat-client.1"] {
         let (path, _) = page(name);
         let out = std::process::Command::new("mandoc")
             .args(["-Tlint", "-W", "warning"])
@@ -171,6 +240,7 @@ fn man_pages_lint_cleanly_and_document_every_flag_and_key() {
     for (bin, name) in [
         (env!("CARGO_BIN_EXE_chatd"), "chatd.8"),
         (env!("CARGO_BIN_EXE_chatctl"), "chatctl.1"),
+        (env!("CARGO_BIN_EXE_chat-client"), "chat-client.1"),
     ] {
         let (_, text) = page(name);
         let flags = flags(bin);
@@ -196,6 +266,23 @@ fn man_pages_lint_cleanly_and_document_every_flag_and_key() {
                 || chatctl.contains(&format!(".BI {command}")),
             "chatctl.1 lacks {command}"
         );
+    }
+    let (_, client) = page("chat-client.1");
+    for key in client_keys() {
+        let leaf = key.strip_prefix("colors.").unwrap_or(&key);
+        assert!(
+            client.contains(&format!(".B {leaf}\n")),
+            "chat-client.1 does not document {key}"
+        );
+    }
+    for (keys, _) in KEYS {
+        assert!(
+            client.contains(&format!(".B {keys}\n")),
+            "chat-client.1 does not document the keys {keys}"
+        );
+    }
+    for command in COMMANDS {
+        assert!(client.contains(command), "chat-client.1 lacks {command}");
     }
     let (_, toml_page) = page("chatd.toml.5");
     let mut keys = BTreeSet::new();
@@ -242,7 +329,12 @@ fn make_install_lays_out_the_files_and_keeps_an_existing_config() {
                 .permissions(),
         ) & 0o777
     };
-    for bin in ["usr/bin/chatd", "usr/bin/chatctl", "usr/bin/chatd-bench"] {
+    for bin in [
+        "usr/bin/chatd",
+        "usr/bin/chatctl",
+        "usr/bin/chatd-bench",
+        "usr/bin/chat-client",
+    ] {
         assert_eq!(mode(bin), 0o755, "{bin}");
     }
     for file in [
@@ -252,6 +344,8 @@ fn make_install_lays_out_the_files_and_keeps_an_existing_config() {
         "usr/share/man/man8/chatd.8",
         "usr/share/man/man1/chatctl.1",
         "usr/share/man/man5/chatd.toml.5",
+        "usr/share/man/man1/chat-client.1",
+        "usr/share/doc/chatd/examples/client.toml",
         "usr/share/bash-completion/completions/chatctl",
         "usr/share/zsh/vendor-completions/_chatctl",
         "usr/share/fish/vendor_completions.d/chatctl.fish",
@@ -277,6 +371,7 @@ fn every_binary_answers_version() {
         env!("CARGO_BIN_EXE_chatd"),
         env!("CARGO_BIN_EXE_chatctl"),
         env!("CARGO_BIN_EXE_chatd-bench"),
+        env!("CARGO_BIN_EXE_chat-client"),
     ] {
         let out = std::process::Command::new(bin)
             .arg("--version")
@@ -319,6 +414,9 @@ fn cargo_deb_packages_everything_and_enables_the_unit() {
         "./usr/lib/systemd/system/chatd.service",
         "./usr/lib/sysusers.d/chatd.conf",
         "./usr/share/man/man8/chatd.8.gz",
+        "./usr/bin/chat-client",
+        "./usr/share/man/man1/chat-client.1.gz",
+        "./usr/share/doc/chatd/examples/client.toml",
     ] {
         assert!(contents.contains(file), "{file} missing:\n{contents}");
     }

@@ -74,7 +74,7 @@ struct ReconnectFile {
 }
 
 /// The client's settings after layering defaults, file and flags.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Servers as `host:port`, tried in order; the next one is tried after a connection loss.
     pub servers: Vec<String>,

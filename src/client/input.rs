@@ -1,9 +1,9 @@
 //! The input line: editing (via `tui-input`: cursor movement, Ctrl-W word delete, Ctrl-U, ...),
 //! the history of sent lines (Up/Down), and Tab completion that cycles through candidates.
 
-use ratatui::crossterm::event::{Event as TermEvent, KeyEvent};
-use tui_input::Input;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::backend::crossterm::EventHandler;
+use tui_input::{Input, InputRequest};
 
 /// The longest input line, in characters; longer pastes are cut.
 pub const MAX_INPUT_CHARS: usize = 4000;
@@ -71,13 +71,23 @@ impl InputLine {
     /// An editing key (anything but Enter, Tab, Up, Down). Returns whether the text changed.
     pub fn edit(&mut self, key: KeyEvent) -> bool {
         self.completion = None;
+        // Terminals send Alt-B/Alt-F as Alt; tui-input only maps them for Meta.
+        if key.modifiers == KeyModifiers::ALT {
+            let request = match key.code {
+                KeyCode::Char('b') => InputRequest::GoToPrevWord,
+                KeyCode::Char('f') => InputRequest::GoToNextWord,
+                _ => return false,
+            };
+            self.input.handle(request);
+            return false;
+        }
         let before = self.input.value().chars().count();
         let changed = self
             .input
             .handle_event(&TermEvent::Key(key))
             .is_some_and(|c| c.value);
         if changed && before >= MAX_INPUT_CHARS && self.input.value().chars().count() > before {
-            self.input.handle(tui_input::InputRequest::DeletePrevChar);
+            self.input.handle(InputRequest::DeletePrevChar);
             return false;
         }
         changed
@@ -94,7 +104,7 @@ impl InputLine {
                 c
             };
             if !c.is_control() {
-                self.input.handle(tui_input::InputRequest::InsertChar(c));
+                self.input.handle(InputRequest::InsertChar(c));
             }
         }
     }
@@ -209,7 +219,6 @@ impl InputLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 
     fn typed(line: &mut InputLine, text: &str) {
         for c in text.chars() {
@@ -262,6 +271,10 @@ mod tests {
         typed(&mut line, ">");
         assert_eq!(line.value(), ">hello big ");
         assert_eq!(line.cursor(), 1);
+        line.edit(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::ALT));
+        assert_eq!(line.cursor(), 7, "Alt-F: to the next word");
+        line.edit(KeyEvent::new(KeyCode::Char('b'), KeyModifiers::ALT));
+        assert_eq!(line.cursor(), 1, "Alt-B: back to its start");
     }
 
     #[test]
