@@ -3,7 +3,7 @@
 //! ```text
 //! title bar:    #lobby — 3 users
 //! body:         sidebar │ messages                      │ users
-//! status bar:   [ann] [2:#lobby] [node a · 127.0.0.1:9999] [act: 3,4@]
+//! status bar:   [ann] [2:#lobby] [act: 3,4@] [node a · 127.0.0.1:9999]
 //! input:        #lobby> hello_
 //! ```
 //!
@@ -201,19 +201,18 @@ fn draw_messages(frame: &mut Frame, app: &App, area: Rect) {
     let look = app.look();
     let width = area.width as usize;
     let height = area.height as usize;
-    let wrapped: Vec<Vec<Line>> = buffer
-        .entries
-        .iter()
-        .map(|e| view::lines(e, &look, width))
-        .collect();
-    let total: usize = wrapped.iter().map(Vec::len).sum();
-    let scroll = buffer.scroll.min(total.saturating_sub(height));
-    let mut rows: Vec<Line> = wrapped
-        .into_iter()
-        .flatten()
-        .skip(total.saturating_sub(height + scroll))
-        .take(height)
-        .collect();
+    // Wrap from the newest line back, only as far as the view reaches.
+    let mut rows: Vec<Line> = Vec::with_capacity(height + buffer.scroll);
+    for entry in buffer.entries.iter().rev() {
+        if rows.len() >= height + buffer.scroll {
+            break;
+        }
+        rows.extend(view::lines(entry, &look, width).into_iter().rev());
+    }
+    // Scrolled past the oldest line: show the top of the buffer.
+    let scroll = buffer.scroll.min(rows.len().saturating_sub(height));
+    let mut rows: Vec<Line> = rows.into_iter().skip(scroll).take(height).collect();
+    rows.reverse();
     if scroll > 0 && height > 1 {
         let more = match buffer.unseen_below {
             0 => " ▼ more below — PgDn, Ctrl-End ".to_string(),
@@ -279,29 +278,25 @@ fn conn_text(app: &App) -> String {
     }
 }
 
+/// Status bar: nick, current buffer (when wide), activity, connection — the connection last, as
+/// it is the longest and, while online, the least urgent.
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let style = bar_style(app);
     let nick = app.nick.clone().unwrap_or_else(|| "no nick".into());
-    let mut spans = vec![
-        Span::styled(format!(" [{nick}]"), style.add_modifier(Modifier::BOLD)),
-        Span::styled(
+    let mut spans = vec![Span::styled(
+        format!(" [{nick}]"),
+        style.add_modifier(Modifier::BOLD),
+    )];
+    if area.width >= 60 {
+        spans.push(Span::styled(
             format!(
                 " [{}:{}]",
                 app.current + 1,
                 app.current_buffer().target.label()
             ),
             style,
-        ),
-    ];
-    let conn = conn_text(app);
-    let conn_style = if app.online() {
-        style
-    } else {
-        style.add_modifier(Modifier::BOLD | Modifier::REVERSED)
-    };
-    spans.push(Span::styled(" [", style));
-    spans.push(Span::styled(conn, conn_style));
-    spans.push(Span::styled("]", style));
+        ));
+    }
     let active: Vec<String> = app
         .buffers
         .iter()
@@ -321,6 +316,14 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             style.add_modifier(Modifier::BOLD),
         ));
     }
+    let conn_style = if app.online() {
+        style
+    } else {
+        style.add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    };
+    spans.push(Span::styled(" [", style));
+    spans.push(Span::styled(conn_text(app), conn_style));
+    spans.push(Span::styled("]", style));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(style), area);
 }
 

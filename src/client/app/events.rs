@@ -194,7 +194,12 @@ impl App {
                 for r in rooms {
                     buffer.system(
                         now,
-                        format!("  #{}  {} users  on {}", r.name, r.members, r.node),
+                        format!(
+                            "  #{}  {}  on {}",
+                            r.name,
+                            users_text(r.members as usize),
+                            r.node
+                        ),
                     );
                 }
             }
