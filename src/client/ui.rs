@@ -282,7 +282,7 @@ fn conn_text(app: &App) -> String {
 /// it is the longest and, while online, the least urgent.
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let style = bar_style(app);
-    let nick = app.nick.clone().unwrap_or_else(|| "no nick".into());
+    let nick = app.shown_nick().unwrap_or("no nick");
     let mut spans = vec![Span::styled(
         format!(" [{nick}]"),
         style.add_modifier(Modifier::BOLD),
@@ -329,7 +329,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_input(frame: &mut Frame, app: &App, area: Rect) {
     let theme = app.theme();
-    let prompt = match &app.nick {
+    let prompt = match app.shown_nick() {
         None => "nick: ".to_string(),
         Some(_) => format!("{}> ", app.current_buffer().target.label()),
     };

@@ -38,12 +38,13 @@ impl App {
                         _ => None,
                     })
                     .collect();
-                self.rejoin = Some(if rooms.is_empty() && self.nick.is_none() {
+                self.rejoin = Some(if rooms.is_empty() && !self.named {
                     self.config.rooms.clone()
                 } else {
                     rooms
                 });
-                match self.nick.clone().or_else(|| self.config.nick.clone()) {
+                let wanted = self.nick.clone().or_else(|| self.reclaim.clone());
+                match wanted.or_else(|| self.config.nick.clone()) {
                     Some(nick) => {
                         self.nick_claim = Some(NickClaim {
                             base: nick.clone(),
@@ -59,9 +60,11 @@ impl App {
                 }
             }
             Event::NickOk { nick } => {
-                let first = self.nick.is_none();
+                let first = !self.named;
+                self.named = true;
                 self.nick_claim = None;
-                if self.nick.as_deref() != Some(&nick) {
+                let previous = self.nick.take().or_else(|| self.reclaim.take());
+                if previous.as_deref() != Some(&nick) {
                     let text = if first {
                         format!("you are {nick}")
                     } else {
@@ -92,6 +95,8 @@ impl App {
                 }
                 _ => {
                     self.nick_claim = None;
+                    // Giving up on the old nick: the prompt asks for a new one.
+                    self.reclaim = None;
                     let hint = if self.nick.is_none() {
                         "; type another nick"
                     } else {

@@ -177,7 +177,7 @@ impl App {
 
     /// Turns a typed line into actions; `Err` is shown as an error line.
     fn interpret(&mut self, line: &str) -> Result<Vec<Action>, String> {
-        if self.nick.is_none() && !line.starts_with('/') {
+        if self.shown_nick().is_none() && !line.starts_with('/') {
             let nick = line.trim();
             names::validate_nick(nick).map_err(|e| e.to_string())?;
             return self.send(Command::Nick(nick.to_string()));

@@ -202,8 +202,12 @@ pub struct App {
     pub node: Option<String>,
     /// Server name and version (from the welcome).
     pub server_version: Option<String>,
-    /// The nick the server gave us.
+    /// The nick the server gave us on this connection.
     pub nick: Option<String>,
+    /// The nick held before the connection was lost, claimed again after reconnecting.
+    reclaim: Option<String>,
+    /// The server has accepted a nick at least once (so later joins are rejoins).
+    named: bool,
     /// Whether the help screen is open, and how far it is scrolled.
     pub help: Option<usize>,
     /// User list shown (`Some`) or hidden by F2; `None` means by terminal width.
@@ -252,6 +256,8 @@ impl App {
             node: None,
             server_version: None,
             nick: None,
+            reclaim: None,
+            named: false,
             help: None,
             users_toggle: None,
             quitting: false,
@@ -307,6 +313,11 @@ impl App {
             .servers
             .get(self.server_index)
             .map_or("", String::as_str)
+    }
+
+    /// The nick to show: the current one, or while reconnecting the one being reclaimed.
+    pub fn shown_nick(&self) -> Option<&str> {
+        self.nick.as_deref().or(self.reclaim.as_deref())
     }
 
     /// Whether the client has a live connection.
@@ -403,6 +414,9 @@ impl App {
             }
         }
         self.node = None;
+        if let Some(nick) = self.nick.take() {
+            self.reclaim = Some(nick);
+        }
         self.nick_claim = None;
         self.rejoin = None;
         if self.quitting {

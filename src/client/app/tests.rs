@@ -221,6 +221,12 @@ fn reconnecting_restores_the_nick_and_rejoins_every_room_without_moving() {
     });
     assert!(matches!(actions.as_slice(), [Action::Connect { .. }]));
     assert!(!app.buffers[1].joined && !app.buffers[2].joined);
+    assert_eq!(app.nick, None, "the server no longer knows us");
+    assert_eq!(
+        app.shown_nick(),
+        Some("ann"),
+        "but the status bar still says who we are"
+    );
     assert!(app.buffers[1].users.is_empty());
     assert_eq!(
         type_line(&mut app, "anyone?"),
@@ -247,6 +253,46 @@ fn reconnecting_restores_the_nick_and_rejoins_every_room_without_moving() {
     assert_eq!(app.current, 2, "the user stays where they were");
     assert!(app.buffers[1].joined);
     assert!(texts(&app, 1).last().unwrap().contains("rejoined #lobby"));
+}
+
+#[test]
+fn a_reconnect_whose_nick_is_lost_asks_for_one_again() {
+    let mut app = chatting();
+    app.on_net(NetEvent::Disconnected {
+        server: "a:1".into(),
+        reason: "reset".into(),
+    });
+    app.on_net(NetEvent::Connected {
+        server: "b:2".into(),
+    });
+    app.on_event(welcome());
+    let taken = Event::NickError {
+        nick: "ann".into(),
+        code: ErrorCode::NickTaken,
+        message: "taken".into(),
+    };
+    for _ in 0..3 {
+        assert_eq!(app.on_event(taken.clone()).len(), 1);
+    }
+    assert!(app.on_event(taken).is_empty());
+    assert_eq!(
+        type_line(&mut app, "ann2"),
+        vec![Action::Send(Command::Nick("ann2".into()))],
+        "with no nick, a typed line claims one"
+    );
+    assert_eq!(
+        app.on_event(Event::NickOk {
+            nick: "ann2".into()
+        })
+        .len(),
+        2,
+        "then both rooms are rejoined"
+    );
+    assert!(
+        texts(&app, 0)
+            .iter()
+            .any(|t| t == "-- you are now known as ann2")
+    );
 }
 
 #[test]
