@@ -6,22 +6,32 @@ use super::*;
 impl App {
     // ----- scrolling -----
 
-    fn total_rows(&self, idx: usize) -> usize {
+    /// Rows of the current buffer's newest lines, counted until `enough` (wrapping the whole
+    /// scrollback on every wheel tick would be wasted work).
+    fn rows_up_to(&self, enough: usize) -> usize {
         let look = self.look();
         let width = self.viewport.messages.width as usize;
-        self.buffers[idx]
-            .entries
-            .iter()
-            .map(|e| view::height(e, &look, width))
-            .sum()
+        let mut rows = 0;
+        for entry in self.buffers[self.current].entries.iter().rev() {
+            if rows >= enough {
+                break;
+            }
+            rows += view::height(entry, &look, width);
+        }
+        rows
     }
 
     /// Scrolls the current buffer up (positive) or down (negative) by rows.
     pub fn scroll(&mut self, rows: isize) {
         let height = self.viewport.messages.height as usize;
-        let max = self.total_rows(self.current).saturating_sub(height);
+        let wanted = self.buffers[self.current]
+            .scroll
+            .saturating_add_signed(rows);
+        let max = self
+            .rows_up_to(wanted.saturating_add(height))
+            .saturating_sub(height);
         let buffer = &mut self.buffers[self.current];
-        buffer.scroll = buffer.scroll.saturating_add_signed(rows).min(max);
+        buffer.scroll = wanted.min(max);
         if buffer.scroll == 0 {
             buffer.unseen_below = 0;
         }
@@ -282,9 +292,9 @@ impl App {
                     self.close(self.current);
                     Ok(Some(Vec::new()))
                 }
-                Target::Room(room) if !self.buffers[self.current].joined => {
+                // Not joined (while reconnecting): only the buffer goes.
+                Target::Room(_) if !self.buffers[self.current].joined => {
                     self.close(self.current);
-                    let _ = room;
                     Ok(Some(Vec::new()))
                 }
                 Target::Room(room) => self.send(Command::Leave(Some(room))).map(Some),
