@@ -169,25 +169,27 @@ fn a_new_user_types_a_nick_joins_and_chats_with_a_netcat_user() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal_and_a_bad_config_names_the_key() {
+fn signals_restore_the_terminal_and_a_bad_config_names_the_key() {
     let server = Server::start("");
     let home = tempfile::tempdir().unwrap();
-    let tmux = Tmux::start(
-        40,
-        10,
-        &client_command(
-            home.path(),
-            &format!("--port {} --nick cy", server.addr.port()),
-        ),
-    );
-    tmux.wait_for("[cy]");
-    let pid = tmux.pane_pid();
-    let status = Command::new("pkill")
-        .args(["-TERM", "-P", &pid.to_string(), "chat-client"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "the client was running");
-    tmux.wait_for("EXITED 0 MODE icanon END");
+    for (i, signal) in ["TERM", "HUP", "INT"].iter().enumerate() {
+        let tmux = Tmux::start(
+            40,
+            10,
+            &client_command(
+                home.path(),
+                &format!("--port {} --nick cy{i}", server.addr.port()),
+            ),
+        );
+        tmux.wait_for(&format!("[cy{i}]"));
+        let pid = tmux.pane_pid();
+        let status = Command::new("pkill")
+            .args([&format!("-{signal}"), "-P", &pid.to_string(), "chat-client"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "the client was running");
+        tmux.wait_for("EXITED 0 MODE icanon END");
+    }
 
     let config = home.path().join("client.toml");
     std::fs::write(&config, "theme = \"dark\"\n[colors]\nnick = \"purplish\"\n").unwrap();

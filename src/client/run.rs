@@ -30,6 +30,8 @@ pub async fn run(config: ClientConfig) -> std::io::Result<()> {
     let mut app = App::new(config);
     let mut terms = signal(SignalKind::terminate())?;
     let mut hangups = signal(SignalKind::hangup())?;
+    // Raw mode turns Ctrl-C into a key; this is for `kill -INT`.
+    let mut interrupts = signal(SignalKind::interrupt())?;
     let mut guard = TerminalGuard::enter(mouse)?;
     let mut input = EventStream::new();
     let mut actions = app.start();
@@ -88,6 +90,7 @@ pub async fn run(config: ClientConfig) -> std::io::Result<()> {
             },
             _ = terms.recv() => actions = app.terminate("terminated"),
             _ = hangups.recv() => actions = app.terminate("the terminal hung up"),
+            _ = interrupts.recv() => actions = app.terminate("interrupted"),
         }
     }
 }
