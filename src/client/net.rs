@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 
 use super::app::NetEvent;
 use crate::protocol::{Command, Event, frame};
@@ -129,8 +130,7 @@ async fn session(
     events: &mpsc::Sender<NetEvent>,
     ping_interval: Duration,
 ) -> Ended {
-    let (read, write) = stream.into_split();
-    let mut writer = FramedWrite::new(write, frame::codec(DECODE_LIMIT));
+    let (read, mut writer) = stream.into_split();
     // A framed client speaks first: the first byte (0x00) selects the framed protocol.
     if let Err(e) = send(&mut writer, &Command::Ping(KEEPALIVE.into())).await {
         return Ended::Lost(e);
@@ -183,7 +183,7 @@ async fn session(
                     if let Some(command) = last {
                         let _ = send(&mut writer, &command).await;
                     }
-                    let _ = SinkExt::<bytes::Bytes>::close(&mut writer).await;
+                    let _ = writer.shutdown().await;
                     return Ended::Closed;
                 }
                 None => return Ended::Closed,
@@ -203,17 +203,7 @@ async fn session(
     }
 }
 
-async fn send(
-    writer: &mut FramedWrite<
-        tokio::net::tcp::OwnedWriteHalf,
-        tokio_util::codec::LengthDelimitedCodec,
-    >,
-    command: &Command,
-) -> Result<(), String> {
+async fn send(writer: &mut OwnedWriteHalf, command: &Command) -> Result<(), String> {
     let frame = frame::encode_command(command).map_err(|e| e.to_string())?;
-    // The codec adds the length prefix itself: hand it the payload only.
-    writer
-        .send(frame.slice(frame::HEADER_LEN..))
-        .await
-        .map_err(|e| e.to_string())
+    writer.write_all(&frame).await.map_err(|e| e.to_string())
 }

@@ -259,20 +259,17 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect, top: usize) {
 }
 
 fn conn_text(app: &App) -> String {
+    let server = app.server();
     match &app.conn {
-        ConnState::Connecting { server } => format!("connecting to {server}…"),
-        ConnState::Online { server } => match &app.node {
+        ConnState::Connecting => format!("connecting to {server}…"),
+        ConnState::Online => match &app.node {
             Some(node) => format!("node {node} · {server}"),
-            None => server.clone(),
+            None => server.to_string(),
         },
-        ConnState::Waiting {
-            server,
-            delay,
-            attempt,
-            ..
-        } => format!(
-            "reconnecting to {server} in {:.1}s (attempt {attempt})",
-            delay.as_secs_f64()
+        ConnState::Waiting(delay) => format!(
+            "reconnecting to {server} in {:.1}s (attempt {})",
+            delay.as_secs_f64(),
+            app.attempt()
         ),
         ConnState::Offline { reason } => format!("offline: {reason} — /reconnect"),
     }

@@ -346,17 +346,9 @@ impl App {
             format!("{} earlier messages, from history", fresh.len())
         };
         self.buffers[idx].system(now, what);
-        let shown = self.buffers[idx].last_seq;
+        // A replay never moves the catch-up position back: on_message keeps the highest seq.
         for m in fresh {
             self.on_message(m, true, now);
-        }
-        if asked {
-            // An explicit replay does not move the catch-up position backwards.
-            let buffer = &mut self.buffers[idx];
-            buffer.last_seq = match (shown, buffer.last_seq) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
         }
         self.buffers[idx].system(now, "end of history");
     }

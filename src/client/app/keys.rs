@@ -37,6 +37,12 @@ impl App {
         }
     }
 
+    /// The next (1) or previous (-1) buffer, wrapping around.
+    fn step(&mut self, by: isize) {
+        let len = self.buffers.len() as isize;
+        self.switch_to((self.current as isize + by).rem_euclid(len) as usize);
+    }
+
     fn page(&self) -> isize {
         (self.viewport.messages.height as isize - 1).max(1)
     }
@@ -63,14 +69,10 @@ impl App {
             KeyCode::Char('c') if ctrl => return self.quit(None),
             KeyCode::Char('d') if ctrl && self.input.value().is_empty() => return self.quit(None),
             KeyCode::Char('l') if ctrl => return vec![Action::Redraw],
-            KeyCode::Char('n') if ctrl => self.switch_to((self.current + 1) % self.buffers.len()),
-            KeyCode::Char('p') if ctrl => {
-                self.switch_to((self.current + self.buffers.len() - 1) % self.buffers.len());
-            }
-            KeyCode::Right if alt => self.switch_to((self.current + 1) % self.buffers.len()),
-            KeyCode::Left if alt => {
-                self.switch_to((self.current + self.buffers.len() - 1) % self.buffers.len());
-            }
+            KeyCode::Char('n') if ctrl => self.step(1),
+            KeyCode::Right if alt => self.step(1),
+            KeyCode::Char('p') if ctrl => self.step(-1),
+            KeyCode::Left if alt => self.step(-1),
             KeyCode::Char(c @ '0'..='9') if alt => {
                 let n = c as usize - '0' as usize;
                 self.switch_to(if n == 0 { 9 } else { n - 1 });

@@ -75,30 +75,15 @@ pub enum NetEvent {
     },
 }
 
-/// The connection as the status bar shows it.
+/// The connection as the status bar shows it; the server is [`App::server`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnState {
     /// Dialling.
-    Connecting {
-        /// `host:port`.
-        server: String,
-    },
+    Connecting,
     /// Connected.
-    Online {
-        /// `host:port`.
-        server: String,
-    },
-    /// Waiting to reconnect.
-    Waiting {
-        /// The server that will be tried next.
-        server: String,
-        /// The wait.
-        delay: Duration,
-        /// Failed attempts so far.
-        attempt: u32,
-        /// What went wrong last.
-        reason: String,
-    },
+    Online,
+    /// Waiting this long before dialling again.
+    Waiting(Duration),
     /// Not connected and not reconnecting by itself (after a kick); `/reconnect` resumes.
     Offline {
         /// Why.
@@ -250,9 +235,7 @@ impl App {
             now: crate::protocol::now_ms,
             buffers: vec![server],
             current: 0,
-            conn: ConnState::Connecting {
-                server: config.servers.first().cloned().unwrap_or_default(),
-            },
+            conn: ConnState::Connecting,
             node: None,
             server_version: None,
             nick: None,
@@ -320,9 +303,14 @@ impl App {
         self.nick.as_deref().or(self.reclaim.as_deref())
     }
 
+    /// Failed connection attempts since the last success.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
     /// Whether the client has a live connection.
     pub fn online(&self) -> bool {
-        matches!(self.conn, ConnState::Online { .. })
+        self.conn == ConnState::Online
     }
 
     fn now(&self) -> u64 {
@@ -332,23 +320,15 @@ impl App {
     // ----- connection bookkeeping -----
 
     fn connect_action(&mut self, delay: Duration) -> Action {
-        let server = self.server().to_string();
         self.conn = if delay.is_zero() {
-            ConnState::Connecting {
-                server: server.clone(),
-            }
+            ConnState::Connecting
         } else {
-            ConnState::Waiting {
-                server: server.clone(),
-                delay,
-                attempt: self.attempt,
-                reason: match &self.conn {
-                    ConnState::Waiting { reason, .. } => reason.clone(),
-                    _ => String::new(),
-                },
-            }
+            ConnState::Waiting(delay)
         };
-        Action::Connect { server, delay }
+        Action::Connect {
+            server: self.server().to_string(),
+            delay,
+        }
     }
 
     /// The wait before attempt number `attempt` (1-based): the initial delay, doubling, capped.
@@ -361,16 +341,10 @@ impl App {
     }
 
     /// After a failure: the next server, after the backoff.
-    fn retry(&mut self, reason: String) -> Vec<Action> {
+    fn retry(&mut self) -> Vec<Action> {
         self.attempt += 1;
         self.server_index = (self.server_index + 1) % self.config.servers.len().max(1);
         let delay = self.backoff(self.attempt);
-        self.conn = ConnState::Waiting {
-            server: self.server().to_string(),
-            delay,
-            attempt: self.attempt,
-            reason,
-        };
         vec![self.connect_action(delay)]
     }
 
@@ -378,9 +352,7 @@ impl App {
     pub fn on_net(&mut self, event: NetEvent) -> Vec<Action> {
         match event {
             NetEvent::Connected { server } => {
-                self.conn = ConnState::Online {
-                    server: server.clone(),
-                };
+                self.conn = ConnState::Online;
                 let now = self.now();
                 self.buffers[0].system(now, format!("connected to {server}"));
                 Vec::new()
@@ -389,7 +361,7 @@ impl App {
                 let now = self.now();
                 self.buffers[0].error(now, format!("cannot connect to {server}: {reason}"));
                 if self.auto_reconnect {
-                    self.retry(reason)
+                    self.retry()
                 } else {
                     self.conn = ConnState::Offline { reason };
                     Vec::new()
@@ -423,7 +395,7 @@ impl App {
             return Vec::new();
         }
         if self.auto_reconnect {
-            self.retry(reason)
+            self.retry()
         } else {
             self.buffers[0].system(now, "not reconnecting; /reconnect connects again");
             self.conn = ConnState::Offline { reason };

@@ -192,7 +192,8 @@ fn failed_connections_rotate_servers_with_doubling_capped_backoff() {
             ("a:1".to_string(), 1000),
         ]
     );
-    assert!(matches!(app.conn, ConnState::Waiting { attempt: 6, .. }));
+    assert_eq!(app.conn, ConnState::Waiting(Duration::from_millis(1000)));
+    assert_eq!(app.attempt(), 6);
     app.on_net(NetEvent::Connected {
         server: "a:1".into(),
     });
