@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::Server;
+use crate::util::{Server, assert_success};
 
 fn bench(server: &Server, args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench"))
@@ -13,11 +13,7 @@ fn bench(server: &Server, args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         stdout.lines().count(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{Server, eventually};
+use crate::util::{Server, assert_success, eventually};
 
 fn chatctl(server: &Server, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_chatctl"))
@@ -20,11 +20,7 @@ fn chatctl(server: &Server, args: &[&str]) -> Output {
 
 fn json(server: &Server, args: &[&str]) -> Value {
     let out = chatctl(server, &[&["--json"], args].concat());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -249,11 +245,7 @@ fn users_and_kick_work_across_cluster_nodes() {
     );
     // Kicked from alpha's chatctl while connected to bravo.
     let out = chatctl(&a, &["kick", "bob", "--reason", "cross-node"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let lines = bob.expect_closed();
     assert!(lines.iter().any(|l| l.contains("cross-node")), "{lines:?}");
     ann.expect("#mixed -- bob left (kicked: cross-node)");
@@ -363,11 +355,7 @@ fn chatctl_finds_the_socket_through_the_daemon_config() {
         .args(["--config", config.to_str().unwrap(), "--json", "nodes"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let nodes: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(nodes[0]["status"], "this");
 }

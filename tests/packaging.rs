@@ -8,6 +8,8 @@ use chatd::client::config::ClientConfig;
 use chatd::client::theme::Theme;
 use chatd::config::{Config, Overrides, Settings};
 
+use crate::util::assert_success;
+
 fn leaves(prefix: &str, value: &toml::Value, out: &mut BTreeSet<String>) {
     match value {
         toml::Value::Table(table) => {
@@ -315,11 +317,7 @@ fn make_install_lays_out_the_files_and_keeps_an_existing_config() {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
     };
     install();
     let mode = |p: &str| {
@@ -396,11 +394,7 @@ fn cargo_deb_packages_everything_and_enables_the_unit() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo deb (make test installs cargo-deb)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let contents = std::process::Command::new("dpkg-deb")
         .arg("-c")
         .arg(&deb)

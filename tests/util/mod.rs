@@ -363,3 +363,12 @@ impl FrameClient {
         panic!("never got {what}; got:\n{:#?}", self.seen)
     }
 }
+
+/// Asserts that a finished command succeeded, showing its stderr when it did not.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
