@@ -207,3 +207,85 @@ async fn send(writer: &mut OwnedWriteHalf, command: &Command) -> Result<(), Stri
     let frame = frame::encode_command(command).map_err(|e| e.to_string())?;
     writer.write_all(&frame).await.map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// Runs the connection task against a peer that writes `bytes` after accepting; returns
+    /// what the task reported after connecting.
+    async fn against(bytes: Vec<u8>) -> NetEvent {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let _ = socket.write_all(&bytes).await;
+            // Keep the socket open: the client must judge the bytes, not the close.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let (control, control_rx) = mpsc::channel(8);
+        let (events_tx, mut events) = mpsc::channel(8);
+        tokio::spawn(run(control_rx, events_tx, Duration::from_secs(30)));
+        control
+            .send(Control::Connect {
+                server: server.clone(),
+                delay: Duration::ZERO,
+            })
+            .await
+            .unwrap();
+        assert_eq!(events.recv().await, Some(NetEvent::Connected { server }));
+        tokio::time::timeout(Duration::from_secs(3), events.recv())
+            .await
+            .expect("the task reports within 3 s")
+            .expect("an event")
+    }
+
+    fn lost(event: &NetEvent) -> &str {
+        match event {
+            NetEvent::Disconnected { reason, .. } => reason,
+            other => panic!("expected a disconnection, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_garbage_frame_drops_the_connection_with_a_reason() {
+        let mut bytes = b"hello from something\n".to_vec();
+        bytes.extend_from_slice(&[0, 0, 0, 3, 0xff, 0xff, 0xff]);
+        let event = against(bytes).await;
+        assert!(lost(&event).contains("undecodable frame"), "{event:?}");
+    }
+
+    #[tokio::test]
+    async fn an_oversized_frame_is_refused_before_it_is_read() {
+        let mut bytes = b"banner\n".to_vec();
+        bytes.extend_from_slice(&u32::MAX.to_be_bytes());
+        let event = against(bytes).await;
+        assert!(lost(&event).contains("frame size too big"), "{event:?}");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_never_ends_its_banner_is_not_chatd() {
+        let event = against(vec![b'x'; MAX_BANNER + 10]).await;
+        assert!(
+            lost(&event).contains("did not greet like chatd"),
+            "{event:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_valid_event_passes_and_keepalive_pongs_do_not() {
+        let mut bytes = b"banner\n".to_vec();
+        for event in [
+            Event::Pong {
+                token: KEEPALIVE.into(),
+            },
+            Event::notice("hi"),
+        ] {
+            bytes.extend_from_slice(&frame::encode_event(&event).unwrap());
+        }
+        assert_eq!(against(bytes).await, NetEvent::Event(Event::notice("hi")));
+    }
+}

@@ -269,6 +269,32 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_from_the_server_cannot_move_the_cursor() {
+        let entry = Entry {
+            ts: 0,
+            kind: EntryKind::Message {
+                from: "bob".into(),
+                text: "a\u{1b}[2Jb\tc\rd".into(),
+                action: false,
+                own: false,
+                mention: false,
+                history: false,
+            },
+        };
+        let theme = Theme::mono();
+        let clock = Clock {
+            format: "%H:%M".into(),
+            utc: true,
+        };
+        let look = Look {
+            theme: &theme,
+            clock: &clock,
+        };
+        let rows: Vec<String> = lines(&entry, &look, 80).iter().map(text).collect();
+        assert_eq!(rows, vec!["00:00 <bob> a\u{fffd}[2Jb c\u{fffd}d"]);
+    }
+
+    #[test]
     fn clock_formats_utc() {
         let clock = Clock {
             format: "%H:%M:%S".into(),
