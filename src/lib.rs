@@ -36,22 +36,7 @@
 
 pub mod bench;
 pub mod client;
-pub mod cluster;
-pub mod config;
-pub mod connection;
-pub mod control;
-pub mod listener;
-pub mod logging;
 pub mod names;
-pub mod node;
-pub mod outbound;
 pub mod protocol;
-pub mod registry;
-pub mod relay;
-pub mod reload;
-pub mod room;
-pub mod room_supervisor;
-pub mod session;
-pub mod stats;
-pub mod systemd;
+pub mod server;
 pub mod wire;

@@ -387,7 +387,7 @@ fn under_systemd_logs_go_to_the_journal_with_fields() {
 
 #[test]
 fn reload_changes_the_log_level() {
-    let server = Server::start("[log]\nlevel = \"warn,chatd::node=info\"\n");
+    let server = Server::start("[log]\nlevel = \"warn,chatd::server::node=info\"\n");
     let mut a = server.line();
     a.send("/ping quiet");
     a.expect("pong quiet");

@@ -6,7 +6,7 @@ use std::path::Path;
 use chatd::client::app::{COMMANDS, KEYS};
 use chatd::client::config::ClientConfig;
 use chatd::client::theme::Theme;
-use chatd::config::{Config, Overrides, Settings};
+use chatd::server::config::{Config, Overrides, Settings};
 
 use crate::util::assert_success;
 

@@ -60,7 +60,7 @@ fn a_room_that_keeps_failing_is_closed_and_its_members_told() {
     let server = Server::start("");
     let mut alice = server.user("alice", "#doomed");
     let mut bob = server.user("bob", "#doomed");
-    for _ in 0..chatd::room_supervisor::MAX_RESTARTS {
+    for _ in 0..chatd::server::room_supervisor::MAX_RESTARTS {
         alice.send("/debug-panic doomed");
         bob.expect("restarted after a failure");
     }

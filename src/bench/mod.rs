@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use crate::protocol::Protocol;
-use crate::stats::rss_kib;
+use crate::server::stats::rss_kib;
 
 /// Connections per source address before the next loopback address is used. The kernel has about
 /// 28,000 ephemeral ports per source address, and finding a free one slows down as they fill.

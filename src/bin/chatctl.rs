@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chatd::config::{Config, Overrides, default_control_socket};
-use chatd::control::protocol::{Request, Response, request_line};
+use chatd::server::config::{Config, Overrides, default_control_socket};
+use chatd::server::control::protocol::{Request, Response, request_line};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chatd::config::{Config, Overrides};
-use chatd::reload::ReloadOptions;
+use chatd::server::config::{Config, Overrides};
+use chatd::server::reload::ReloadOptions;
 use clap::Parser;
 use daemonize::Daemonize;
 
@@ -100,9 +100,10 @@ fn main() -> ExitCode {
 /// the runtime and serves. Everything that can fail on a bad setup happens before the fork, so
 /// the error reaches the terminal.
 fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyhow::Result<()> {
-    let listener = chatd::listener::bind(config.listen, config.settings.limits.listen_backlog)
-        .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
-    let control = chatd::control::server::bind(&config.control)?;
+    let listener =
+        chatd::server::listener::bind(config.listen, config.settings.limits.listen_backlog)
+            .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
+    let control = chatd::server::control::server::bind(&config.control)?;
     let log_file = match config.settings.log.file.as_str() {
         "" => None,
         path => Some(
@@ -131,7 +132,7 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
         nix::unistd::dup2_stderr(file).context("cannot send logs to log.file")?;
     }
     let set_log_level =
-        chatd::logging::init(&config.settings.log.level, &config.settings.log.format);
+        chatd::server::logging::init(&config.settings.log.level, &config.settings.log.format);
     let options = ReloadOptions {
         overrides,
         set_log_level: Some(set_log_level),
@@ -147,7 +148,7 @@ fn run(
     config: Config,
     options: ReloadOptions,
     listener: std::net::TcpListener,
-    control: chatd::control::server::ControlSocket,
+    control: chatd::server::control::server::ControlSocket,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -155,7 +156,8 @@ fn run(
         .context("cannot start the runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        chatd::node::run(config, options, listener, Some(control), shutdown_signal()).await?;
+        chatd::server::node::run(config, options, listener, Some(control), shutdown_signal())
+            .await?;
         Ok(())
     })
 }

@@ -16,11 +16,11 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::connection;
-use crate::node::NodeContext;
-use crate::outbound;
 use crate::protocol::{ErrorCode, Event, Protocol, line, now_ms};
-use crate::session::{Session, SessionArgs};
+use crate::server::connection;
+use crate::server::node::NodeContext;
+use crate::server::outbound;
+use crate::server::session::{Session, SessionArgs};
 
 /// How long a banner or refusal may take to write.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(2);

@@ -10,7 +10,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::reload::SetLogLevel;
+use crate::server::reload::SetLogLevel;
 
 /// Whether `journal_stream` (`"DEV:INODE"`, from `$JOURNAL_STREAM`) names the file `dev`/`ino`.
 pub fn names_file(journal_stream: &str, dev: u64, ino: u64) -> bool {

@@ -12,21 +12,21 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus};
 use ractor_cluster::RactorMessage;
 
-use crate::cluster::membership::MembershipMsg;
-use crate::cluster::{
-    self,
-    gateway::{GatewayMsg, PrivateDelivery},
-};
 use crate::names::{canonical_room, validate_nick};
-use crate::node::NodeContext;
-use crate::outbound::Outbound;
 use crate::protocol::line::HELP;
 use crate::protocol::{
     Command, ErrorCode, Event, NodeInfo, NodeStatus, PROTOCOL_VERSION, Protocol, Refusal, now_ms,
 };
-use crate::registry::{NickClaim, NickHolder, RegistryMsg, RoomLookup};
-use crate::relay::RelayMsg;
-use crate::room::{Departure, JoinReply, Member, MemberAddr, Post, RoomMsg};
+use crate::server::cluster::membership::MembershipMsg;
+use crate::server::cluster::{
+    self,
+    gateway::{GatewayMsg, PrivateDelivery},
+};
+use crate::server::node::NodeContext;
+use crate::server::outbound::Outbound;
+use crate::server::registry::{NickClaim, NickHolder, RegistryMsg, RoomLookup};
+use crate::server::relay::RelayMsg;
+use crate::server::room::{Departure, JoinReply, Member, MemberAddr, Post, RoomMsg};
 
 /// How long a session waits for the registry or a room before reporting an error.
 const CALL_TIMEOUT_MS: u64 = 5000;

@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{Config, ConfigError, Overrides};
-use crate::node::{NodeContext, Tunables};
-use crate::registry::RegistryMsg;
+use crate::server::config::{Config, ConfigError, Overrides};
+use crate::server::node::{NodeContext, Tunables};
+use crate::server::registry::RegistryMsg;
 
 /// Changes the log filter; given by the binary, which owns the logging setup.
 pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -109,9 +109,9 @@ impl Reloader {
 
     /// Reads the configuration again and applies what can change at runtime.
     pub async fn reload(&self) -> Result<ReloadReport, ConfigError> {
-        crate::systemd::reloading();
+        crate::server::systemd::reloading();
         let result = self.apply().await;
-        crate::systemd::reloaded();
+        crate::server::systemd::reloaded();
         result
     }
 

@@ -15,9 +15,9 @@ use ractor::{
 use ractor_cluster::RactorMessage;
 
 use crate::protocol::Event;
-use crate::registry::RegistryMsg;
-use crate::relay::RelayMsg;
-use crate::room::{Room, RoomArgs, RoomMsg};
+use crate::server::registry::RegistryMsg;
+use crate::server::relay::RelayMsg;
+use crate::server::room::{Room, RoomArgs, RoomMsg};
 
 /// Restarts allowed per room within [`RESTART_WINDOW`] before the room is closed.
 pub const MAX_RESTARTS: usize = 5;
@@ -48,7 +48,7 @@ async fn spawn(
     myself: &ActorRef<RoomSupervisorMsg>,
     args: RoomArgs,
 ) -> Result<ActorRef<RoomMsg>, SpawnErr> {
-    let name = crate::cluster::room_actor_name(&args.name, &args.node, args.incarnation);
+    let name = crate::server::cluster::room_actor_name(&args.name, &args.node, args.incarnation);
     let (room, _) = Actor::spawn_linked(Some(name), Room, args, myself.get_cell()).await?;
     Ok(room)
 }

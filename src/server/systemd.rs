@@ -10,9 +10,9 @@ use ractor::ActorStatus;
 use sd_notify::NotifyState;
 use tokio_util::sync::CancellationToken;
 
-use crate::node::NodeContext;
-use crate::registry::RegistryMsg;
-use crate::relay::RelayMsg;
+use crate::server::node::NodeContext;
+use crate::server::registry::RegistryMsg;
+use crate::server::relay::RelayMsg;
 
 /// How often `STATUS=` is refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(5);

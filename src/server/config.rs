@@ -35,7 +35,7 @@ pub struct Settings {
     pub control: ControlSettings,
 }
 
-/// `[control]`: the admin control socket (see [`crate::control`]).
+/// `[control]`: the admin control socket (see [`crate::server::control`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ControlSettings {
@@ -190,7 +190,7 @@ impl Default for LogSettings {
     }
 }
 
-/// `[cluster]`: linking this node with others (see [`crate::cluster`]).
+/// `[cluster]`: linking this node with others (see [`crate::server::cluster`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterSettings {
@@ -409,7 +409,7 @@ fn validate_cluster(
         },
     };
     if let CookieSource::File { path, create } = &cookie {
-        crate::cluster::cookie::check(path, *create)
+        crate::server::cluster::cookie::check(path, *create)
             .map_err(|e| invalid("cluster.cookie_file", e.to_string()))?;
     }
     if c.heartbeat_ms < 50 {

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 
 use super::gateway::GatewayMsg;
 use crate::protocol::{Event, NodeInfo, NodeStatus};
-use crate::relay::RelayMsg;
+use crate::server::relay::RelayMsg;
 
 /// How often the dial loop looks for addresses to dial.
 const TICK: Duration = Duration::from_millis(250);

@@ -1,6 +1,6 @@
 //! The room actor: one per room. It owns the member list, numbers every message (1, 2, 3, ...
 //! without gaps), keeps the last `history.replay` messages, and fans each event out once per node
-//! that has members, through that node's [`crate::relay`].
+//! that has members, through that node's [`crate::server::relay`].
 //!
 //! An empty room asks the registry to close it (unless it is a default room); the registry decides,
 //! because only it knows whether a join is still on its way.
@@ -16,12 +16,12 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, Sup
 use ractor_cluster::RactorClusterMessage;
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::gateway::Unsubscription;
-use crate::cluster::{self, gateway::Delivery, gateway::GatewayMsg, gateway::Subscription};
-use crate::control::protocol::RoomRow;
 use crate::protocol::{ChatMessage, ErrorCode, Event, now_ms};
-use crate::registry::RegistryMsg;
-use crate::relay::RelayMsg;
+use crate::server::cluster::gateway::Unsubscription;
+use crate::server::cluster::{self, gateway::Delivery, gateway::GatewayMsg, gateway::Subscription};
+use crate::server::control::protocol::RoomRow;
+use crate::server::registry::RegistryMsg;
+use crate::server::relay::RelayMsg;
 
 /// Where a member's session lives: its node and its session number there.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

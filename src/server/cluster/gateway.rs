@@ -11,10 +11,10 @@ use ractor_cluster::RactorClusterMessage;
 use serde::{Deserialize, Serialize};
 
 use super::membership::MembershipMsg;
-use crate::control::protocol::UserRow;
 use crate::protocol::{Event, RoomInfo};
-use crate::registry::RegistryMsg;
-use crate::relay::RelayMsg;
+use crate::server::control::protocol::UserRow;
+use crate::server::registry::RegistryMsg;
+use crate::server::relay::RelayMsg;
 
 /// Node-to-node addresses (`HOST:PORT`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

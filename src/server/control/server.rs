@@ -17,15 +17,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::access::{self, AllowedGroup, Peer};
 use super::protocol::{MAX_REQUEST_BYTES, Request, Response, RoomRow, UserRow, parse};
-use crate::cluster::{self, gateway::GatewayMsg, gateway::KickRequest, membership::MembershipMsg};
-use crate::config::ControlConfig;
 use crate::names::canonical_room;
-use crate::node::NodeContext;
 use crate::protocol::{Event, NodeInfo, NodeStatus, now_ms};
-use crate::registry::{NickHolder, RegistryMsg};
-use crate::relay::RelayMsg;
-use crate::reload::Reloader;
-use crate::room::RoomMsg;
+use crate::server::cluster::{
+    self, gateway::GatewayMsg, gateway::KickRequest, membership::MembershipMsg,
+};
+use crate::server::config::ControlConfig;
+use crate::server::node::NodeContext;
+use crate::server::registry::{NickHolder, RegistryMsg};
+use crate::server::relay::RelayMsg;
+use crate::server::reload::Reloader;
+use crate::server::room::RoomMsg;
 
 /// How long a control request waits on any one actor or node.
 const CALL_TIMEOUT_MS: u64 = 3000;
@@ -343,7 +345,7 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
                 "messages_in": messages_in,
                 "messages_out": messages_out,
                 "message_rate_per_sec": (ctx.message_rate() * 10.0).round() / 10.0,
-                "rss_kib": crate::stats::rss_kib(std::process::id()),
+                "rss_kib": crate::server::stats::rss_kib(std::process::id()),
                 "cluster_peers": nodes.iter().filter(|n| n.status != NodeStatus::This).map(node_json).collect::<Vec<Value>>(),
             }))
         }

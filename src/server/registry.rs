@@ -19,13 +19,13 @@ use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorMessage;
 
-use crate::cluster;
 use crate::names::nick_key;
 use crate::protocol::{Event, RoomInfo};
-use crate::relay::RelayMsg;
-use crate::room::{Member, MemberAddr, RoomArgs, RoomMsg};
-use crate::room_supervisor::RoomSupervisorMsg;
-use crate::session::SessionMsg;
+use crate::server::cluster;
+use crate::server::relay::RelayMsg;
+use crate::server::room::{Member, MemberAddr, RoomArgs, RoomMsg};
+use crate::server::room_supervisor::RoomSupervisorMsg;
+use crate::server::session::SessionMsg;
 
 /// The answer to a nick claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,9 +20,9 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Instant, timeout};
 use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, Decoder, FramedRead};
 
-use crate::outbound::{Close, Outbound, OutboundRx};
 use crate::protocol::{Command, ErrorCode, Protocol, Refusal, frame, line};
-use crate::session::SessionMsg;
+use crate::server::outbound::{Close, Outbound, OutboundRx};
+use crate::server::session::SessionMsg;
 
 /// Most messages written by one vectored write.
 const WRITE_BATCH: usize = 64;

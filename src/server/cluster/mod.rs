@@ -19,10 +19,10 @@ pub mod tls;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef};
 use ractor_cluster::{NodeServer, NodeServerMessage};
 
-use crate::config::ClusterConfig;
-use crate::registry::RegistryMsg;
-use crate::relay::RelayMsg;
-use crate::room::RoomMsg;
+use crate::server::config::ClusterConfig;
+use crate::server::registry::RegistryMsg;
+use crate::server::relay::RelayMsg;
+use crate::server::room::RoomMsg;
 use gateway::{Gateway, GatewayArgs, GatewayMsg};
 use membership::{Membership, MembershipArgs, MembershipMsg};
 

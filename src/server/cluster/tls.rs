@@ -14,7 +14,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use crate::config::TlsConfig;
+use crate::server::config::TlsConfig;
 
 /// TLS could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
 use ractor_cluster::RactorMessage;
 
-use crate::cluster::{self, gateway::GatewayMsg};
-use crate::control::protocol::UserRow;
-use crate::outbound::Outbound;
 use crate::protocol::{ChatMessage, now_ms};
 use crate::protocol::{Encoded, Event};
-use crate::room::{Adoption, Departure, HistoryReply, Member, MemberAddr, RoomMsg};
-use crate::session::SessionMsg;
-use crate::stats::Stats;
+use crate::server::cluster::{self, gateway::GatewayMsg};
+use crate::server::control::protocol::UserRow;
+use crate::server::outbound::Outbound;
+use crate::server::room::{Adoption, Departure, HistoryReply, Member, MemberAddr, RoomMsg};
+use crate::server::session::SessionMsg;
+use crate::server::stats::Stats;
 
 /// How many times a relay tries to have a room re-created after its host left.
 const FAILOVER_ATTEMPTS: usize = 20;

@@ -29,16 +29,16 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::cluster::membership::MembershipMsg;
-use crate::config::Config;
-use crate::connection::ConnectionLimits;
-use crate::control::{self, server::ControlContext, server::ControlSocket};
-use crate::listener;
-use crate::registry::{Registry, RegistryArgs, RegistryMsg};
-use crate::relay::{Relay, RelayArgs, RelayMsg};
-use crate::reload::{ReloadOptions, Reloader};
-use crate::room_supervisor::RoomSupervisor;
-use crate::stats::Stats;
+use crate::server::cluster::membership::MembershipMsg;
+use crate::server::config::Config;
+use crate::server::connection::ConnectionLimits;
+use crate::server::control::{self, server::ControlContext, server::ControlSocket};
+use crate::server::listener;
+use crate::server::registry::{Registry, RegistryArgs, RegistryMsg};
+use crate::server::relay::{Relay, RelayArgs, RelayMsg};
+use crate::server::reload::{ReloadOptions, Reloader};
+use crate::server::room_supervisor::RoomSupervisor;
+use crate::server::stats::Stats;
 
 /// What a node's connections and sessions share.
 #[derive(Debug)]
@@ -163,7 +163,7 @@ struct RootArgs {
     /// The cluster cookie, loaded before anything starts.
     cookie: Option<String>,
     /// Node-to-node TLS, loaded before anything starts.
-    tls: Option<crate::cluster::tls::Tls>,
+    tls: Option<crate::server::cluster::tls::Tls>,
     stats: Arc<Stats>,
     failed: CancellationToken,
     failure: Arc<std::sync::Mutex<Option<String>>>,
@@ -209,12 +209,19 @@ impl Actor for Root {
         let node = args.config.node_name();
         let membership = match (&args.config.cluster, args.cookie) {
             (Some(cluster), Some(cookie)) => Some(
-                crate::cluster::start(cluster, node, cookie, args.tls, relay.clone(), cell.clone())
-                    .await?,
+                crate::server::cluster::start(
+                    cluster,
+                    node,
+                    cookie,
+                    args.tls,
+                    relay.clone(),
+                    cell.clone(),
+                )
+                .await?,
             ),
             _ => None,
         };
-        crate::cluster::start_gateway(
+        crate::server::cluster::start_gateway(
             node,
             membership.clone(),
             relay.clone(),
@@ -292,14 +299,14 @@ pub async fn run(
     let node = config.node_name().to_string();
     let cookie = match &config.cluster {
         Some(cluster) => Some(
-            crate::cluster::cookie::load(&cluster.cookie)
+            crate::server::cluster::cookie::load(&cluster.cookie)
                 .map_err(|e| NodeError::Start(format!("cluster cookie: {e}")))?,
         ),
         None => None,
     };
     let tls = match config.cluster.as_ref().and_then(|c| c.tls.as_ref()) {
         Some(tls) => Some(
-            crate::cluster::tls::load(tls)
+            crate::server::cluster::tls::load(tls)
                 .map_err(|e| NodeError::Start(format!("cluster TLS: {e}")))?,
         ),
         None => None,
@@ -349,17 +356,20 @@ pub async fn run(
         ));
         tracker.spawn(control::server::run(control, control_ctx, stop.clone()));
     }
-    tracker.spawn(crate::systemd::keep_informed(ctx.clone(), stop.clone()));
+    tracker.spawn(crate::server::systemd::keep_informed(
+        ctx.clone(),
+        stop.clone(),
+    ));
     tracker.spawn(listener::run(listener, ctx, stop.clone(), tracker.clone()));
     tracker.spawn(reload_on_sighup(reloader, stop.clone()));
-    crate::systemd::ready(&format!("serving on {listen}"));
+    crate::server::systemd::ready(&format!("serving on {listen}"));
 
     tokio::select! {
         _ = shutdown => tracing::info!("shutting down"),
         _ = requested.cancelled() => tracing::info!("shutting down (chatctl shutdown)"),
         _ = failed.cancelled() => {}
     }
-    crate::systemd::stopping();
+    crate::server::systemd::stopping();
     stop.cancel();
     match ractor::call_t!(
         relay,

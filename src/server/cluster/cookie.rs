@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use crate::config::CookieSource;
+use crate::server::config::CookieSource;
 
 /// A cookie that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,20 @@
+//! The chat daemon, `chatd`: everything that runs inside the server process.
+//!
+//! The map, in reading order, is in the crate documentation ([`crate`]).
+
+pub mod cluster;
+pub mod config;
+pub mod connection;
+pub mod control;
+pub mod listener;
+pub mod logging;
+pub mod node;
+pub mod outbound;
+pub mod registry;
+pub mod relay;
+pub mod reload;
+pub mod room;
+pub mod room_supervisor;
+pub mod session;
+pub mod stats;
+pub mod systemd;
