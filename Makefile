@@ -30,6 +30,8 @@ test: deps lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	# The module map in src/lib.rs and every doc link must resolve.
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
 
 # Installs what the tests need; the tests fail (never skip) without it.
 deps:

@@ -2,29 +2,52 @@
 //!
 //! # Layout, in reading order
 //!
-//! - [`config`]: the configuration keys, their defaults, and layering (defaults < file < env < flags).
-//! - [`node`]: the supervision tree of one node, and [`node::run`], which serves a listener until
-//!   shutdown.
-//! - [`listener`]: the client port: connection limit, banner, protocol detection.
-//! - [`connection`]: the task that owns a socket: bounded reads, rate limit, batched writes.
-//! - [`outbound`]: a session's bounded outgoing queue of shared bytes.
-//! - [`session`]: the session actor, one per connection: nick, rooms, commands.
-//! - [`registry`]: rooms and nicks by name; parent of the sessions.
-//! - [`room`]: the room actor: members, sequence numbers, history, fan-out.
-//! - [`room_supervisor`]: restarts rooms that fail.
-//! - [`relay`]: delivery of room events to this node's sessions.
-//! - [`cluster`]: linking nodes: cookie, membership (dialling, full mesh), the node's gateway.
-//! - [`control`]: the admin control socket that `chatctl` talks to.
-//! - [`stats`]: node-wide message counters.
-//! - [`reload`]: re-reading the configuration while running (SIGHUP, `chatctl reload`).
-//! - [`systemd`]: readiness, status, reload, stopping and watchdog notifications.
-//! - [`logging`]: journald under systemd, text or JSON on stderr otherwise.
+//! `docs/ARCHITECTURE.md` draws the supervision tree, the road of one chat line and the cluster's
+//! naming scheme around this list.
+//!
+//! Below everything, shared by the server, the terminal client and the load generator:
 //! - [`protocol`]: commands and events, and their two wire formats ([`protocol::line`],
 //!   [`protocol::frame`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
 //! - [`names`]: nick and room-name rules.
-//! - [`bench`]: the load generator behind `chatd-bench`.
+//!
+//! The daemon, [`server`]:
+//! - [`server::config`]: the configuration keys, their defaults, and layering (defaults < file <
+//!   env < flags).
+//! - [`server::msg`]: the vocabulary — every actor's messages, the payloads that cross between
+//!   nodes, the rows shown to admins. Imports no actor.
+//! - [`server::node`]: the supervision tree of one node, and [`server::node::run`], which serves
+//!   a listener until shutdown.
+//! - [`server::context`]: what connections, sessions and the control socket share; the bounds a
+//!   reload changes.
+//! - [`server::listener`]: the client port: connection limit, banner, front detection.
+//! - [`server::front`]: the fronts — adapters between a wire format and the sessions
+//!   ([`server::front::line`], [`server::front::frame`]).
+//! - [`server::connection`]: the task that owns a socket: bounded reads, rate limit, batched
+//!   writes.
+//! - [`server::outbound`]: a session's bounded outgoing queue of shared bytes.
+//! - [`server::session`]: the session actor, one per connection; its state
+//!   ([`server::session::state`]) and its commands, one file each
+//!   ([`server::session::commands`]).
+//! - [`server::registry`]: rooms and nicks by name ([`server::registry::nicks`]); parent of the
+//!   sessions.
+//! - [`server::room`]: the room actor: members ([`server::room::members`]), numbering and
+//!   history ([`server::room::history`]), fan-out.
+//! - [`server::room_supervisor`]: restarts rooms that fail.
+//! - [`server::relay`]: delivery of room events to this node's sessions.
+//! - [`server::cluster`]: linking nodes — the naming scheme ([`server::cluster::directory`]),
+//!   reaching a node ([`server::cluster::route`]), room failover, membership, the gateway,
+//!   cookie and TLS.
+//! - [`server::timeouts`]: every actor call timeout, named.
+//! - [`server::control`]: the admin control socket that `chatctl` talks to.
+//! - [`server::stats`]: node-wide message counters.
+//! - [`server::reload`]: re-reading the configuration while running (SIGHUP, `chatctl reload`).
+//! - [`server::systemd`]: readiness, status, reload, stopping and watchdog notifications.
+//! - [`server::logging`]: journald under systemd, text or JSON on stderr otherwise.
+//!
+//! The other programs:
 //! - [`client`]: the terminal client behind `chat-client`.
+//! - [`mod@bench`]: the load generator behind `chatd-bench`.
 //!
 //! # Delivery promise
 //!

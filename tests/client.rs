@@ -211,7 +211,7 @@ fn the_client_fails_over_to_another_node_and_catches_up_from_history() {
     // A room hosted by bravo, the node that survives.
     let room = (0..)
         .map(|i| format!("hall{i}"))
-        .find(|r| chatd::server::cluster::placement(r, &all).as_deref() == Some("bravo"))
+        .find(|r| chatd::server::cluster::directory::placement(r, &all).as_deref() == Some("bravo"))
         .unwrap();
     let mut bob = servers[1].user("bob", &room);
     let home = tempfile::tempdir().unwrap();

@@ -401,7 +401,9 @@ fn killing_the_node_that_hosts_a_room_moves_the_room_with_its_members_and_histor
     // A room that placement puts on charlie, whose members are on alpha and bravo.
     let room = (0..)
         .map(|i| format!("busy{i}"))
-        .find(|r| chatd::server::cluster::placement(r, &all).as_deref() == Some("charlie"))
+        .find(|r| {
+            chatd::server::cluster::directory::placement(r, &all).as_deref() == Some("charlie")
+        })
         .unwrap();
     let mut ann = servers[0].user("ann", &room);
     let mut bob = servers[1].user("bob", &room);
@@ -519,7 +521,7 @@ fn a_healed_partition_converges_to_one_holder_per_nick_and_one_copy_per_room() {
     let all: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let room = (0..)
         .map(|i| format!("split{i}"))
-        .find(|r| chatd::server::cluster::placement(r, &all).as_deref() == Some("bravo"))
+        .find(|r| chatd::server::cluster::directory::placement(r, &all).as_deref() == Some("bravo"))
         .unwrap();
     // zed on bravo; ann on alpha; both in a room hosted on bravo.
     let mut zed = servers[1].user("zed", &room);

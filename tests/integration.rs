@@ -1,4 +1,5 @@
-//! Integration tests: each starts the real `chatd` binary and talks to it over real sockets.
+//! Integration tests: each starts the real `chatd` binary and talks to it over real sockets;
+//! `layout` checks the shape of `src/` (no import cycles, actors apart).
 
 mod bad_input;
 mod bench;
@@ -7,6 +8,7 @@ mod client;
 mod cluster;
 mod commands;
 mod control;
+mod layout;
 mod lifecycle;
 mod overload;
 mod packaging;

@@ -1,16 +1,13 @@
 //! The client protocol: the commands a client sends and the events the server sends back.
 //!
-//! Both wire formats carry these same types: [`line`] renders them as human-readable text lines for
+//! Both wire formats carry these same types: [`mod@line`] renders them as human-readable text lines for
 //! netcat users, [`frame`] as length-prefixed binary frames for programs and the terminal client.
-//! Because a room encodes each event once per format and shares the bytes with every member, the
-//! rendering functions are pure and allocation-light.
+//! This module is shared by the server, the terminal client and the load generator; the server's
+//! adapters between these formats and its sessions are in [`crate::server::front`].
 
 pub mod frame;
 pub mod line;
 
-use std::cell::OnceCell;
-
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// Version of the framed protocol; sent in [`Event::Welcome`]. Bump it on any incompatible change
@@ -439,43 +436,4 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// Encodes an event for one wire format.
-pub fn encode(protocol: Protocol, event: &Event) -> Bytes {
-    match protocol {
-        Protocol::Line => line::render(event),
-        Protocol::Frame => frame::encode_event(event).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot encode an event as a frame");
-            Bytes::new()
-        }),
-    }
-}
-
-/// An event with its encodings, each made at most once and then shared: fan-out to a thousand
-/// members encodes twice at most (once per wire format), never once per member.
-pub struct Encoded<'a> {
-    event: &'a Event,
-    line: OnceCell<Bytes>,
-    frame: OnceCell<Bytes>,
-}
-
-impl<'a> Encoded<'a> {
-    /// Wraps an event; nothing is encoded yet.
-    pub fn new(event: &'a Event) -> Self {
-        Encoded {
-            event,
-            line: OnceCell::new(),
-            frame: OnceCell::new(),
-        }
-    }
-
-    /// The event's bytes in `protocol` (a cheap reference-counted clone).
-    pub fn bytes(&self, protocol: Protocol) -> Bytes {
-        let cell = match protocol {
-            Protocol::Line => &self.line,
-            Protocol::Frame => &self.frame,
-        };
-        cell.get_or_init(|| encode(protocol, self.event)).clone()
-    }
 }

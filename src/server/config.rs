@@ -15,6 +15,7 @@ use config::{Environment, File, FileFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::names;
+use crate::server::cluster::cookie::CookieSource;
 use crate::wire::DECODE_LIMIT;
 
 /// Everything in a config file, as written (before validation).
@@ -257,20 +258,6 @@ impl Default for ClusterSettings {
             tls: TlsSettings::default(),
         }
     }
-}
-
-/// Where the cluster cookie comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CookieSource {
-    /// Given in the configuration.
-    Inline(String),
-    /// Read from a file (created with a random cookie if it is the default file and missing).
-    File {
-        /// The file.
-        path: PathBuf,
-        /// Create it when missing (only for the default `~/.chatd.cookie`).
-        create: bool,
-    },
 }
 
 /// The validated `[cluster]` section.

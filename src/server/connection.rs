@@ -11,42 +11,23 @@ use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::StreamExt;
+use bytes::{Buf, Bytes};
 use ractor::ActorRef;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Instant, timeout};
-use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, Decoder, FramedRead};
 
-use crate::protocol::{Command, ErrorCode, Protocol, Refusal, frame, line};
+use crate::protocol::{Command, ErrorCode, Protocol, Refusal};
+use crate::server::context::ConnectionLimits;
+use crate::server::front::{Input, Reader};
+use crate::server::msg::session::SessionMsg;
 use crate::server::outbound::{Close, Outbound, OutboundRx};
-use crate::server::session::SessionMsg;
 
 /// Most messages written by one vectored write.
 const WRITE_BATCH: usize = 64;
-/// Initial read buffer per connection; it grows for longer input.
-const READ_BUFFER: usize = 128;
 /// How long the last error line may take to reach a client that is being cut off.
 const ABORT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The per-connection bounds, taken from `[limits]`.
-#[derive(Debug, Clone)]
-pub struct ConnectionLimits {
-    /// `limits.max_line_bytes`
-    pub max_line_bytes: usize,
-    /// `limits.max_frame_bytes`
-    pub max_frame_bytes: usize,
-    /// `limits.rate`
-    pub rate: f64,
-    /// `limits.burst`
-    pub burst: u32,
-    /// `limits.idle_timeout_secs`, `None` when off.
-    pub idle_timeout: Option<Duration>,
-    /// `server.shutdown_grace_secs`: how long a draining close may take.
-    pub grace: Duration,
-}
 
 /// Serves one connection until it closes, then tells the session why.
 pub async fn serve(
@@ -111,50 +92,9 @@ impl RateLimit {
     }
 }
 
-/// One unit of input after splitting: a command, nothing (blank line), a refusal the client is
-/// told about, or a fatal error that closes the connection.
-enum Input {
-    Command(Command),
-    Nothing,
-    Refused(Refusal),
-    Fatal(Refusal),
-}
-
-fn decode_line(raw: Bytes, max: usize) -> Input {
-    let raw = raw.strip_suffix(b"\r").unwrap_or(&raw);
-    if raw.len() > max {
-        return Input::Fatal(line_too_long(max));
-    }
-    let Ok(text) = std::str::from_utf8(raw) else {
-        return Input::Refused(Refusal::new(
-            ErrorCode::InvalidUtf8,
-            "the line is not valid UTF-8 and was ignored",
-        ));
-    };
-    match line::parse(text) {
-        Ok(Some(command)) => Input::Command(command),
-        Ok(None) => Input::Nothing,
-        Err(refusal) => Input::Refused(refusal),
-    }
-}
-
-fn line_too_long(max: usize) -> Refusal {
-    Refusal::new(
-        ErrorCode::LineTooLong,
-        format!("line longer than {max} bytes; closing the connection"),
-    )
-}
-
-fn decode_frame(payload: BytesMut) -> Input {
-    match frame::decode_command(&payload) {
-        Ok(command) => Input::Command(command),
-        Err(e) => Input::Refused(Refusal::new(
-            ErrorCode::BadFrame,
-            format!("the frame does not decode to a command ({e}) and was ignored"),
-        )),
-    }
-}
-
+/// Reads commands in the connection's front until the input ends or the connection must close;
+/// applies the rate limit and the idle timeout, and hands everything to the session in order.
+/// Returns why reading stopped.
 async fn read_loop(
     read: OwnedReadHalf,
     protocol: Protocol,
@@ -162,65 +102,12 @@ async fn read_loop(
     session: &ActorRef<SessionMsg>,
     limits: &ConnectionLimits,
 ) -> String {
-    match protocol {
-        Protocol::Line => {
-            let max = limits.max_line_bytes;
-            // One extra byte for a `\r` before the `\n`.
-            let codec = AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), max + 1);
-            let input = FramedRead::with_capacity(read, codec, READ_BUFFER);
-            read_inputs(
-                input,
-                outbound,
-                session,
-                limits,
-                |item| decode_line(item, max),
-                |e| match e {
-                    AnyDelimiterCodecError::MaxChunkLengthExceeded => Some(line_too_long(max)),
-                    AnyDelimiterCodecError::Io(_) => None,
-                },
-            )
-            .await
-        }
-        Protocol::Frame => {
-            let max = limits.max_frame_bytes;
-            let input = FramedRead::with_capacity(read, frame::codec(max), READ_BUFFER);
-            read_inputs(
-                input,
-                outbound,
-                session,
-                limits,
-                decode_frame,
-                |e: std::io::Error| {
-                    (e.kind() == std::io::ErrorKind::InvalidData).then(|| {
-                        Refusal::new(
-                            ErrorCode::FrameTooLarge,
-                            format!("frame larger than {max} bytes; closing the connection"),
-                        )
-                    })
-                },
-            )
-            .await
-        }
-    }
-}
-
-/// The read loop proper, shared by both protocols: `decode` turns a split item into [`Input`],
-/// `fatal` turns a splitting error into the refusal sent before closing (or `None` for an I/O
-/// error, after which nothing can be sent).
-async fn read_inputs<D, F, E>(
-    mut input: FramedRead<OwnedReadHalf, D>,
-    outbound: &Outbound,
-    session: &ActorRef<SessionMsg>,
-    limits: &ConnectionLimits,
-    decode: F,
-    fatal: E,
-) -> String
-where
-    D: Decoder,
-    D::Error: std::fmt::Display,
-    F: Fn(D::Item) -> Input,
-    E: Fn(D::Error) -> Option<Refusal>,
-{
+    let mut input = Reader::new(
+        protocol,
+        read,
+        limits.max_line_bytes,
+        limits.max_frame_bytes,
+    );
     let mut rate = RateLimit::new(limits.rate, limits.burst);
     // On the heap and only when configured: most sessions never need a timer.
     let mut idle = limits
@@ -240,22 +127,8 @@ where
             }
             None => input.next().await,
         };
-        let item = match next {
-            None => return "connection closed".into(),
-            Some(Ok(item)) => item,
-            Some(Err(e)) => {
-                let reason = e.to_string();
-                return match fatal(e) {
-                    Some(refusal) => {
-                        let reason = refusal.message.clone();
-                        outbound.abort(refusal.code, &refusal.message);
-                        reason
-                    }
-                    None => format!("read error: {reason}"),
-                };
-            }
-        };
-        match decode(item) {
+        match next {
+            Input::Closed(reason) => return reason,
             Input::Nothing => {}
             Input::Refused(refusal) => {
                 // Through the session, so that replies keep the order of the commands.
@@ -385,24 +258,5 @@ mod tests {
         let expected: String = (0..200).map(|i| format!("{i}\n")).collect();
         assert_eq!(String::from_utf8(out).unwrap(), expected);
         assert!(batch.is_empty());
-    }
-
-    #[test]
-    fn line_decoding() {
-        assert!(matches!(
-            decode_line(Bytes::from_static(b"/ping\r"), 10),
-            Input::Command(Command::Ping(_))
-        ));
-        assert!(
-            matches!(decode_line(Bytes::from_static(b"\xff\xfe"), 10), Input::Refused(r) if r.code == ErrorCode::InvalidUtf8)
-        );
-        assert!(matches!(
-            decode_line(Bytes::from_static(b"12345678901"), 10),
-            Input::Fatal(_)
-        ));
-        assert!(matches!(
-            decode_line(Bytes::from_static(b""), 10),
-            Input::Nothing
-        ));
     }
 }

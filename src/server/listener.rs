@@ -1,7 +1,7 @@
 //! The client port: accepts connections, enforces `limits.max_connections`, greets each client
-//! with a banner line, and decides the protocol from the first byte the client sends — `0x00`
-//! (the high byte of a frame length) means framed, anything else means lines. Then it starts the
-//! session actor and hands the socket to the connection task.
+//! with a banner line, and decides the front from the first byte the client sends — `0x00`
+//! (the high byte of a frame length) means framed, anything else means lines. Then it queues the
+//! front's greeting, starts the session actor and hands the socket to the connection task.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +18,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::protocol::{ErrorCode, Event, Protocol, line, now_ms};
 use crate::server::connection;
-use crate::server::node::NodeContext;
+use crate::server::context::NodeContext;
+use crate::server::front;
 use crate::server::outbound;
 use crate::server::session::{Session, SessionArgs};
 
@@ -111,7 +112,7 @@ async fn handle(
     let _ = stream.set_nodelay(true);
     match timeout(
         GREETING_TIMEOUT,
-        stream.write_all(banner(&ctx.node).as_bytes()),
+        stream.write_all(banner(&ctx.local.node).as_bytes()),
     )
     .await
     {
@@ -139,18 +140,22 @@ async fn handle(
     };
     let tunables = ctx.tunables();
     let (outbound, rx) = outbound::channel(tunables.send_queue, protocol);
+    if let Some(greeting) = front::greeting(protocol, &ctx.local.node) {
+        outbound.send_event(&greeting);
+    }
     let args = SessionArgs {
         ctx: ctx.clone(),
         peer,
         outbound: outbound.clone(),
     };
-    let session = match Actor::spawn_linked(None, Session, args, ctx.registry.get_cell()).await {
-        Ok((session, _)) => session,
-        Err(e) => {
-            tracing::error!(%peer, error = %e, "cannot start a session");
-            return;
-        }
-    };
+    let session =
+        match Actor::spawn_linked(None, Session, args, ctx.local.registry.get_cell()).await {
+            Ok((session, _)) => session,
+            Err(e) => {
+                tracing::error!(%peer, error = %e, "cannot start a session");
+                return;
+            }
+        };
     connection::serve(
         stream,
         peer,

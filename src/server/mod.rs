@@ -5,9 +5,12 @@
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod context;
 pub mod control;
+pub mod front;
 pub mod listener;
 pub mod logging;
+pub mod msg;
 pub mod node;
 pub mod outbound;
 pub mod registry;
@@ -18,3 +21,4 @@ pub mod room_supervisor;
 pub mod session;
 pub mod stats;
 pub mod systemd;
+pub mod timeouts;

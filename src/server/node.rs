@@ -20,7 +20,7 @@
 //! `server.shutdown_grace_secs`, and stops the actors.
 
 use std::future::Future;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
@@ -29,85 +29,20 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::server::cluster::membership::MembershipMsg;
+use crate::server::cluster::route::LocalNode;
 use crate::server::config::Config;
-use crate::server::connection::ConnectionLimits;
+use crate::server::context::{NodeContext, Tunables};
 use crate::server::control::{self, server::ControlContext, server::ControlSocket};
 use crate::server::listener;
-use crate::server::registry::{Registry, RegistryArgs, RegistryMsg};
-use crate::server::relay::{Relay, RelayArgs, RelayMsg};
+use crate::server::msg::membership::MembershipMsg;
+use crate::server::msg::registry::RegistryMsg;
+use crate::server::msg::relay::RelayMsg;
+use crate::server::registry::{Registry, RegistryArgs};
+use crate::server::relay::{Relay, RelayArgs};
 use crate::server::reload::{ReloadOptions, Reloader};
 use crate::server::room_supervisor::RoomSupervisor;
 use crate::server::stats::Stats;
-
-/// What a node's connections and sessions share.
-#[derive(Debug)]
-pub struct NodeContext {
-    /// This node's name.
-    pub node: String,
-    /// This node's registry (parent of every session).
-    pub registry: ActorRef<RegistryMsg>,
-    /// This node's relay.
-    pub relay: ActorRef<RelayMsg>,
-    /// Cluster membership, when clustered.
-    pub membership: Option<ActorRef<MembershipMsg>>,
-    /// `limits.max_connections` (fixed until restart).
-    pub max_connections: usize,
-    /// `cluster.nick_settle_ms` (fixed until restart).
-    pub nick_settle: Duration,
-    /// Node-wide counters.
-    pub stats: Arc<Stats>,
-    /// The bounds new connections and sessions get; replaced by a reload.
-    tunables: RwLock<Arc<Tunables>>,
-}
-
-impl NodeContext {
-    /// The bounds in force now (a connection keeps the ones it started with).
-    pub fn tunables(&self) -> Arc<Tunables> {
-        match self.tunables.read() {
-            Ok(t) => t.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// Puts new bounds in force, for connections and joins from now on.
-    pub fn set_tunables(&self, tunables: Tunables) {
-        match self.tunables.write() {
-            Ok(mut t) => *t = Arc::new(tunables),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(tunables),
-        }
-    }
-}
-
-/// The limits that a reload can change.
-#[derive(Debug, Clone)]
-pub struct Tunables {
-    /// `limits.send_queue`
-    pub send_queue: usize,
-    /// `limits.max_rooms_per_session`
-    pub max_rooms_per_session: usize,
-    /// The per-connection bounds.
-    pub connection: ConnectionLimits,
-}
-
-impl Tunables {
-    /// The tunables of a configuration.
-    pub fn of(config: &Config) -> Tunables {
-        let limits = &config.settings.limits;
-        Tunables {
-            send_queue: limits.send_queue,
-            max_rooms_per_session: limits.max_rooms_per_session,
-            connection: ConnectionLimits {
-                max_line_bytes: limits.max_line_bytes,
-                max_frame_bytes: limits.max_frame_bytes,
-                rate: limits.rate,
-                burst: limits.burst,
-                idle_timeout: config.idle_timeout(),
-                grace: Duration::from_secs(config.settings.server.shutdown_grace_secs),
-            },
-        }
-    }
-}
+use crate::server::timeouts::NODE_CALL_MS;
 
 /// Why a node stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -327,17 +262,21 @@ pub async fn run(
         relay,
         registry,
         membership,
-    } = ractor::call_t!(root, RootMsg::Core, 5000).map_err(|e| NodeError::Start(e.to_string()))?;
-    let ctx = Arc::new(NodeContext {
+    } = ractor::call_t!(root, RootMsg::Core, NODE_CALL_MS)
+        .map_err(|e| NodeError::Start(e.to_string()))?;
+    let local = LocalNode {
         node: node.clone(),
-        registry,
         relay: relay.clone(),
+        registry,
+    };
+    let ctx = Arc::new(NodeContext::new(
+        local,
         membership,
         max_connections,
         nick_settle,
         stats,
-        tunables: RwLock::new(Arc::new(tunables)),
-    });
+        tunables,
+    ));
     let reloader = Arc::new(Reloader::new(reload_config, options, ctx.clone()));
 
     let stop = CancellationToken::new();
@@ -374,7 +313,7 @@ pub async fn run(
     match ractor::call_t!(
         relay,
         RelayMsg::Shutdown,
-        2000,
+        NODE_CALL_MS,
         "the server is shutting down".to_string()
     ) {
         Ok(sessions) => tracing::info!(sessions, "told every session to close"),

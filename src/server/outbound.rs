@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::protocol::{self, ErrorCode, Event, Protocol};
+use crate::protocol::{ErrorCode, Event, Protocol};
+use crate::server::front;
 
 /// How a connection is to be closed.
 #[derive(Debug, Clone)]
@@ -118,7 +119,7 @@ impl Outbound {
 
     /// Encodes and queues one event (for events meant for this client only).
     pub fn send_event(&self, event: &Event) -> bool {
-        self.send(protocol::encode(self.protocol, event))
+        self.send(front::encode(self.protocol, event))
     }
 
     /// Closes after writing what is queued. The first close wins.
@@ -128,7 +129,7 @@ impl Outbound {
 
     /// Closes at once, dropping what is queued, after trying to send an error event.
     pub fn abort(&self, code: ErrorCode, message: &str) {
-        let last_words = protocol::encode(self.protocol, &Event::error(code, message));
+        let last_words = front::encode(self.protocol, &Event::error(code, message));
         self.shared.close(Close::Abort {
             last_words,
             reason: message.to_string(),

@@ -9,114 +9,18 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
-use ractor_cluster::RactorMessage;
+use ractor::{Actor, ActorProcessingErr, ActorRef, ActorStatus, SupervisionEvent};
 
-use crate::protocol::{ChatMessage, now_ms};
-use crate::protocol::{Encoded, Event};
-use crate::server::cluster::{self, gateway::GatewayMsg};
-use crate::server::control::protocol::UserRow;
+use crate::protocol::{ChatMessage, Event, now_ms};
+use crate::server::cluster::{directory, failover};
+use crate::server::front::Encoded;
+use crate::server::msg::admin::UserRow;
+use crate::server::msg::member::{Member, MemberAddr};
+use crate::server::msg::relay::{RelayMsg, RoomRecovery};
+use crate::server::msg::room::{Adoption, Departure, HistoryReply, RoomMsg};
+use crate::server::msg::session::SessionMsg;
 use crate::server::outbound::Outbound;
-use crate::server::room::{Adoption, Departure, HistoryReply, Member, MemberAddr, RoomMsg};
-use crate::server::session::SessionMsg;
 use crate::server::stats::Stats;
-
-/// How many times a relay tries to have a room re-created after its host left.
-const FAILOVER_ATTEMPTS: usize = 20;
-/// The pause between those tries.
-const FAILOVER_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// The node in a room's actor name, `room:NAME@NODE/N`.
-fn host_of(actor_name: &str) -> Option<String> {
-    let (_, rest) = actor_name.split_once('@')?;
-    Some(rest.split('/').next().unwrap_or(rest).to_string())
-}
-
-/// What a restarted room learns from the relay.
-#[derive(Debug, Clone)]
-pub struct RoomRecovery {
-    /// The local members still subscribed.
-    pub members: Vec<Member>,
-    /// The last message number the members received.
-    pub last_seq: u64,
-}
-
-/// What the relay does.
-#[derive(RactorMessage)]
-pub enum RelayMsg {
-    /// A new session (sent by the session as it starts).
-    Register {
-        /// The session actor.
-        session: ActorRef<SessionMsg>,
-        /// Its outgoing queue.
-        outbound: Outbound,
-        /// The client's address.
-        peer: String,
-    },
-    /// A session's nick changed (kept so a restarted room can recover its members).
-    SetNick {
-        /// Session number.
-        session: u64,
-        /// New nick.
-        nick: String,
-    },
-    /// A session ended: forget it, and tell its rooms it left.
-    SessionGone {
-        /// Session number.
-        session: u64,
-        /// Shown to the rooms.
-        reason: Option<String>,
-    },
-    /// A room accepted a member: queue `preamble` (history, `Joined`) for it, then subscribe it.
-    Subscribe {
-        /// Canonical room name.
-        room: String,
-        /// The room, for telling it when the session goes away.
-        room_ref: ActorRef<RoomMsg>,
-        /// Session number.
-        session: u64,
-        /// Events sent to the member before any live event.
-        preamble: Vec<Event>,
-    },
-    /// A session left a room (sent by the room): unsubscribe it and send it `farewell`.
-    Unsubscribe {
-        /// Canonical room name.
-        room: String,
-        /// Session number.
-        session: u64,
-        /// Sent after the last live event of the room.
-        farewell: Event,
-    },
-    /// An event for every local member of a room.
-    Deliver {
-        /// Canonical room name.
-        room: String,
-        /// The event.
-        event: Event,
-    },
-    /// An event for one local session.
-    Unicast {
-        /// Session number.
-        session: u64,
-        /// The event.
-        event: Event,
-    },
-    /// A room restarted: it takes over the subscription and learns who its local members are.
-    RoomMembers(String, ActorRef<RoomMsg>, RpcReplyPort<RoomRecovery>),
-    /// A room was closed for good: unsubscribe its local members and tell them.
-    DropRoom {
-        /// Canonical room name.
-        room: String,
-        /// Sent to each member after `Left`.
-        notice: Event,
-    },
-    /// An event for every local session (node joined or left, announcements).
-    Broadcast(Event),
-    /// Every local session, for `chatctl users`.
-    Sessions(RpcReplyPort<Vec<UserRow>>),
-    /// Send every local session `Shutdown` and close its connection after what is queued.
-    Shutdown(String, RpcReplyPort<usize>),
-}
 
 struct LocalSession {
     peer: String,
@@ -163,7 +67,7 @@ impl RelayState {
     fn forget_room_if_empty(&mut self, myself: &ActorRef<RelayMsg>, room: &str) {
         if self.rooms.get(room).is_some_and(|s| s.members.is_empty()) {
             self.rooms.remove(room);
-            ractor::pg::demonitor(cluster::room_group(room), myself.get_id());
+            ractor::pg::demonitor(directory::room_group(room), myself.get_id());
         }
     }
 
@@ -278,7 +182,7 @@ impl Actor for Relay {
                     local.rooms.push(room.clone());
                 }
                 if !state.rooms.contains_key(&room) {
-                    ractor::pg::monitor(cluster::room_group(&room), myself.get_cell());
+                    ractor::pg::monitor(directory::room_group(&room), myself.get_cell());
                 }
                 let subs = state.rooms.entry(room).or_insert_with(|| Subscribers {
                     room: room_ref.clone(),
@@ -348,7 +252,7 @@ impl Actor for Relay {
                 let _ = reply.send(recovery);
             }
             RelayMsg::DropRoom { room, notice } => {
-                ractor::pg::demonitor(cluster::room_group(&room), myself.get_id());
+                ractor::pg::demonitor(directory::room_group(&room), myself.get_id());
                 if let Some(subs) = state.rooms.remove(&room) {
                     let left = Event::Left { room: room.clone() };
                     for session in subs.members.keys() {
@@ -407,7 +311,7 @@ impl Actor for Relay {
             return Ok(());
         };
         let group = change.get_group();
-        let Some(name) = group.strip_prefix("room:") else {
+        let Some(name) = directory::room_of_group(&group) else {
             return Ok(());
         };
         let Some(subs) = state.rooms.get_mut(name) else {
@@ -420,42 +324,18 @@ impl Actor for Relay {
         let current_alive = ractor::pg::get_members(&group)
             .iter()
             .any(|cell| cell.get_id() == subs.room.get_id());
-        match cluster::room_winner(name) {
+        match directory::room_winner(name) {
             None => {
-                let room = name.to_string();
-                // The dead host may still look reachable for a moment (its gateway's departure
-                // can arrive after its room's), and placement favours it for this room.
-                let dead_host = subs.room.get_name().and_then(|n| host_of(&n));
-                tokio::spawn(async move {
-                    for attempt in 0..FAILOVER_ATTEMPTS {
-                        if attempt > 0 {
-                            tokio::time::sleep(FAILOVER_RETRY).await;
-                        }
-                        if cluster::room_winner(&room).is_some() {
-                            return;
-                        }
-                        let nodes: Vec<String> = cluster::reachable_nodes()
-                            .into_iter()
-                            .filter(|n| Some(n) != dead_host.as_ref())
-                            .collect();
-                        let owner = cluster::placement(&room, &nodes);
-                        let Some(gateway) = owner.as_deref().and_then(cluster::gateway_of) else {
-                            continue;
-                        };
-                        tracing::warn!(%room, owner = ?owner, "room host is gone; re-creating the room");
-                        if let Ok(true) =
-                            ractor::call_t!(gateway, GatewayMsg::CreateRoom, 2000, room.clone())
-                        {
-                            return;
-                        }
-                    }
-                    tracing::error!(%room, "could not re-create the room after its host left");
-                });
+                let dead_host = subs
+                    .room
+                    .get_name()
+                    .and_then(|n| directory::host_of(&n).map(str::to_string));
+                failover::recreate(name.to_string(), dead_host);
             }
             Some(winner) if !current_alive && winner.get_id() != subs.room.get_id() => {
                 let host = winner
                     .get_name()
-                    .and_then(|n| host_of(&n))
+                    .and_then(|n| directory::host_of(&n).map(str::to_string))
                     .unwrap_or_default();
                 let notice = format!(
                     "this room moved to node {host} after its host left; recent history was recovered"

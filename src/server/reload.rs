@@ -14,8 +14,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::server::config::{Config, ConfigError, Overrides};
-use crate::server::node::{NodeContext, Tunables};
-use crate::server::registry::RegistryMsg;
+use crate::server::context::{NodeContext, Tunables};
+use crate::server::msg::registry::RegistryMsg;
 
 /// Changes the log filter; given by the binary, which owns the logging setup.
 pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -147,7 +147,7 @@ impl Reloader {
         {
             tracing::warn!(error = %e, "log level not changed");
         }
-        let _ = self.ctx.registry.cast(RegistryMsg::Reconfigure {
+        let _ = self.ctx.local.registry.cast(RegistryMsg::Reconfigure {
             default_rooms: new.default_rooms.clone(),
             history: new.settings.history.replay,
             presence_max: new.settings.limits.presence_max_members,

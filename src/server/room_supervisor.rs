@@ -9,27 +9,20 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use ractor::{
-    Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr, SupervisionEvent,
-};
-use ractor_cluster::RactorMessage;
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
 
 use crate::protocol::Event;
-use crate::server::registry::RegistryMsg;
-use crate::server::relay::RelayMsg;
-use crate::server::room::{Room, RoomArgs, RoomMsg};
+use crate::server::cluster::directory;
+use crate::server::msg::registry::RegistryMsg;
+use crate::server::msg::relay::RelayMsg;
+use crate::server::msg::room::RoomMsg;
+use crate::server::msg::room_supervisor::{RoomArgs, RoomSupervisorMsg};
+use crate::server::room::Room;
 
 /// Restarts allowed per room within [`RESTART_WINDOW`] before the room is closed.
 pub const MAX_RESTARTS: usize = 5;
 /// The window over which restarts are counted.
 pub const RESTART_WINDOW: Duration = Duration::from_secs(60);
-
-/// What the room supervisor does.
-#[derive(RactorMessage)]
-pub enum RoomSupervisorMsg {
-    /// Start a room linked to the supervisor.
-    Spawn(RoomArgs, RpcReplyPort<Result<ActorRef<RoomMsg>, String>>),
-}
 
 struct Child {
     args: RoomArgs,
@@ -48,7 +41,7 @@ async fn spawn(
     myself: &ActorRef<RoomSupervisorMsg>,
     args: RoomArgs,
 ) -> Result<ActorRef<RoomMsg>, SpawnErr> {
-    let name = crate::server::cluster::room_actor_name(&args.name, &args.node, args.incarnation);
+    let name = directory::room_actor_name(&args.name, &args.node, args.incarnation);
     let (room, _) = Actor::spawn_linked(Some(name), Room, args, myself.get_cell()).await?;
     Ok(room)
 }

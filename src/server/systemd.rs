@@ -10,9 +10,10 @@ use ractor::ActorStatus;
 use sd_notify::NotifyState;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::node::NodeContext;
-use crate::server::registry::RegistryMsg;
-use crate::server::relay::RelayMsg;
+use crate::server::context::NodeContext;
+use crate::server::msg::registry::RegistryMsg;
+use crate::server::msg::relay::RelayMsg;
+use crate::server::timeouts::STATUS_CALL_MS;
 
 /// How often `STATUS=` is refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
@@ -58,17 +59,21 @@ pub async fn keep_informed(ctx: Arc<NodeContext>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let alive = [ctx.relay.get_status(), ctx.registry.get_status()]
-            .iter()
-            .all(|s| *s == ActorStatus::Running);
+        let alive = [
+            ctx.local.relay.get_status(),
+            ctx.local.registry.get_status(),
+        ]
+        .iter()
+        .all(|s| *s == ActorStatus::Running);
         if watchdog.is_some() && alive {
             send(&[NotifyState::Watchdog]);
         }
         if last_status.elapsed() >= STATUS_EVERY {
             last_status = tokio::time::Instant::now();
-            let sessions = ractor::call_t!(ctx.relay, RelayMsg::Sessions, 1000).map(|s| s.len());
-            let rooms =
-                ractor::call_t!(ctx.registry, RegistryMsg::ListRooms, 1000).map(|r| r.len());
+            let sessions = ractor::call_t!(ctx.local.relay, RelayMsg::Sessions, STATUS_CALL_MS)
+                .map(|s| s.len());
+            let rooms = ractor::call_t!(ctx.local.registry, RegistryMsg::ListRooms, STATUS_CALL_MS)
+                .map(|r| r.len());
             if let (Ok(sessions), Ok(rooms)) = (sessions, rooms) {
                 let status = format!("{sessions} sessions, {rooms} rooms hosted");
                 send(&[NotifyState::Status(&status)]);

@@ -8,9 +8,21 @@
 
 use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::server::config::CookieSource;
+/// Where the cluster cookie comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CookieSource {
+    /// Given in the configuration.
+    Inline(String),
+    /// Read from a file (created with a random cookie if it is the default file and missing).
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Create it when missing (only for the default `~/.chatd.cookie`).
+        create: bool,
+    },
+}
 
 /// A cookie that cannot be used.
 #[derive(Debug, thiserror::Error)]

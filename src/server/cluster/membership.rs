@@ -18,15 +18,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use ractor_cluster::RactorMessage;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
 use ractor_cluster::node::NodeServerSessionInformation;
 use ractor_cluster::{NodeEventSubscription, NodeServerMessage};
 use tokio::time::Instant;
 
-use super::gateway::GatewayMsg;
+use super::directory;
 use crate::protocol::{Event, NodeInfo, NodeStatus};
-use crate::server::relay::RelayMsg;
+use crate::server::msg::gateway::GatewayMsg;
+use crate::server::msg::membership::{MembershipMsg, NodeEvent};
+use crate::server::msg::relay::RelayMsg;
+use crate::server::timeouts::MEMBERSHIP_CALL_MS;
 
 /// How often the dial loop looks for addresses to dial.
 const TICK: Duration = Duration::from_millis(250);
@@ -38,67 +40,6 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500)
         .saturating_mul(1u32 << attempt.min(6))
         .min(Duration::from_secs(30))
-}
-
-/// A node server event, as forwarded by [`Events`].
-#[derive(Debug, Clone)]
-pub enum NodeEvent {
-    /// A connection opened (not yet authenticated).
-    Opened {
-        /// ractor_cluster's id for the connection.
-        id: u64,
-        /// The remote socket address.
-        peer_addr: String,
-        /// `true` if this node dialled.
-        outbound: bool,
-    },
-    /// The peer proved it knows the cookie.
-    Authenticated {
-        /// Connection id.
-        id: u64,
-        /// The peer's node name.
-        node: String,
-        /// The peer's node-to-node address.
-        address: String,
-    },
-    /// The peer's actors and process groups are synchronised.
-    Ready {
-        /// Connection id.
-        id: u64,
-    },
-    /// The connection closed.
-    Disconnected {
-        /// Connection id.
-        id: u64,
-    },
-}
-
-/// What membership is told or asked.
-#[derive(RactorMessage)]
-pub enum MembershipMsg {
-    /// A node server event.
-    Event(NodeEvent),
-    /// Time to dial what needs dialling.
-    Tick,
-    /// Time to ping every connected node, and to give up on silent ones.
-    Heartbeat,
-    /// A node answered a heartbeat.
-    Alive(String),
-    /// A dial to this address is about to connect to that resolved socket address.
-    Dialling {
-        /// The address as configured or learned.
-        address: String,
-        /// What it resolved to (what `Opened` will report).
-        resolved: String,
-    },
-    /// A dial failed before a connection opened.
-    DialFailed(String, String),
-    /// Addresses reported by a peer.
-    Learned(Vec<String>),
-    /// The addresses of this node and its connected peers.
-    Peers(RpcReplyPort<Vec<String>>),
-    /// Every known node, this one first.
-    Nodes(RpcReplyPort<Vec<NodeInfo>>),
 }
 
 /// Forwards node server events to membership.
@@ -121,7 +62,7 @@ impl NodeEventSubscription for Events {
 
     fn node_session_authenticated(&self, ses: NodeServerSessionInformation) {
         if let Some(peer) = ses.peer_name {
-            let node = peer.name.split('@').next().unwrap_or_default().to_string();
+            let node = directory::node_of_peer(&peer.name).to_string();
             self.forward(NodeEvent::Authenticated {
                 id: ses.node_id,
                 node,
@@ -302,14 +243,14 @@ impl MembershipState {
             if now.duration_since(known.last_seen) > timeout {
                 tracing::warn!(%node, silent_ms = now.duration_since(known.last_seen).as_millis() as u64, "node stopped answering heartbeats; disconnecting it");
                 let server = self.args.server.clone();
-                let prefix = format!("{node}@");
+                let node = node.clone();
                 tokio::spawn(async move {
                     if let Ok(sessions) =
-                        ractor::call_t!(server, NodeServerMessage::GetSessions, 1000)
+                        ractor::call_t!(server, NodeServerMessage::GetSessions, MEMBERSHIP_CALL_MS)
                     {
                         for session in sessions.values() {
                             let name = session.peer_name.as_ref().map(|p| p.name.as_str());
-                            if name.is_some_and(|n| n.starts_with(&prefix)) {
+                            if name.is_some_and(|n| directory::node_of_peer(n) == node) {
                                 session.actor.stop(Some("heartbeat timeout".into()));
                             }
                         }
@@ -317,7 +258,7 @@ impl MembershipState {
                 });
                 continue;
             }
-            let Some(gateway) = super::gateway_of(node) else {
+            let Some(gateway) = directory::gateway_of(node) else {
                 continue;
             };
             let me = myself.clone();
@@ -388,15 +329,11 @@ impl MembershipState {
                 };
                 let me = myself.clone();
                 tokio::spawn(async move {
-                    let name = super::gateway_name(&node);
-                    let gateway = ractor::pg::get_members(&super::GATEWAYS.to_string())
-                        .into_iter()
-                        .find(|cell| cell.get_name().as_deref() == Some(name.as_str()));
-                    if let Some(cell) = gateway {
-                        let gateway: ActorRef<GatewayMsg> = cell.into();
-                        if let Ok(peers) = ractor::call_t!(gateway, GatewayMsg::Peers, 2000) {
-                            let _ = me.cast(MembershipMsg::Learned(peers.0));
-                        }
+                    if let Some(gateway) = directory::gateway_of(&node)
+                        && let Ok(peers) =
+                            ractor::call_t!(gateway, GatewayMsg::Peers, MEMBERSHIP_CALL_MS)
+                    {
+                        let _ = me.cast(MembershipMsg::Learned(peers.0));
                     }
                 });
             }

@@ -215,33 +215,3 @@ mod tests {
         assert_eq!(parse(request_line(&kick).trim()).unwrap(), kick);
     }
 }
-
-/// A room, as `rooms` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RoomRow {
-    /// Canonical name.
-    pub name: String,
-    /// Hosting node.
-    pub node: String,
-    /// Members now.
-    pub members: u32,
-    /// Messages so far (the room's last sequence number).
-    pub messages: u64,
-    /// When the room was created, milliseconds since the Unix epoch.
-    pub created_ms: u64,
-}
-
-/// A connected user, as `users` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRow {
-    /// Nick (empty before one is set).
-    pub nick: String,
-    /// The node it is connected to.
-    pub node: String,
-    /// Its remote address.
-    pub address: String,
-    /// When it connected, milliseconds since the Unix epoch.
-    pub since_ms: u64,
-    /// Rooms it is in.
-    pub rooms: Vec<String>,
-}

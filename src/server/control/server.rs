@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ractor::ActorRef;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
@@ -16,21 +15,21 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 
 use super::access::{self, AllowedGroup, Peer};
-use super::protocol::{MAX_REQUEST_BYTES, Request, Response, RoomRow, UserRow, parse};
+use super::protocol::{MAX_REQUEST_BYTES, Request, Response, parse};
 use crate::names::canonical_room;
 use crate::protocol::{Event, NodeInfo, NodeStatus, now_ms};
-use crate::server::cluster::{
-    self, gateway::GatewayMsg, gateway::KickRequest, membership::MembershipMsg,
-};
+use crate::server::cluster::directory;
 use crate::server::config::ControlConfig;
-use crate::server::node::NodeContext;
-use crate::server::registry::{NickHolder, RegistryMsg};
-use crate::server::relay::RelayMsg;
+use crate::server::context::NodeContext;
+use crate::server::msg::admin::{RoomRow, UserRow};
+use crate::server::msg::gateway::{GatewayMsg, KickRequest};
+use crate::server::msg::membership::MembershipMsg;
+use crate::server::msg::registry::{NickHolder, RegistryMsg};
+use crate::server::msg::relay::RelayMsg;
+use crate::server::msg::room::RoomMsg;
 use crate::server::reload::Reloader;
-use crate::server::room::RoomMsg;
+use crate::server::timeouts::ADMIN_CALL_MS;
 
-/// How long a control request waits on any one actor or node.
-const CALL_TIMEOUT_MS: u64 = 3000;
 /// How many one-second samples the message rate averages over.
 const RATE_WINDOW: usize = 10;
 
@@ -266,19 +265,11 @@ fn unavailable(what: &str, e: impl std::fmt::Display) -> Response {
     Response::error("unavailable", format!("{what} did not answer: {e}"))
 }
 
-/// The gateways of every node this one reaches, itself included.
-fn gateways() -> Vec<(String, ActorRef<GatewayMsg>)> {
-    cluster::reachable_nodes()
-        .into_iter()
-        .filter_map(|node| cluster::gateway_of(&node).map(|g| (node, g)))
-        .collect()
-}
-
 async fn nodes(ctx: &ControlContext) -> Vec<NodeInfo> {
     match &ctx.node.membership {
-        Some(m) => ractor::call_t!(m, MembershipMsg::Nodes, CALL_TIMEOUT_MS).unwrap_or_default(),
+        Some(m) => ractor::call_t!(m, MembershipMsg::Nodes, ADMIN_CALL_MS).unwrap_or_default(),
         None => vec![NodeInfo {
-            name: ctx.node.node.clone(),
+            name: ctx.node.local.node.clone(),
             status: NodeStatus::This,
             address: String::new(),
         }],
@@ -287,10 +278,9 @@ async fn nodes(ctx: &ControlContext) -> Vec<NodeInfo> {
 
 async fn rooms() -> Vec<RoomRow> {
     let mut rows = Vec::new();
-    let groups = ractor::pg::which_groups();
-    for group in groups.iter().filter_map(|g| g.strip_prefix("room:")) {
-        if let Some(room) = cluster::room_winner(group)
-            && let Ok(row) = ractor::call_t!(room, RoomMsg::Info, CALL_TIMEOUT_MS)
+    for name in directory::rooms() {
+        if let Some(room) = directory::room_winner(&name)
+            && let Ok(row) = ractor::call_t!(room, RoomMsg::Info, ADMIN_CALL_MS)
         {
             rows.push(row);
         }
@@ -299,11 +289,13 @@ async fn rooms() -> Vec<RoomRow> {
     rows
 }
 
-async fn users() -> Vec<UserRow> {
+async fn users(ctx: &ControlContext) -> Vec<UserRow> {
     let mut rows = Vec::new();
-    for (_, gateway) in gateways() {
-        if let Ok(users) = ractor::call_t!(gateway, GatewayMsg::Users, CALL_TIMEOUT_MS) {
-            rows.extend(users.0);
+    for node in directory::reachable_nodes() {
+        if let Some(route) = ctx.node.local.route(&node)
+            && let Ok(users) = route.users(ADMIN_CALL_MS).await
+        {
+            rows.extend(users);
         }
     }
     rows.sort_unstable_by(|a, b| {
@@ -327,17 +319,20 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
     match request {
         Request::Status => {
             let (messages_in, messages_out) = ctx.node.stats.totals();
-            let sessions = ractor::call_t!(ctx.node.relay, RelayMsg::Sessions, CALL_TIMEOUT_MS)
+            let sessions = ractor::call_t!(ctx.node.local.relay, RelayMsg::Sessions, ADMIN_CALL_MS)
                 .map(|s| s.len())
                 .unwrap_or(0);
-            let local_rooms =
-                ractor::call_t!(ctx.node.registry, RegistryMsg::ListRooms, CALL_TIMEOUT_MS)
-                    .map(|r| r.len())
-                    .unwrap_or(0);
+            let local_rooms = ractor::call_t!(
+                ctx.node.local.registry,
+                RegistryMsg::ListRooms,
+                ADMIN_CALL_MS
+            )
+            .map(|r| r.len())
+            .unwrap_or(0);
             let nodes = nodes(ctx).await;
             Response::ok(json!({
                 "version": env!("CARGO_PKG_VERSION"),
-                "node": ctx.node.node,
+                "node": ctx.node.local.node,
                 "uptime_secs": ctx.started.elapsed().as_secs(),
                 "listen": ctx.listen.to_string(),
                 "sessions": sessions,
@@ -355,7 +350,7 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
                 Ok(room) => room,
                 Err(e) => return Response::error("bad_request", e.0),
             };
-            let mut rows = users().await;
+            let mut rows = users(ctx).await;
             if let Some(room) = room {
                 rows.retain(|u| u.rooms.contains(&room));
             }
@@ -363,35 +358,26 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
         }
         Request::Kick { nick, reason } => {
             let holder = match ractor::call_t!(
-                ctx.node.registry,
+                ctx.node.local.registry,
                 RegistryMsg::LookupNick,
-                CALL_TIMEOUT_MS,
+                ADMIN_CALL_MS,
                 nick.clone()
             ) {
                 Ok(holder) => holder,
                 Err(e) => return unavailable("the registry", e),
             };
-            let kicked = match holder {
-                NickHolder::Local(_) => ractor::call_t!(
-                    ctx.node.registry,
-                    RegistryMsg::Kick,
-                    CALL_TIMEOUT_MS,
-                    nick.clone(),
-                    reason.clone()
-                )
-                .unwrap_or(false),
-                NickHolder::Remote(node) => match cluster::gateway_of(&node) {
-                    Some(gateway) => {
-                        let request = KickRequest {
-                            nick: nick.clone(),
-                            reason: reason.clone(),
-                        };
-                        ractor::call_t!(gateway, GatewayMsg::Kick, CALL_TIMEOUT_MS, request)
-                            .unwrap_or(false)
-                    }
-                    None => false,
-                },
-                NickHolder::Missing => false,
+            let node = match holder {
+                NickHolder::Local(_) => Some(ctx.node.local.node.clone()),
+                NickHolder::Remote(node) => Some(node),
+                NickHolder::Missing => None,
+            };
+            let request = KickRequest {
+                nick: nick.clone(),
+                reason: reason.clone(),
+            };
+            let kicked = match node.as_deref().and_then(|n| ctx.node.local.route(n)) {
+                Some(route) => route.kick(request, ADMIN_CALL_MS).await.unwrap_or(false),
+                None => false,
             };
             if kicked {
                 Response::ok(json!({ "kicked": nick, "reason": reason }))
@@ -400,8 +386,11 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
             }
         }
         Request::Announce { text } => {
-            let gateways = gateways();
-            for (_, gateway) in &gateways {
+            let gateways: Vec<_> = directory::reachable_nodes()
+                .iter()
+                .filter_map(|node| directory::gateway_of(node))
+                .collect();
+            for gateway in &gateways {
                 let _ = gateway.cast(GatewayMsg::Announce(text.clone()));
             }
             Response::ok(json!({ "nodes": gateways.len() }))
@@ -425,6 +414,7 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
             let text = message.unwrap_or_else(|| format!("this server shuts down in {delay} s"));
             let _ = ctx
                 .node
+                .local
                 .relay
                 .cast(RelayMsg::Broadcast(Event::notice(format!(
                     "announcement: {text}"

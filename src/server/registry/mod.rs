@@ -5,7 +5,7 @@
 //!   follows rooms that restarted; keeps their member counts for `/rooms`.
 //!   `server.default_rooms` are created at start and never removed.
 //! - Nicks: unique case-insensitively across the cluster. A nick held here puts this node's
-//!   gateway in the nick's group (pg scope [`cluster::NICKS`]), so every node sees where it is
+//!   gateway in the nick's group (pg scope `chatd.nicks` (see [`directory`])), so every node sees where it is
 //!   held. A claim while other nodes are reachable is tentative until confirmed after a short
 //!   settle time; if two nodes claimed at once, the node with the lower name keeps it. A
 //!   collision found later (a healed partition) disconnects the holder on the higher node.
@@ -13,127 +13,24 @@
 //!   disconnect, panic), the registry frees its nick and tells the relay, which removes it from
 //!   its rooms. Cleanup therefore has exactly one path.
 
+pub mod nicks;
+
 use std::collections::HashMap;
 
 use ractor::pg::GroupChangeMessage;
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
-use ractor_cluster::RactorMessage;
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::names::nick_key;
-use crate::protocol::{Event, RoomInfo};
-use crate::server::cluster;
-use crate::server::relay::RelayMsg;
-use crate::server::room::{Member, MemberAddr, RoomArgs, RoomMsg};
-use crate::server::room_supervisor::RoomSupervisorMsg;
-use crate::server::session::SessionMsg;
-
-/// The answer to a nick claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NickClaim {
-    /// The nick is the claimant's (any nick it held before is released).
-    Granted,
-    /// The nick is held for the claimant, but other nodes are reachable: after a short settle
-    /// time, [`RegistryMsg::ConfirmNick`] decides a simultaneous claim on another node.
-    Tentative,
-    /// Someone else holds it.
-    Taken,
-}
-
-/// Who holds a nick.
-#[derive(Debug, Clone)]
-pub enum NickHolder {
-    /// A session of this node.
-    Local(Member),
-    /// A session of this other node.
-    Remote(String),
-    /// No one.
-    Missing,
-}
-
-/// Where a room is, as far as this node can tell.
-#[derive(Debug)]
-pub enum RoomLookup {
-    /// The instance every node agrees on (here or on another node).
-    Found(ActorRef<RoomMsg>),
-    /// It does not exist, and placement puts it on this other node: ask that node's gateway.
-    CreateOn(String),
-    /// It does not exist (and creating it was not asked for).
-    Missing,
-}
-
-/// What the registry does.
-#[derive(RactorMessage)]
-pub enum RegistryMsg {
-    /// Take a nick for a session.
-    ClaimNick(
-        String,
-        MemberAddr,
-        ActorRef<SessionMsg>,
-        RpcReplyPort<NickClaim>,
-    ),
-    /// Settle a tentative claim: `true` if the session keeps the nick; `false` if a node with a
-    /// lower name claimed it too (the claim is dropped and the session keeps its old nick).
-    ConfirmNick(String, MemberAddr, RpcReplyPort<bool>),
-    /// Who has this nick?
-    LookupNick(String, RpcReplyPort<NickHolder>),
-    /// Disconnect the local holder of a nick, with a reason; `false` if there is none.
-    Kick(String, Option<String>, RpcReplyPort<bool>),
-    /// Deliver a private message to the local holder of a nick; `false` if there is none.
-    DeliverPrivate(String, Event, RpcReplyPort<bool>),
-    /// Find a room anywhere in the cluster; with `create`, create it here if placement says so
-    /// (and count a join on its way to a room hosted here).
-    GetRoom {
-        /// Canonical room name.
-        name: String,
-        /// Create the room if it does not exist.
-        create: bool,
-        /// Where the room is.
-        reply: RpcReplyPort<RoomLookup>,
-    },
-    /// Create a room here (a peer's placement chose this node) unless one exists; `true` when
-    /// the room exists afterwards.
-    CreateLocal(String, RpcReplyPort<bool>),
-    /// Every room, sorted by name.
-    ListRooms(RpcReplyPort<Vec<RoomInfo>>),
-    /// A room's member count changed.
-    RoomCount {
-        /// Canonical room name.
-        name: String,
-        /// Members now.
-        members: u32,
-    },
-    /// The configuration was reloaded: rooms created from now on use these settings, and new
-    /// default rooms are created.
-    Reconfigure {
-        /// `server.default_rooms`, canonical.
-        default_rooms: Vec<String>,
-        /// `history.replay`
-        history: usize,
-        /// `limits.presence_max_members`
-        presence_max: usize,
-    },
-    /// A room became empty after handling `joins` joins; it is closed unless a join is pending.
-    RoomEmpty {
-        /// Canonical room name.
-        name: String,
-        /// Joins the room has handled.
-        joins: u64,
-    },
-    /// A room was restarted after a failure.
-    RoomRestarted {
-        /// Canonical room name.
-        name: String,
-        /// The new room actor.
-        room: ActorRef<RoomMsg>,
-    },
-    /// A room stopped (empty, or failed for good).
-    RoomClosed {
-        /// Canonical room name.
-        name: String,
-        /// The actor that stopped.
-        id: ActorId,
-    },
-}
+use crate::protocol::RoomInfo;
+use crate::server::cluster::directory;
+use crate::server::msg::member::{Member, MemberAddr};
+use crate::server::msg::registry::{NickClaim, NickHolder, RegistryMsg, RoomLookup};
+use crate::server::msg::relay::RelayMsg;
+use crate::server::msg::room::RoomMsg;
+use crate::server::msg::room_supervisor::{RoomArgs, RoomSupervisorMsg};
+use crate::server::msg::session::SessionMsg;
+use crate::server::timeouts::ROOM_CREATE_MS;
+use nicks::NickTable;
 
 /// What every new room on this node starts with.
 #[derive(Debug, Clone)]
@@ -152,11 +49,6 @@ pub struct RegistryArgs {
     pub room_supervisor: ActorRef<RoomSupervisorMsg>,
 }
 
-struct Holder {
-    member: Member,
-    session: ActorRef<SessionMsg>,
-}
-
 struct RoomEntry {
     room: ActorRef<RoomMsg>,
     members: u32,
@@ -171,10 +63,8 @@ pub struct Registry;
 pub struct RegistryState {
     args: RegistryArgs,
     rooms: HashMap<String, RoomEntry>,
-    /// Nicks held by this node's sessions, by folded key.
-    nicks: HashMap<String, Holder>,
-    /// Each session's confirmed nick key.
-    nick_of_session: HashMap<u64, String>,
+    /// Nicks held by this node's sessions.
+    nicks: NickTable<ActorRef<SessionMsg>>,
     /// Rooms created so far; numbers each room's incarnation.
     created: u64,
 }
@@ -200,7 +90,7 @@ impl RegistryState {
         match ractor::call_t!(
             self.args.room_supervisor,
             RoomSupervisorMsg::Spawn,
-            5000,
+            ROOM_CREATE_MS,
             args
         ) {
             Ok(Ok(room)) => {
@@ -228,43 +118,72 @@ impl RegistryState {
 
     /// Drops every nick (confirmed or tentative) held by `session`.
     fn release_nick(&mut self, session: u64) {
-        self.nick_of_session.remove(&session);
-        let keys: Vec<String> = self
-            .nicks
-            .iter()
-            .filter(|(_, h)| h.member.addr.session == session)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in keys {
-            self.drop_nick(&key);
+        for key in self.nicks.release(session) {
+            self.leave_group(&key);
         }
     }
 
     /// Forgets nick `key` here and in the cluster-wide nick group.
     fn drop_nick(&mut self, key: &str) {
-        if self.nicks.remove(key).is_some()
-            && let Some(gateway) = cluster::gateway_of(&self.args.node)
-        {
+        if self.nicks.remove(key) {
+            self.leave_group(key);
+        }
+    }
+
+    /// Makes `key` the confirmed nick of `session`, releasing its previous one.
+    fn confirm(&mut self, session: u64, key: String) {
+        if let Some(old) = self.nicks.confirm(session, key) {
+            self.leave_group(&old);
+        }
+    }
+
+    /// Takes this node out of nick `key`'s cluster-wide group.
+    fn leave_group(&self, key: &str) {
+        if let Some(gateway) = directory::gateway_of(&self.args.node) {
             ractor::pg::leave_scoped(
-                cluster::NICKS.to_string(),
+                directory::NICKS.to_string(),
                 key.to_string(),
                 vec![gateway.get_cell()],
             );
         }
     }
 
-    /// Makes `key` the confirmed nick of `session`, releasing its previous one.
-    fn confirm(&mut self, session: u64, key: String) {
-        if let Some(old) = self.nick_of_session.insert(session, key.clone())
-            && old != key
-        {
-            self.drop_nick(&old);
+    /// Claims `nick` for the session at `addr`: taken if anyone else holds it, here or on
+    /// another node; tentative while other nodes are reachable (see
+    /// [`RegistryMsg::ConfirmNick`]); granted at once otherwise.
+    fn claim(
+        &mut self,
+        nick: String,
+        addr: MemberAddr,
+        session: ActorRef<SessionMsg>,
+    ) -> NickClaim {
+        let key = nick_key(&nick);
+        let elsewhere = directory::nick_holders(&key)
+            .into_iter()
+            .any(|node| node != self.args.node);
+        if self.nicks.held_by_other(&key, &addr) || elsewhere {
+            return NickClaim::Taken;
+        }
+        let session_id = addr.session;
+        self.nicks.hold(key.clone(), Member { addr, nick }, session);
+        if let Some(gateway) = directory::gateway_of(&self.args.node) {
+            ractor::pg::join_scoped(
+                directory::NICKS.to_string(),
+                key.clone(),
+                vec![gateway.get_cell()],
+            );
+        }
+        if directory::reachable_nodes().len() > 1 {
+            NickClaim::Tentative
+        } else {
+            self.confirm(session_id, key);
+            NickClaim::Granted
         }
     }
 
     /// A node with a lower name than this one claims `key` too.
     fn outranked(&self, key: &str) -> bool {
-        cluster::nick_holders(key)
+        directory::nick_holders(key)
             .iter()
             .any(|node| node.as_str() < self.args.node.as_str())
     }
@@ -283,11 +202,10 @@ impl Actor for Registry {
         let mut state = RegistryState {
             args,
             rooms: HashMap::new(),
-            nicks: HashMap::new(),
-            nick_of_session: HashMap::new(),
+            nicks: NickTable::default(),
             created: 0,
         };
-        ractor::pg::monitor_scope(cluster::NICKS.to_string(), myself.get_cell());
+        ractor::pg::monitor_scope(directory::NICKS.to_string(), myself.get_cell());
         for name in state.args.default_rooms.clone() {
             if state.create_room(&myself, &name).await.is_none() {
                 return Err(format!("cannot create default room {name}").into());
@@ -304,40 +222,7 @@ impl Actor for Registry {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             RegistryMsg::ClaimNick(nick, addr, session, reply) => {
-                let key = nick_key(&nick);
-                let elsewhere = cluster::nick_holders(&key)
-                    .into_iter()
-                    .any(|node| node != state.args.node);
-                let answer = match state.nicks.get(&key) {
-                    Some(holder) if holder.member.addr != addr => NickClaim::Taken,
-                    _ if elsewhere => NickClaim::Taken,
-                    _ => {
-                        state.nicks.insert(
-                            key.clone(),
-                            Holder {
-                                member: Member {
-                                    addr: addr.clone(),
-                                    nick,
-                                },
-                                session,
-                            },
-                        );
-                        if let Some(gateway) = cluster::gateway_of(&state.args.node) {
-                            ractor::pg::join_scoped(
-                                cluster::NICKS.to_string(),
-                                key.clone(),
-                                vec![gateway.get_cell()],
-                            );
-                        }
-                        if cluster::reachable_nodes().len() > 1 {
-                            NickClaim::Tentative
-                        } else {
-                            state.confirm(addr.session, key);
-                            NickClaim::Granted
-                        }
-                    }
-                };
-                let _ = reply.send(answer);
+                let _ = reply.send(state.claim(nick, addr, session));
             }
             RegistryMsg::ConfirmNick(nick, addr, reply) => {
                 let key = nick_key(&nick);
@@ -354,7 +239,7 @@ impl Actor for Registry {
                 let key = nick_key(&nick);
                 let holder = match state.nicks.get(&key) {
                     Some(holder) => NickHolder::Local(holder.member.clone()),
-                    None => cluster::nick_holders(&key)
+                    None => directory::nick_holders(&key)
                         .into_iter()
                         .filter(|node| *node != state.args.node)
                         .min()
@@ -391,14 +276,14 @@ impl Actor for Registry {
                 create,
                 reply,
             } => {
-                let lookup = match cluster::room_winner(&name) {
+                let lookup = match directory::room_winner(&name) {
                     Some(room) => RoomLookup::Found(room),
                     None if create => {
-                        let mut nodes = cluster::reachable_nodes();
+                        let mut nodes = directory::reachable_nodes();
                         if !nodes.contains(&state.args.node) {
                             nodes.push(state.args.node.clone());
                         }
-                        match cluster::placement(&name, &nodes) {
+                        match directory::placement(&name, &nodes) {
                             Some(owner) if owner != state.args.node => RoomLookup::CreateOn(owner),
                             _ => match state.create_room(&myself, &name).await {
                                 Some(room) => RoomLookup::Found(room),
@@ -418,7 +303,7 @@ impl Actor for Registry {
                 let _ = reply.send(lookup);
             }
             RegistryMsg::CreateLocal(name, reply) => {
-                let exists = cluster::room_winner(&name).is_some()
+                let exists = directory::room_winner(&name).is_some()
                     || state.create_room(&myself, &name).await.is_some();
                 let _ = reply.send(exists);
             }
@@ -449,7 +334,7 @@ impl Actor for Registry {
                 state.args.presence_max = presence_max;
                 state.args.default_rooms = default_rooms.clone();
                 for name in default_rooms {
-                    if !state.rooms.contains_key(&name) && cluster::room_winner(&name).is_none() {
+                    if !state.rooms.contains_key(&name) && directory::room_winner(&name).is_none() {
                         state.create_room(&myself, &name).await;
                     }
                 }
@@ -463,7 +348,7 @@ impl Actor for Registry {
                 {
                     tracing::debug!(room = %name, "closing empty room");
                     // Out of its group first, so no one finds it while it stops.
-                    ractor::pg::leave(cluster::room_group(&name), vec![entry.room.get_cell()]);
+                    ractor::pg::leave(directory::room_group(&name), vec![entry.room.get_cell()]);
                     entry.room.stop(Some("empty".into()));
                 }
             }
@@ -505,17 +390,15 @@ impl Actor for Registry {
     ) -> Result<(), ActorProcessingErr> {
         let (session, reason) = match event {
             SupervisionEvent::ProcessGroupChanged(GroupChangeMessage::Join(scope, key, cells))
-                if scope == cluster::NICKS =>
+                if scope == directory::NICKS =>
             {
                 // A nick held here was claimed on another node too (a healed partition):
                 // the node with the lower name keeps it, and the holder here is disconnected.
                 let lower = cells.iter().filter_map(|c| c.get_name()).any(|name| {
-                    name.strip_prefix("gateway@")
+                    directory::node_of_gateway(&name)
                         .is_some_and(|node| node < state.args.node.as_str())
                 });
-                let confirmed = state.nicks.get(&key).is_some_and(|h| {
-                    state.nick_of_session.get(&h.member.addr.session) == Some(&key)
-                });
+                let confirmed = state.nicks.is_confirmed(&key);
                 if lower
                     && confirmed
                     && let Some(holder) = state.nicks.get(&key)

@@ -1,0 +1,113 @@
+//! What a node's connections, sessions, control socket and reloader share: the node's core
+//! actors, its counters, and the bounds in force (which a reload replaces).
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ractor::ActorRef;
+
+use crate::server::cluster::route::LocalNode;
+use crate::server::config::Config;
+use crate::server::msg::membership::MembershipMsg;
+use crate::server::stats::Stats;
+
+/// What a node's connections and sessions share.
+#[derive(Debug)]
+pub struct NodeContext {
+    /// This node's name, relay and registry (the registry is the parent of every session).
+    pub local: LocalNode,
+    /// Cluster membership, when clustered.
+    pub membership: Option<ActorRef<MembershipMsg>>,
+    /// `limits.max_connections` (fixed until restart).
+    pub max_connections: usize,
+    /// `cluster.nick_settle_ms` (fixed until restart).
+    pub nick_settle: Duration,
+    /// Node-wide counters.
+    pub stats: Arc<Stats>,
+    /// The bounds new connections and sessions get; replaced by a reload.
+    tunables: RwLock<Arc<Tunables>>,
+}
+
+impl NodeContext {
+    /// A context whose bounds start as `tunables`.
+    pub fn new(
+        local: LocalNode,
+        membership: Option<ActorRef<MembershipMsg>>,
+        max_connections: usize,
+        nick_settle: Duration,
+        stats: Arc<Stats>,
+        tunables: Tunables,
+    ) -> NodeContext {
+        NodeContext {
+            local,
+            membership,
+            max_connections,
+            nick_settle,
+            stats,
+            tunables: RwLock::new(Arc::new(tunables)),
+        }
+    }
+
+    /// The bounds in force now (a connection keeps the ones it started with).
+    pub fn tunables(&self) -> Arc<Tunables> {
+        match self.tunables.read() {
+            Ok(t) => t.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts new bounds in force, for connections and joins from now on.
+    pub fn set_tunables(&self, tunables: Tunables) {
+        match self.tunables.write() {
+            Ok(mut t) => *t = Arc::new(tunables),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(tunables),
+        }
+    }
+}
+
+/// The limits that a reload can change.
+#[derive(Debug, Clone)]
+pub struct Tunables {
+    /// `limits.send_queue`
+    pub send_queue: usize,
+    /// `limits.max_rooms_per_session`
+    pub max_rooms_per_session: usize,
+    /// The per-connection bounds.
+    pub connection: ConnectionLimits,
+}
+
+impl Tunables {
+    /// The tunables of a configuration.
+    pub fn of(config: &Config) -> Tunables {
+        let limits = &config.settings.limits;
+        Tunables {
+            send_queue: limits.send_queue,
+            max_rooms_per_session: limits.max_rooms_per_session,
+            connection: ConnectionLimits {
+                max_line_bytes: limits.max_line_bytes,
+                max_frame_bytes: limits.max_frame_bytes,
+                rate: limits.rate,
+                burst: limits.burst,
+                idle_timeout: config.idle_timeout(),
+                grace: Duration::from_secs(config.settings.server.shutdown_grace_secs),
+            },
+        }
+    }
+}
+
+/// The per-connection bounds, taken from `[limits]`.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// `limits.max_line_bytes`
+    pub max_line_bytes: usize,
+    /// `limits.max_frame_bytes`
+    pub max_frame_bytes: usize,
+    /// `limits.rate`
+    pub rate: f64,
+    /// `limits.burst`
+    pub burst: u32,
+    /// `limits.idle_timeout_secs`, `None` when off.
+    pub idle_timeout: Option<Duration>,
+    /// `server.shutdown_grace_secs`: how long a draining close may take.
+    pub grace: Duration,
+}

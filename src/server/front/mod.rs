@@ -1,0 +1,122 @@
+//! Fronts: the adapters between a wire format and the protocol-neutral session core. A front
+//! splits and decodes a client's bytes into [`Input`]s (commands, refusals), encodes
+//! [`Event`]s into bytes, and says what a client hears first. The session, rooms and relay never
+//! look at the wire format; they hand events here.
+//!
+//! - [`mod@line`]: text lines, for netcat users.
+//! - [`frame`]: length-prefixed binary frames, for programs and the terminal client.
+//!
+//! Both share the client port: [`crate::server::listener`] tells them apart by the client's first
+//! byte. A new front is a file here, a [`Protocol`] variant, and an arm in each `match` below.
+
+pub mod frame;
+pub mod input;
+pub mod line;
+
+use std::cell::OnceCell;
+
+use bytes::Bytes;
+use tokio::net::tcp::OwnedReadHalf;
+
+use crate::protocol::{Event, Protocol};
+pub use input::Input;
+
+/// Reads a connection's input in the format of its front.
+#[derive(Debug)]
+pub enum Reader {
+    /// Text lines.
+    Line(line::Reader),
+    /// Binary frames.
+    Frame(frame::Reader),
+}
+
+impl Reader {
+    /// A reader for `protocol`, bounded by `max_line_bytes` or `max_frame_bytes`.
+    pub fn new(
+        protocol: Protocol,
+        read: OwnedReadHalf,
+        max_line_bytes: usize,
+        max_frame_bytes: usize,
+    ) -> Reader {
+        match protocol {
+            Protocol::Line => Reader::Line(line::Reader::new(read, max_line_bytes)),
+            Protocol::Frame => Reader::Frame(frame::Reader::new(read, max_frame_bytes)),
+        }
+    }
+
+    /// The next input; cancel-safe.
+    pub async fn next(&mut self) -> Input {
+        match self {
+            Reader::Line(reader) => reader.next().await,
+            Reader::Frame(reader) => reader.next().await,
+        }
+    }
+}
+
+/// Encodes an event for one front.
+pub fn encode(protocol: Protocol, event: &Event) -> Bytes {
+    match protocol {
+        Protocol::Line => line::encode(event),
+        Protocol::Frame => frame::encode(event),
+    }
+}
+
+/// What a client of `protocol` is told first, once its front is known (the text banner that
+/// every connection gets before that is the listener's).
+pub fn greeting(protocol: Protocol, node: &str) -> Option<Event> {
+    match protocol {
+        Protocol::Line => None,
+        Protocol::Frame => Some(frame::welcome(node)),
+    }
+}
+
+/// An event with its encodings, each made at most once and then shared: fan-out to a thousand
+/// members encodes twice at most (once per front), never once per member.
+pub struct Encoded<'a> {
+    event: &'a Event,
+    line: OnceCell<Bytes>,
+    frame: OnceCell<Bytes>,
+}
+
+impl<'a> Encoded<'a> {
+    /// Wraps an event; nothing is encoded yet.
+    pub fn new(event: &'a Event) -> Self {
+        Encoded {
+            event,
+            line: OnceCell::new(),
+            frame: OnceCell::new(),
+        }
+    }
+
+    /// The event's bytes in `protocol` (a cheap reference-counted clone).
+    pub fn bytes(&self, protocol: Protocol) -> Bytes {
+        let cell = match protocol {
+            Protocol::Line => &self.line,
+            Protocol::Frame => &self.frame,
+        };
+        cell.get_or_init(|| encode(protocol, self.event)).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_once_per_front_and_shares_the_bytes() {
+        let event = Event::notice("hello");
+        let encoded = Encoded::new(&event);
+        let a = encoded.bytes(Protocol::Line);
+        let b = encoded.bytes(Protocol::Line);
+        assert_eq!(a.as_ptr(), b.as_ptr(), "the line bytes were encoded twice");
+        assert!(a.ends_with(b" -- hello\n"));
+        assert_eq!(
+            encoded.bytes(Protocol::Frame),
+            encode(Protocol::Frame, &event)
+        );
+        assert!(greeting(Protocol::Line, "n").is_none());
+        assert!(
+            matches!(greeting(Protocol::Frame, "n"), Some(Event::Welcome { node, .. }) if node == "n")
+        );
+    }
+}

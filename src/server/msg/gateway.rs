@@ -1,0 +1,130 @@
+//! What a node's gateway is told and asked by its peers: room events for this node's members,
+//! subscriptions, private messages, kicks, announcements, and questions about this node. Gateway
+//! messages are remotable; their payloads are serialized by [`crate::wire`].
+
+use ractor::RpcReplyPort;
+use ractor_cluster::RactorClusterMessage;
+use serde::{Deserialize, Serialize};
+
+use super::admin::UserRow;
+use crate::protocol::{Event, RoomInfo};
+
+/// Node-to-node addresses (`HOST:PORT`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerList(pub Vec<String>);
+
+/// Rooms hosted on one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomList(pub Vec<RoomInfo>);
+
+/// A room event for this node's members of `room`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Canonical room name.
+    pub room: String,
+    /// The event.
+    pub event: Event,
+}
+
+/// A room accepted a member of this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Canonical room name.
+    pub room: String,
+    /// The room instance's actor name (to find its reference here).
+    pub room_actor: String,
+    /// The member's session number on this node.
+    pub session: u64,
+    /// Events before any live one (history, `Joined`).
+    pub preamble: Vec<Event>,
+}
+
+/// A member of this node left a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unsubscription {
+    /// Canonical room name.
+    pub room: String,
+    /// The member's session number on this node.
+    pub session: u64,
+    /// Sent to the member after the room's last event.
+    pub farewell: Event,
+}
+
+/// An event for one session of this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unicast {
+    /// Session number on this node.
+    pub session: u64,
+    /// The event.
+    pub event: Event,
+}
+
+/// A private message for the holder of a nick on this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivateDelivery {
+    /// The recipient's nick.
+    pub nick: String,
+    /// The `Private` event.
+    pub event: Event,
+}
+
+/// The users connected to one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRows(pub Vec<UserRow>);
+
+/// Disconnect the holder of a nick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KickRequest {
+    /// Whom.
+    pub nick: String,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+crate::remote_payload!(
+    UserRows,
+    KickRequest,
+    PrivateDelivery,
+    PeerList,
+    RoomList,
+    Delivery,
+    Subscription,
+    Unsubscription,
+    Unicast
+);
+
+/// What a gateway does.
+#[derive(RactorClusterMessage)]
+pub enum GatewayMsg {
+    /// The addresses of this node and of the nodes it is connected to.
+    #[rpc]
+    Peers(RpcReplyPort<PeerList>),
+    /// A heartbeat: answered at once.
+    #[rpc]
+    Ping(RpcReplyPort<u64>),
+    /// Create room (name) here unless an instance exists somewhere; `true` on success.
+    #[rpc]
+    CreateRoom(String, RpcReplyPort<bool>),
+    /// The rooms hosted here.
+    #[rpc]
+    Rooms(RpcReplyPort<RoomList>),
+    /// Deliver a private message to a nick held here; `false` if no one here holds it.
+    #[rpc]
+    Private(PrivateDelivery, RpcReplyPort<bool>),
+    /// The users connected to this node.
+    #[rpc]
+    Users(RpcReplyPort<UserRows>),
+    /// Disconnect the holder of a nick if it is connected here; `true` if it was.
+    #[rpc]
+    Kick(KickRequest, RpcReplyPort<bool>),
+    /// A system message for every user connected here.
+    Announce(String),
+    /// A room event for this node's members.
+    Deliver(Delivery),
+    /// Subscribe a session of this node to a room.
+    Subscribe(Subscription),
+    /// Unsubscribe a session of this node from a room.
+    Unsubscribe(Unsubscription),
+    /// An event for one session of this node.
+    Unicast(Unicast),
+}

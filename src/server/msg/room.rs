@@ -1,0 +1,98 @@
+//! What a room is told and asked: joins, leaves, posts, renames, lists, and the hand-overs that
+//! keep a room whole when two copies meet or its host dies. Room messages are remotable
+//! (`RactorClusterMessage`): a session on any node reaches a room through a remote reference.
+
+use ractor::RpcReplyPort;
+use ractor_cluster::RactorClusterMessage;
+use serde::{Deserialize, Serialize};
+
+use super::admin::RoomRow;
+use super::member::{Member, MemberAddr};
+use crate::protocol::{ChatMessage, ErrorCode};
+
+/// A member leaving, with the reason shown to the others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    /// Who.
+    pub addr: MemberAddr,
+    /// Quit message or disconnect reason.
+    pub reason: Option<String>,
+    /// `true` for `/leave`: the member is still connected and gets `Left` from the room, after
+    /// the room's last event for it and after the registry has the new member count.
+    pub voluntary: bool,
+}
+
+/// Something a member says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    /// Who says it.
+    pub from: MemberAddr,
+    /// What.
+    pub text: String,
+    /// `true` for `/me`.
+    pub action: bool,
+}
+
+/// The answer to a join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinReply {
+    /// Joined (or already a member). History and the `Joined` event are on their way to the
+    /// member's connection, ahead of any live message.
+    Joined,
+    /// Refused.
+    Refused {
+        /// Why, as a stable code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+/// A member handed to this room by another copy or by a node's relay, with the notice it gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    /// The member.
+    pub member: Member,
+    /// Why it moved, shown to it.
+    pub notice: String,
+}
+
+/// The nicks of a room's members, sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserList(pub Vec<String>);
+
+/// The answer to a history request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryReply(pub Vec<ChatMessage>);
+
+crate::remote_payload!(Departure, Post, JoinReply, Adoption, UserList, HistoryReply);
+
+/// What a room does.
+#[derive(RactorClusterMessage)]
+pub enum RoomMsg {
+    /// Add a member; replies once its history and `Joined` event are queued for delivery.
+    #[rpc]
+    Join(Member, RpcReplyPort<JoinReply>),
+    /// Remove a member (left, quit, or disconnected).
+    Leave(Departure),
+    /// A member says something.
+    Post(Post),
+    /// A member changed nick.
+    Rename(Member),
+    /// The members' nicks, sorted.
+    #[rpc]
+    Users(RpcReplyPort<UserList>),
+    /// The last N messages (all kept if N is 0).
+    #[rpc]
+    History(u32, RpcReplyPort<HistoryReply>),
+    /// Debug builds panic on this (to test supervision); release builds ignore it.
+    DebugPanic,
+    /// A member handed over by a losing copy of this room, or by its node's relay after the
+    /// room's previous host died.
+    Adopt(Adoption),
+    /// History handed over by a losing copy, or recovered by a relay: merged by sequence number.
+    MergeHistory(HistoryReply),
+    /// The room's summary, for `chatctl rooms`.
+    #[rpc]
+    Info(RpcReplyPort<RoomRow>),
+}

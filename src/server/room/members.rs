@@ -1,0 +1,144 @@
+//! A room's members: who is in, under which nick, and on which nodes — a room sends each event
+//! once per node with members, never once per member.
+
+use std::collections::HashMap;
+
+use crate::server::msg::member::MemberAddr;
+
+/// The members of one room.
+#[derive(Debug, Default)]
+pub struct Members {
+    nicks: HashMap<MemberAddr, String>,
+    /// Members per node.
+    nodes: HashMap<String, usize>,
+}
+
+impl Members {
+    /// How many members.
+    pub fn len(&self) -> usize {
+        self.nicks.len()
+    }
+
+    /// Whether the room is empty.
+    pub fn is_empty(&self) -> bool {
+        self.nicks.is_empty()
+    }
+
+    /// Whether `addr` is a member.
+    pub fn contains(&self, addr: &MemberAddr) -> bool {
+        self.nicks.contains_key(addr)
+    }
+
+    /// The nick of member `addr`.
+    pub fn nick(&self, addr: &MemberAddr) -> Option<&String> {
+        self.nicks.get(addr)
+    }
+
+    /// Adds a member (or renames one already in).
+    pub fn add(&mut self, addr: MemberAddr, nick: String) {
+        if !self.nicks.contains_key(&addr) {
+            *self.nodes.entry(addr.node.clone()).or_default() += 1;
+        }
+        self.nicks.insert(addr, nick);
+    }
+
+    /// Removes a member; its nick, if it was one.
+    pub fn remove(&mut self, addr: &MemberAddr) -> Option<String> {
+        let nick = self.nicks.remove(addr)?;
+        if let Some(count) = self.nodes.get_mut(&addr.node) {
+            *count -= 1;
+            if *count == 0 {
+                self.nodes.remove(&addr.node);
+            }
+        }
+        Some(nick)
+    }
+
+    /// Renames a member; its old nick, if it was one.
+    pub fn rename(&mut self, addr: &MemberAddr, nick: String) -> Option<String> {
+        self.nicks
+            .get_mut(addr)
+            .map(|old| std::mem::replace(old, nick))
+    }
+
+    /// The nodes with members.
+    pub fn nodes(&self) -> Vec<String> {
+        self.nodes.keys().cloned().collect()
+    }
+
+    /// The members connected to `node`.
+    pub fn on_node(&self, node: &str) -> Vec<MemberAddr> {
+        self.nicks
+            .keys()
+            .filter(|a| a.node == node)
+            .cloned()
+            .collect()
+    }
+
+    /// Takes every member out (for handing them to another copy of the room).
+    pub fn drain(&mut self) -> impl Iterator<Item = (MemberAddr, String)> + '_ {
+        self.nodes.clear();
+        self.nicks.drain()
+    }
+
+    /// The members' nicks, sorted case-insensitively.
+    pub fn users(&self) -> Vec<String> {
+        let mut users: Vec<String> = self.nicks.values().cloned().collect();
+        // Case-insensitive, without allocating a key per comparison.
+        users.sort_unstable_by(|a, b| {
+            a.bytes()
+                .map(|c| c.to_ascii_lowercase())
+                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+        });
+        users
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(node: &str, session: u64) -> MemberAddr {
+        MemberAddr {
+            node: node.into(),
+            session,
+        }
+    }
+
+    #[test]
+    fn counts_nodes_as_members_come_and_go() {
+        let mut members = Members::default();
+        members.add(at("a", 1), "ann".into());
+        members.add(at("a", 2), "Bob".into());
+        members.add(at("b", 1), "cy".into());
+        members.add(at("a", 1), "ann2".into());
+        assert_eq!(members.len(), 3);
+        let mut nodes = members.nodes();
+        nodes.sort();
+        assert_eq!(nodes, ["a", "b"]);
+        assert_eq!(members.remove(&at("b", 1)), Some("cy".into()));
+        assert_eq!(members.nodes(), ["a"]);
+        assert_eq!(members.remove(&at("b", 1)), None);
+        assert_eq!(members.on_node("a").len(), 2);
+        members.remove(&at("a", 1));
+        members.remove(&at("a", 2));
+        assert!(members.is_empty() && members.nodes().is_empty());
+    }
+
+    #[test]
+    fn users_sort_case_insensitively_and_renames_show() {
+        let mut members = Members::default();
+        members.add(at("a", 1), "zed".into());
+        members.add(at("a", 2), "Bob".into());
+        members.add(at("a", 3), "alice".into());
+        assert_eq!(members.users(), ["alice", "Bob", "zed"]);
+        assert_eq!(
+            members.rename(&at("a", 1), "Carl".into()),
+            Some("zed".into())
+        );
+        assert_eq!(members.rename(&at("a", 9), "x".into()), None);
+        assert_eq!(members.users(), ["alice", "Bob", "Carl"]);
+        assert_eq!(members.drain().count(), 3);
+        assert!(members.nodes().is_empty());
+    }
+}

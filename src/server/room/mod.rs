@@ -1,0 +1,365 @@
+//! The room actor: one per room. It owns the member list ([`members`]), numbers every message and
+//! keeps the recent ones ([`history`]), and fans each event out once per node that has members,
+//! through that node's relay (see [`crate::server::cluster::route`]).
+//!
+//! An empty room asks the registry to close it (unless it is a default room); the registry decides,
+//! because only it knows whether a join is still on its way.
+//!
+//! Room messages are remotable and carry only serializable data, so a session on another node can
+//! reach a room through a remote actor reference. A room never waits on a session: every delivery
+//! is a cast to a relay or a gateway, which only ever do non-blocking queue pushes.
+
+pub mod history;
+pub mod members;
+
+use ractor::pg::GroupChangeMessage;
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+
+use crate::protocol::{ChatMessage, ErrorCode, Event, now_ms};
+use crate::server::cluster::directory;
+use crate::server::cluster::route::{LocalNode, Router};
+use crate::server::msg::admin::RoomRow;
+use crate::server::msg::member::{Member, MemberAddr};
+use crate::server::msg::registry::RegistryMsg;
+use crate::server::msg::relay::RelayMsg;
+use crate::server::msg::room::{
+    Adoption, Departure, HistoryReply, JoinReply, Post, RoomMsg, UserList,
+};
+use crate::server::msg::room_supervisor::RoomArgs;
+use crate::server::timeouts::ROOM_RECOVERY_MS;
+use history::History;
+use members::Members;
+
+/// The room actor.
+pub struct Room;
+
+/// A room's state.
+pub struct RoomState {
+    args: RoomArgs,
+    /// This instance's actor name (`room:NAME@NODE/N`).
+    actor_name: String,
+    /// The way to each node with members.
+    router: Router,
+    members: Members,
+    history: History,
+    /// When this room was created (milliseconds since the epoch).
+    created_ms: u64,
+    /// Join requests handled so far; the registry compares it with the joins it sent this way,
+    /// so an empty room is only closed when no join is on its way to it.
+    joins: u64,
+}
+
+impl RoomState {
+    /// Sends an event to every member, once per node.
+    fn deliver(&mut self, event: Event) {
+        for node in self.members.nodes() {
+            match self.router.route(&node) {
+                Some(route) => route.deliver(self.args.name.clone(), event.clone()),
+                None => tracing::warn!(room = %self.args.name, %node, "no route to node"),
+            }
+        }
+    }
+
+    /// Subscribes a member at its node, after sending it `preamble`.
+    fn subscribe(&mut self, myself: &ActorRef<RoomMsg>, addr: &MemberAddr, preamble: Vec<Event>) {
+        match self.router.route(&addr.node) {
+            Some(route) => route.subscribe(
+                self.args.name.clone(),
+                myself,
+                &self.actor_name,
+                addr.session,
+                preamble,
+            ),
+            None => tracing::warn!(room = %self.args.name, node = %addr.node, "no route to node"),
+        }
+    }
+
+    /// Unsubscribes a member that left on its own, sending it `Left`.
+    fn unsubscribe(&mut self, addr: &MemberAddr) {
+        let room = self.args.name.clone();
+        if let Some(route) = self.router.route(&addr.node) {
+            route.unsubscribe(room.clone(), addr.session, Event::Left { room });
+        }
+    }
+
+    /// Tells the registry the room is empty (it decides whether to close it).
+    fn report_if_empty(&self) {
+        if self.members.is_empty() && !self.args.persistent {
+            let _ = self.args.registry.cast(RegistryMsg::RoomEmpty {
+                name: self.args.name.clone(),
+                joins: self.joins,
+            });
+        }
+    }
+
+    /// A node left the cluster: its members are gone.
+    fn node_left(&mut self, node: &str) {
+        self.router.forget(node);
+        let gone = self.members.on_node(node);
+        if gone.is_empty() {
+            return;
+        }
+        for addr in &gone {
+            if let Some(nick) = self.members.remove(addr)
+                && self.presence()
+            {
+                self.deliver(Event::UserLeft {
+                    room: self.args.name.clone(),
+                    nick,
+                    reason: Some(format!("node {node} left the cluster")),
+                    ts: now_ms(),
+                });
+            }
+        }
+        self.report_count();
+        self.report_if_empty();
+    }
+
+    fn presence(&self) -> bool {
+        self.members.len() <= self.args.presence_max
+    }
+
+    fn report_count(&self) {
+        let _ = self.args.registry.cast(RegistryMsg::RoomCount {
+            name: self.args.name.clone(),
+            members: self.members.len() as u32,
+        });
+    }
+
+    fn join(&mut self, myself: &ActorRef<RoomMsg>, member: Member) -> JoinReply {
+        self.joins += 1;
+        if self.members.contains(&member.addr) {
+            return JoinReply::Joined;
+        }
+        if self.router.route(&member.addr.node).is_none() {
+            return JoinReply::Refused {
+                code: ErrorCode::Internal,
+                message: format!("node {} is not reachable", member.addr.node),
+            };
+        }
+        let ts = now_ms();
+        self.members.add(member.addr.clone(), member.nick.clone());
+        if self.presence() {
+            // Sent before the joiner is subscribed, so the joiner does not see its own join.
+            self.deliver(Event::UserJoined {
+                room: self.args.name.clone(),
+                nick: member.nick.clone(),
+                ts,
+            });
+        }
+        let users = if self.presence() {
+            self.members.users()
+        } else {
+            Vec::new()
+        };
+        let mut preamble = vec![
+            Event::History {
+                room: self.args.name.clone(),
+                messages: self.history.last(0),
+            },
+            Event::Joined {
+                room: self.args.name.clone(),
+                users,
+            },
+        ];
+        if !self.presence() {
+            preamble.push(Event::Notice {
+                room: Some(self.args.name.clone()),
+                text: format!("{} users here; /users lists them", self.members.len()),
+            });
+        }
+        self.subscribe(myself, &member.addr, preamble);
+        self.report_count();
+        JoinReply::Joined
+    }
+
+    fn leave(&mut self, departure: Departure) {
+        let Some(nick) = self.members.remove(&departure.addr) else {
+            return;
+        };
+        self.report_count();
+        self.report_if_empty();
+        // Unsubscribed before the others hear of it, so the leaver does not.
+        if departure.voluntary {
+            self.unsubscribe(&departure.addr);
+        }
+        if self.presence() {
+            self.deliver(Event::UserLeft {
+                room: self.args.name.clone(),
+                nick,
+                reason: departure.reason,
+                ts: now_ms(),
+            });
+        }
+    }
+
+    fn post(&mut self, post: Post) {
+        let Some(nick) = self.members.nick(&post.from).cloned() else {
+            return;
+        };
+        let message = self
+            .history
+            .append(&self.args.name, nick, post.text, post.action, now_ms());
+        self.deliver(Event::Message(message));
+    }
+
+    fn rename(&mut self, member: Member) {
+        if let Some(old) = self.members.rename(&member.addr, member.nick.clone()) {
+            self.deliver(Event::NickChanged {
+                room: self.args.name.clone(),
+                old,
+                new: member.nick,
+                ts: now_ms(),
+            });
+        }
+    }
+
+    fn adopt(&mut self, myself: &ActorRef<RoomMsg>, Adoption { member, notice }: Adoption) {
+        if !self.members.contains(&member.addr) {
+            self.members.add(member.addr.clone(), member.nick.clone());
+            let notice = Event::Notice {
+                room: Some(self.args.name.clone()),
+                text: notice,
+            };
+            self.subscribe(myself, &member.addr, vec![notice]);
+            self.report_count();
+        }
+    }
+
+    /// Another copy of this room won (the lowest actor name, on every node): hands it the members
+    /// and the history, then stops.
+    fn merge_into(&mut self, myself: &ActorRef<RoomMsg>, winner: ActorRef<RoomMsg>) {
+        tracing::info!(room = %self.args.name, winner = ?winner.get_name(), "merging into the winning copy");
+        for (addr, nick) in self.members.drain() {
+            let _ = winner.cast(RoomMsg::Adopt(Adoption {
+                member: Member { addr, nick },
+                notice: "two copies of this room met and were merged".into(),
+            }));
+        }
+        let history: Vec<ChatMessage> = self.history.take();
+        let _ = winner.cast(RoomMsg::MergeHistory(HistoryReply(history)));
+        myself.stop(Some("merged".into()));
+    }
+}
+
+impl Actor for Room {
+    type Msg = RoomMsg;
+    type State = RoomState;
+    type Arguments = RoomArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        args: RoomArgs,
+    ) -> Result<RoomState, ActorProcessingErr> {
+        let restore = args.restore;
+        let group = directory::room_group(&args.name);
+        ractor::pg::join(group.clone(), vec![myself.get_cell()]);
+        ractor::pg::monitor(group, myself.get_cell());
+        ractor::pg::monitor(directory::gateways_group(), myself.get_cell());
+        let router = Router::new(LocalNode {
+            node: args.node.clone(),
+            relay: args.relay.clone(),
+            registry: args.registry.clone(),
+        });
+        let mut state = RoomState {
+            history: History::new(args.history, 0),
+            actor_name: directory::room_actor_name(&args.name, &args.node, args.incarnation),
+            router,
+            args,
+            members: Members::default(),
+            joins: 0,
+            created_ms: now_ms(),
+        };
+        if restore {
+            let recovered = ractor::call_t!(
+                state.args.relay,
+                RelayMsg::RoomMembers,
+                ROOM_RECOVERY_MS,
+                state.args.name.clone(),
+                myself.clone()
+            )?;
+            state.history = History::new(state.args.history, recovered.last_seq);
+            for member in recovered.members {
+                state.members.add(member.addr, member.nick);
+            }
+            tracing::warn!(room = %state.args.name, members = state.members.len(), "room restarted");
+            state.deliver(Event::Notice {
+                room: Some(state.args.name.clone()),
+                text: "this room was restarted after a failure; its recent history was lost".into(),
+            });
+            state.report_count();
+        }
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        message: RoomMsg,
+        state: &mut RoomState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RoomMsg::Join(member, reply) => {
+                let answer = state.join(&myself, member);
+                let _ = reply.send(answer);
+            }
+            RoomMsg::Leave(departure) => state.leave(departure),
+            RoomMsg::Post(post) => state.post(post),
+            RoomMsg::Rename(member) => state.rename(member),
+            RoomMsg::Users(reply) => {
+                let _ = reply.send(UserList(state.members.users()));
+            }
+            RoomMsg::History(limit, reply) => {
+                let _ = reply.send(HistoryReply(state.history.last(limit as usize)));
+            }
+            RoomMsg::Adopt(adoption) => state.adopt(&myself, adoption),
+            RoomMsg::MergeHistory(HistoryReply(messages)) => state.history.merge(messages),
+            RoomMsg::Info(reply) => {
+                let _ = reply.send(RoomRow {
+                    name: state.args.name.clone(),
+                    node: state.args.node.clone(),
+                    members: state.members.len() as u32,
+                    messages: state.history.seq(),
+                    created_ms: state.created_ms,
+                });
+            }
+            RoomMsg::DebugPanic => {
+                #[cfg(debug_assertions)]
+                panic!("room {}: panic requested by /debug-panic", state.args.name);
+                #[cfg(not(debug_assertions))]
+                tracing::warn!(room = %state.args.name, "ignored a debug panic request");
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        event: SupervisionEvent,
+        state: &mut RoomState,
+    ) -> Result<(), ActorProcessingErr> {
+        let SupervisionEvent::ProcessGroupChanged(change) = event else {
+            return Ok(());
+        };
+        if directory::is_gateways(&change.get_group()) {
+            if let GroupChangeMessage::Leave(_, _, cells) = change {
+                for name in cells.iter().filter_map(|c| c.get_name()) {
+                    if let Some(node) = directory::node_of_gateway(&name) {
+                        state.node_left(node);
+                    }
+                }
+            }
+            return Ok(());
+        }
+        // Another instance of this room appeared (or left): the one with the lowest actor name
+        // wins everywhere; a loser hands its members and history over and stops.
+        if let Some(winner) = directory::room_winner(&state.args.name)
+            && winner.get_name().as_deref() != Some(state.actor_name.as_str())
+        {
+            state.merge_into(&myself, winner);
+        }
+        Ok(())
+    }
+}

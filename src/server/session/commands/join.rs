@@ -1,0 +1,87 @@
+//! `/join ROOM`: joins a room anywhere in the cluster (creating it where placement puts it) and
+//! makes it the current room; joining a room the user is in only makes it current.
+
+use std::time::Duration;
+
+use super::super::state::SessionState;
+use crate::names::canonical_room;
+use crate::protocol::{ErrorCode, Event};
+use crate::server::msg::member::Member;
+use crate::server::msg::room::{JoinReply, RoomMsg};
+use crate::server::timeouts::SESSION_CALL_MS;
+
+/// How many times a join looks the room up again when the room it found is gone.
+const ATTEMPTS: usize = 4;
+
+/// The pause before attempt `attempt` (0-based): none, then 40, 80, 160 ms — time for the
+/// departure of the room found last time to reach this node.
+fn pause(attempt: usize) -> Duration {
+    match attempt {
+        0 => Duration::ZERO,
+        n => Duration::from_millis(20 << n),
+    }
+}
+
+/// Joins `given`; a refusal names the room as given.
+pub async fn run(state: &mut SessionState, given: String) -> Result<(), Event> {
+    let refuse = |code, message: String| Event::JoinError {
+        room: given.clone(),
+        code,
+        message,
+    };
+    let nick = state.nick().map_err(|r| refuse(r.code, r.message))?;
+    let name = canonical_room(&given).map_err(|e| refuse(ErrorCode::InvalidRoom, e.0))?;
+    if state.joined(&name).is_some() {
+        state.current = Some(name.clone());
+        state.send(Event::Notice {
+            room: Some(name.clone()),
+            text: format!("#{name} is now your current room"),
+        });
+        return Ok(());
+    }
+    let max = state.ctx.tunables().max_rooms_per_session;
+    if state.rooms.len() >= max {
+        return Err(refuse(
+            ErrorCode::TooManyRooms,
+            format!("you are in {max} rooms already; /leave one first"),
+        ));
+    }
+    let member = Member {
+        addr: state.addr.clone(),
+        nick,
+    };
+    // A room found a moment ago may have closed (empty) or be merging with a copy on another
+    // node: look again a few times before giving up.
+    for attempt in 0..ATTEMPTS {
+        tokio::time::sleep(pause(attempt)).await;
+        let room = state
+            .find_room(&name, true)
+            .await
+            .map_err(|r| refuse(r.code, r.message))?
+            .ok_or_else(|| refuse(ErrorCode::Internal, "the room could not be created".into()))?;
+        match ractor::call_t!(room, RoomMsg::Join, SESSION_CALL_MS, member.clone()) {
+            Ok(JoinReply::Joined) => {
+                state.rooms.push((name.clone(), room));
+                state.current = Some(name);
+                return Ok(());
+            }
+            Ok(JoinReply::Refused { code, message }) => return Err(refuse(code, message)),
+            Err(e) => tracing::debug!(room = %name, error = %e, "join failed; looking again"),
+        }
+    }
+    Err(refuse(
+        ErrorCode::RoomUnavailable,
+        format!("#{name} is unavailable; try again"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off() {
+        let pauses: Vec<u64> = (0..ATTEMPTS).map(|a| pause(a).as_millis() as u64).collect();
+        assert_eq!(pauses, [0, 40, 80, 160]);
+    }
+}

@@ -1,0 +1,60 @@
+//! The commands a session executes, one file each; this file only dispatches. A command either
+//! succeeds (its events are on their way to the client) or fails with the one event that tells
+//! the client why.
+
+mod create;
+#[cfg(debug_assertions)]
+mod debug_panic;
+mod help;
+mod history;
+mod join;
+mod leave;
+mod nick;
+mod nodes;
+mod ping;
+mod private;
+mod quit;
+mod rooms;
+mod say;
+mod users;
+
+use ractor::ActorRef;
+
+use super::state::SessionState;
+use crate::protocol::{Command, Event};
+use crate::server::msg::session::SessionMsg;
+
+/// Executes one command for the session `myself`.
+pub async fn execute(
+    state: &mut SessionState,
+    myself: &ActorRef<SessionMsg>,
+    command: Command,
+) -> Result<(), Event> {
+    match command {
+        Command::Nick(nick) => nick::run(state, myself, nick).await,
+        Command::Join(room) => join::run(state, room).await,
+        Command::Leave(room) => Ok(leave::run(state, room).await?),
+        Command::Msg { room, text } => Ok(say::run(state, room, text, false).await?),
+        Command::Me { room, text } => Ok(say::run(state, room, text, true).await?),
+        Command::PrivateMsg { to, text } => Ok(private::run(state, to, text).await?),
+        Command::ListRooms => Ok(rooms::run(state).await?),
+        Command::ListUsers(room) => Ok(users::run(state, room).await?),
+        Command::History { room, limit } => Ok(history::run(state, room, limit).await?),
+        Command::Ping(token) => {
+            ping::run(state, token);
+            Ok(())
+        }
+        Command::Quit(reason) => {
+            quit::run(state, myself, reason);
+            Ok(())
+        }
+        Command::ListNodes => Ok(nodes::run(state).await?),
+        Command::Create { room, node } => create::run(state, room, node).await,
+        Command::Help => {
+            help::run(state);
+            Ok(())
+        }
+        #[cfg(debug_assertions)]
+        Command::DebugPanic(target) => Ok(debug_panic::run(state, target).await?),
+    }
+}

@@ -1,0 +1,52 @@
+//! `/msg NICK TEXT`: a private message to a user on any node, echoed to the sender.
+
+use super::super::state::{SessionState, internal};
+use super::say::check_text;
+use crate::names::nick_key;
+use crate::protocol::{ErrorCode, Event, Refusal, now_ms};
+use crate::server::msg::gateway::PrivateDelivery;
+use crate::server::msg::registry::{NickHolder, RegistryMsg};
+use crate::server::timeouts::SESSION_CALL_MS;
+
+/// Sends `text` to the holder of nick `to`. A holder on this node is named as it spells its
+/// nick; one on another node as the sender typed it.
+pub async fn run(state: &mut SessionState, to: String, text: String) -> Result<(), Refusal> {
+    let from = state.nick()?;
+    check_text(&text)?;
+    let holder = ractor::call_t!(
+        state.ctx.local.registry,
+        RegistryMsg::LookupNick,
+        SESSION_CALL_MS,
+        to.clone()
+    )
+    .map_err(|e| internal("the registry", e))?;
+    let not_found = || Refusal::new(ErrorCode::UserNotFound, format!("no user is called {to}"));
+    let (node, recipient) = match holder {
+        NickHolder::Missing => return Err(not_found()),
+        NickHolder::Local(member) => (state.ctx.local.node.clone(), member.nick),
+        NickHolder::Remote(node) => (node, to.clone()),
+    };
+    let route = state.ctx.local.route(&node).ok_or_else(not_found)?;
+    let event = Event::Private {
+        from: from.clone(),
+        to: recipient.clone(),
+        text,
+        ts: now_ms(),
+    };
+    let delivery = PrivateDelivery {
+        nick: to.clone(),
+        event: event.clone(),
+    };
+    let delivered = route
+        .private(delivery, SESSION_CALL_MS)
+        .await
+        .map_err(|e| internal(&format!("node {node}"), e))?;
+    if !delivered {
+        return Err(not_found());
+    }
+    // A message to oneself arrives once, as the delivery.
+    if nick_key(&recipient) != nick_key(&from) {
+        state.send(event);
+    }
+    Ok(())
+}
