@@ -24,44 +24,42 @@ pub struct NodeContext {
     pub nick_settle: Duration,
     /// Node-wide counters.
     pub stats: Arc<Stats>,
-    /// The bounds new connections and sessions get; replaced by a reload.
-    tunables: RwLock<Arc<Tunables>>,
+    /// The bounds new connections, sessions and rooms get; replaced by a reload.
+    pub tunables: Arc<Live>,
 }
 
-impl NodeContext {
-    /// A context whose bounds start as `tunables`.
-    pub fn new(
-        local: LocalNode,
-        membership: Option<ActorRef<MembershipMsg>>,
-        max_connections: usize,
-        nick_settle: Duration,
-        stats: Arc<Stats>,
-        tunables: Tunables,
-    ) -> NodeContext {
-        NodeContext {
-            local,
-            membership,
-            max_connections,
-            nick_settle,
-            stats,
-            tunables: RwLock::new(Arc::new(tunables)),
-        }
+/// The bounds in force, shared by everyone who needs the current ones (the context, the
+/// registry); a reload replaces them as a whole.
+#[derive(Debug)]
+pub struct Live(RwLock<Arc<Tunables>>);
+
+impl Live {
+    /// Bounds starting as `tunables`.
+    pub fn new(tunables: Tunables) -> Live {
+        Live(RwLock::new(Arc::new(tunables)))
     }
 
-    /// The bounds in force now (a connection keeps the ones it started with).
-    pub fn tunables(&self) -> Arc<Tunables> {
-        match self.tunables.read() {
+    /// The bounds in force now (a connection or room keeps the ones it started with).
+    pub fn get(&self) -> Arc<Tunables> {
+        match self.0.read() {
             Ok(t) => t.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    /// Puts new bounds in force, for connections and joins from now on.
-    pub fn set_tunables(&self, tunables: Tunables) {
-        match self.tunables.write() {
+    /// Puts new bounds in force, for connections, joins and rooms from now on.
+    pub fn set(&self, tunables: Tunables) {
+        match self.0.write() {
             Ok(mut t) => *t = Arc::new(tunables),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(tunables),
         }
+    }
+}
+
+impl NodeContext {
+    /// The bounds in force now (a connection keeps the ones it started with).
+    pub fn tunables(&self) -> Arc<Tunables> {
+        self.tunables.get()
     }
 }
 
@@ -74,6 +72,19 @@ pub struct Tunables {
     pub max_rooms_per_session: usize,
     /// The per-connection bounds.
     pub connection: ConnectionLimits,
+    /// What rooms created from now on get.
+    pub rooms: RoomDefaults,
+}
+
+/// What a new room gets.
+#[derive(Debug, Clone)]
+pub struct RoomDefaults {
+    /// `history.replay`
+    pub history: usize,
+    /// `limits.presence_max_members`
+    pub presence_max: usize,
+    /// `server.default_rooms`, canonical: created at start (and on reload), never closed.
+    pub default_rooms: Vec<String>,
 }
 
 impl Tunables {
@@ -90,6 +101,11 @@ impl Tunables {
                 burst: limits.burst,
                 idle_timeout: config.idle_timeout(),
                 grace: Duration::from_secs(config.settings.server.shutdown_grace_secs),
+            },
+            rooms: RoomDefaults {
+                history: config.settings.history.replay,
+                presence_max: limits.presence_max_members,
+                default_rooms: config.default_rooms.clone(),
             },
         }
     }

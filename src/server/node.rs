@@ -31,7 +31,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::server::cluster::route::LocalNode;
 use crate::server::config::Config;
-use crate::server::context::{NodeContext, Tunables};
+use crate::server::context::{Live, NodeContext, Tunables};
 use crate::server::control::{self, server::ControlContext, server::ControlSocket};
 use crate::server::listener;
 use crate::server::msg::membership::MembershipMsg;
@@ -100,6 +100,8 @@ struct RootArgs {
     /// Node-to-node TLS, loaded before anything starts.
     tls: Option<crate::server::cluster::tls::Tls>,
     stats: Arc<Stats>,
+    /// The bounds in force, shared with the registry and the node context.
+    tunables: Arc<Live>,
     failed: CancellationToken,
     failure: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -130,12 +132,9 @@ impl Actor for Root {
         let (relay, _) = Actor::spawn_linked(None, Relay, relay_args, cell.clone()).await?;
         let (room_supervisor, _) =
             Actor::spawn_linked(None, RoomSupervisor, (), cell.clone()).await?;
-        let settings = &args.config.settings;
         let registry_args = RegistryArgs {
             node,
-            default_rooms: args.config.default_rooms.clone(),
-            history: settings.history.replay,
-            presence_max: settings.limits.presence_max_members,
+            tunables: args.tunables,
             relay: relay.clone(),
             room_supervisor,
         };
@@ -247,7 +246,9 @@ pub async fn run(
         None => None,
     };
     let stats = Arc::new(Stats::default());
+    let tunables = Arc::new(Live::new(tunables));
     let root_args = RootArgs {
+        tunables: tunables.clone(),
         config,
         cookie,
         tls,
@@ -269,14 +270,14 @@ pub async fn run(
         relay: relay.clone(),
         registry,
     };
-    let ctx = Arc::new(NodeContext::new(
+    let ctx = Arc::new(NodeContext {
         local,
         membership,
         max_connections,
         nick_settle,
         stats,
         tunables,
-    ));
+    });
     let reloader = Arc::new(Reloader::new(reload_config, options, ctx.clone()));
 
     let stop = CancellationToken::new();

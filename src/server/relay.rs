@@ -63,12 +63,94 @@ pub struct RelayState {
 }
 
 impl RelayState {
+    fn addr(&self, session: u64) -> MemberAddr {
+        MemberAddr {
+            node: self.node.clone(),
+            session,
+        }
+    }
+
     /// Forgets a room that has no local member left.
     fn forget_room_if_empty(&mut self, myself: &ActorRef<RelayMsg>, room: &str) {
         if self.rooms.get(room).is_some_and(|s| s.members.is_empty()) {
             self.rooms.remove(room);
             ractor::pg::demonitor(directory::room_group(room), myself.get_id());
         }
+    }
+
+    fn register(&mut self, session: ActorRef<SessionMsg>, outbound: Outbound, peer: String) {
+        // A session that already stopped was cleaned up before this arrived.
+        if matches!(
+            session.get_status(),
+            ActorStatus::Stopping | ActorStatus::Stopped
+        ) {
+            return;
+        }
+        let local = LocalSession {
+            peer,
+            since_ms: now_ms(),
+            actor: session.clone(),
+            outbound,
+            nick: None,
+            rooms: Vec::new(),
+        };
+        self.sessions.insert(session.get_id().pid(), local);
+    }
+
+    /// A session ended: every room it was in is told it left, with `reason`.
+    fn session_gone(&mut self, myself: &ActorRef<RelayMsg>, session: u64, reason: Option<String>) {
+        let Some(gone) = self.sessions.remove(&session) else {
+            return;
+        };
+        gone.outbound.close();
+        let addr = self.addr(session);
+        for room in gone.rooms {
+            if let Some(subs) = self.rooms.get_mut(&room) {
+                subs.members.remove(&session);
+                let _ = subs.room.cast(RoomMsg::Leave(Departure {
+                    addr: addr.clone(),
+                    reason: reason.clone(),
+                    voluntary: false,
+                }));
+            }
+            self.forget_room_if_empty(myself, &room);
+        }
+    }
+
+    fn subscribe(
+        &mut self,
+        myself: &ActorRef<RelayMsg>,
+        room: String,
+        room_ref: ActorRef<RoomMsg>,
+        session: u64,
+        preamble: Vec<Event>,
+    ) {
+        let Some(local) = self.sessions.get_mut(&session) else {
+            // The session ended while joining: the room must forget it too.
+            let _ = room_ref.cast(RoomMsg::Leave(Departure {
+                addr: self.addr(session),
+                reason: None,
+                voluntary: false,
+            }));
+            return;
+        };
+        for event in &preamble {
+            local.outbound.send_event(event);
+        }
+        if !local.rooms.contains(&room) {
+            local.rooms.push(room.clone());
+        }
+        if !self.rooms.contains_key(&room) {
+            ractor::pg::monitor(directory::room_group(&room), myself.get_cell());
+        }
+        let subs = self.rooms.entry(room).or_insert_with(|| Subscribers {
+            room: room_ref.clone(),
+            members: HashMap::new(),
+            last_seq: 0,
+            history: VecDeque::new(),
+        });
+        subs.room = room_ref;
+        subs.members.insert(session, local.outbound.clone());
     }
 
     fn unsubscribe(&mut self, myself: &ActorRef<RelayMsg>, room: &str, session: u64) {
@@ -78,6 +160,127 @@ impl RelayState {
         self.forget_room_if_empty(myself, room);
         if let Some(s) = self.sessions.get_mut(&session) {
             s.rooms.retain(|r| r != room);
+        }
+    }
+
+    /// A room event for every local member: encoded at most once per front, the bytes shared.
+    fn deliver(&mut self, room: &str, event: Event) {
+        let Some(subs) = self.rooms.get_mut(room) else {
+            return;
+        };
+        if let Event::Message(m) = &event {
+            subs.last_seq = m.seq;
+            if !subs.room.get_id().is_local() && self.history > 0 {
+                if subs.history.len() == self.history {
+                    subs.history.pop_front();
+                }
+                subs.history.push_back(m.clone());
+            }
+        }
+        let encoded = Encoded::new(&event);
+        for outbound in subs.members.values() {
+            outbound.send(encoded.bytes(outbound.protocol()));
+        }
+        if matches!(event, Event::Message(_)) {
+            self.stats.messages_out(subs.members.len() as u64);
+        }
+    }
+
+    /// The local members of a room hosted elsewhere (or restarted here), as rooms know them.
+    fn members_of(&self, subs: &Subscribers) -> Vec<Member> {
+        subs.members
+            .keys()
+            .filter_map(|session| {
+                let nick = self.sessions.get(session)?.nick.clone()?;
+                Some(Member {
+                    addr: self.addr(*session),
+                    nick,
+                })
+            })
+            .collect()
+    }
+
+    /// A room restarted here: it takes over the subscription and learns its local members.
+    fn recover(&mut self, room: &str, room_ref: ActorRef<RoomMsg>) -> RoomRecovery {
+        let Some(subs) = self.rooms.get_mut(room) else {
+            return RoomRecovery {
+                members: Vec::new(),
+                last_seq: 0,
+            };
+        };
+        subs.room = room_ref;
+        let last_seq = subs.last_seq;
+        let subs = &self.rooms[room];
+        RoomRecovery {
+            members: self.members_of(subs),
+            last_seq,
+        }
+    }
+
+    /// A room closed for good: its local members are told and unsubscribed.
+    fn drop_room(&mut self, myself: &ActorRef<RelayMsg>, room: String, notice: Event) {
+        ractor::pg::demonitor(directory::room_group(&room), myself.get_id());
+        let Some(subs) = self.rooms.remove(&room) else {
+            return;
+        };
+        let left = Event::Left { room: room.clone() };
+        for session in subs.members.keys() {
+            if let Some(s) = self.sessions.get_mut(session) {
+                s.rooms.retain(|r| *r != room);
+                s.outbound.send_event(&left);
+                s.outbound.send_event(&notice);
+                let _ = s.actor.cast(SessionMsg::RoomGone(room.clone()));
+            }
+        }
+    }
+
+    /// The instance the members of `room` were in is gone and `winner` took its place (re-created
+    /// after its host died): hands it the local members and the history kept here.
+    fn hand_over(&mut self, room: &str, winner: ActorRef<RoomMsg>) {
+        let Some(subs) = self.rooms.get(room) else {
+            return;
+        };
+        let host = winner
+            .get_name()
+            .and_then(|n| directory::host_of(&n).map(str::to_string))
+            .unwrap_or_default();
+        let notice = format!(
+            "this room moved to node {host} after its host left; recent history was recovered"
+        );
+        for member in self.members_of(subs) {
+            let _ = winner.cast(RoomMsg::Adopt(Adoption {
+                member,
+                notice: notice.clone(),
+            }));
+        }
+        let history: Vec<ChatMessage> = subs.history.iter().cloned().collect();
+        let _ = winner.cast(RoomMsg::MergeHistory(HistoryReply(history)));
+        if let Some(subs) = self.rooms.get_mut(room) {
+            subs.room = winner;
+        }
+    }
+
+    fn rows(&self) -> Vec<UserRow> {
+        self.sessions
+            .values()
+            .map(|s| UserRow {
+                nick: s.nick.clone().unwrap_or_default(),
+                node: self.node.clone(),
+                address: s.peer.clone(),
+                since_ms: s.since_ms,
+                rooms: s.rooms.clone(),
+            })
+            .collect()
+    }
+
+    /// An event for every local session; with `close`, each connection closes after it.
+    fn broadcast(&self, event: &Event, close: bool) {
+        let encoded = Encoded::new(event);
+        for s in self.sessions.values() {
+            s.outbound.send(encoded.bytes(s.outbound.protocol()));
+            if close {
+                s.outbound.close();
+            }
         }
     }
 }
@@ -112,87 +315,21 @@ impl Actor for Relay {
                 session,
                 outbound,
                 peer,
-            } => {
-                // A session that already stopped was cleaned up before this arrived.
-                if !matches!(
-                    session.get_status(),
-                    ActorStatus::Stopping | ActorStatus::Stopped
-                ) {
-                    state.sessions.insert(
-                        session.get_id().pid(),
-                        LocalSession {
-                            peer,
-                            since_ms: now_ms(),
-                            actor: session,
-                            outbound,
-                            nick: None,
-                            rooms: Vec::new(),
-                        },
-                    );
-                }
-            }
+            } => state.register(session, outbound, peer),
             RelayMsg::SetNick { session, nick } => {
                 if let Some(s) = state.sessions.get_mut(&session) {
                     s.nick = Some(nick);
                 }
             }
             RelayMsg::SessionGone { session, reason } => {
-                if let Some(gone) = state.sessions.remove(&session) {
-                    gone.outbound.close();
-                    let addr = MemberAddr {
-                        node: state.node.clone(),
-                        session,
-                    };
-                    for room in gone.rooms {
-                        if let Some(subs) = state.rooms.get_mut(&room) {
-                            subs.members.remove(&session);
-                            let _ = subs.room.cast(RoomMsg::Leave(Departure {
-                                addr: addr.clone(),
-                                reason: reason.clone(),
-                                voluntary: false,
-                            }));
-                        }
-                        state.forget_room_if_empty(&myself, &room);
-                    }
-                }
+                state.session_gone(&myself, session, reason)
             }
             RelayMsg::Subscribe {
                 room,
                 room_ref,
                 session,
                 preamble,
-            } => {
-                let Some(local) = state.sessions.get_mut(&session) else {
-                    // The session ended while joining: the room must forget it too.
-                    let addr = MemberAddr {
-                        node: state.node.clone(),
-                        session,
-                    };
-                    let _ = room_ref.cast(RoomMsg::Leave(Departure {
-                        addr,
-                        reason: None,
-                        voluntary: false,
-                    }));
-                    return Ok(());
-                };
-                for event in &preamble {
-                    local.outbound.send_event(event);
-                }
-                if !local.rooms.contains(&room) {
-                    local.rooms.push(room.clone());
-                }
-                if !state.rooms.contains_key(&room) {
-                    ractor::pg::monitor(directory::room_group(&room), myself.get_cell());
-                }
-                let subs = state.rooms.entry(room).or_insert_with(|| Subscribers {
-                    room: room_ref.clone(),
-                    members: HashMap::new(),
-                    last_seq: 0,
-                    history: VecDeque::new(),
-                });
-                subs.room = room_ref;
-                subs.members.insert(session, local.outbound.clone());
-            }
+            } => state.subscribe(&myself, room, room_ref, session, preamble),
             RelayMsg::Unsubscribe {
                 room,
                 session,
@@ -203,95 +340,22 @@ impl Actor for Relay {
                     s.outbound.send_event(&farewell);
                 }
             }
-            RelayMsg::Deliver { room, event } => {
-                if let Some(subs) = state.rooms.get_mut(&room) {
-                    if let Event::Message(m) = &event {
-                        subs.last_seq = m.seq;
-                        if !subs.room.get_id().is_local() && state.history > 0 {
-                            if subs.history.len() == state.history {
-                                subs.history.pop_front();
-                            }
-                            subs.history.push_back(m.clone());
-                        }
-                    }
-                    let encoded = Encoded::new(&event);
-                    for outbound in subs.members.values() {
-                        outbound.send(encoded.bytes(outbound.protocol()));
-                    }
-                    if matches!(event, Event::Message(_)) {
-                        state.stats.messages_out(subs.members.len() as u64);
-                    }
-                }
-            }
+            RelayMsg::Deliver { room, event } => state.deliver(&room, event),
             RelayMsg::Unicast { session, event } => {
                 if let Some(s) = state.sessions.get(&session) {
                     s.outbound.send_event(&event);
                 }
             }
             RelayMsg::RoomMembers(room, room_ref, reply) => {
-                let mut recovery = RoomRecovery {
-                    members: Vec::new(),
-                    last_seq: 0,
-                };
-                if let Some(subs) = state.rooms.get_mut(&room) {
-                    subs.room = room_ref;
-                    recovery.last_seq = subs.last_seq;
-                    for session in subs.members.keys() {
-                        if let Some(nick) = state.sessions.get(session).and_then(|s| s.nick.clone())
-                        {
-                            recovery.members.push(Member {
-                                addr: MemberAddr {
-                                    node: state.node.clone(),
-                                    session: *session,
-                                },
-                                nick,
-                            });
-                        }
-                    }
-                }
-                let _ = reply.send(recovery);
+                let _ = reply.send(state.recover(&room, room_ref));
             }
-            RelayMsg::DropRoom { room, notice } => {
-                ractor::pg::demonitor(directory::room_group(&room), myself.get_id());
-                if let Some(subs) = state.rooms.remove(&room) {
-                    let left = Event::Left { room: room.clone() };
-                    for session in subs.members.keys() {
-                        if let Some(s) = state.sessions.get_mut(session) {
-                            s.rooms.retain(|r| *r != room);
-                            s.outbound.send_event(&left);
-                            s.outbound.send_event(&notice);
-                            let _ = s.actor.cast(SessionMsg::RoomGone(room.clone()));
-                        }
-                    }
-                }
-            }
+            RelayMsg::DropRoom { room, notice } => state.drop_room(&myself, room, notice),
             RelayMsg::Sessions(reply) => {
-                let rows = state
-                    .sessions
-                    .values()
-                    .map(|s| UserRow {
-                        nick: s.nick.clone().unwrap_or_default(),
-                        node: state.node.clone(),
-                        address: s.peer.clone(),
-                        since_ms: s.since_ms,
-                        rooms: s.rooms.clone(),
-                    })
-                    .collect();
-                let _ = reply.send(rows);
+                let _ = reply.send(state.rows());
             }
-            RelayMsg::Broadcast(event) => {
-                let encoded = Encoded::new(&event);
-                for s in state.sessions.values() {
-                    s.outbound.send(encoded.bytes(s.outbound.protocol()));
-                }
-            }
+            RelayMsg::Broadcast(event) => state.broadcast(&event, false),
             RelayMsg::Shutdown(reason, reply) => {
-                let event = Event::Shutdown { reason };
-                let encoded = Encoded::new(&event);
-                for s in state.sessions.values() {
-                    s.outbound.send(encoded.bytes(s.outbound.protocol()));
-                    s.outbound.close();
-                }
+                state.broadcast(&Event::Shutdown { reason }, true);
                 let _ = reply.send(state.sessions.len());
             }
         }
@@ -314,7 +378,7 @@ impl Actor for Relay {
         let Some(name) = directory::room_of_group(&group) else {
             return Ok(());
         };
-        let Some(subs) = state.rooms.get_mut(name) else {
+        let Some(subs) = state.rooms.get(name) else {
             return Ok(());
         };
         // A room hosted here is restarted by its supervisor; members here die with this node.
@@ -333,31 +397,7 @@ impl Actor for Relay {
                 failover::recreate(name.to_string(), dead_host);
             }
             Some(winner) if !current_alive && winner.get_id() != subs.room.get_id() => {
-                let host = winner
-                    .get_name()
-                    .and_then(|n| directory::host_of(&n).map(str::to_string))
-                    .unwrap_or_default();
-                let notice = format!(
-                    "this room moved to node {host} after its host left; recent history was recovered"
-                );
-                for session in subs.members.keys() {
-                    if let Some(nick) = state.sessions.get(session).and_then(|s| s.nick.clone()) {
-                        let member = Member {
-                            addr: MemberAddr {
-                                node: state.node.clone(),
-                                session: *session,
-                            },
-                            nick,
-                        };
-                        let _ = winner.cast(RoomMsg::Adopt(Adoption {
-                            member,
-                            notice: notice.clone(),
-                        }));
-                    }
-                }
-                let history: Vec<ChatMessage> = subs.history.iter().cloned().collect();
-                let _ = winner.cast(RoomMsg::MergeHistory(HistoryReply(history)));
-                subs.room = winner;
+                state.hand_over(name, winner);
             }
             Some(_) => {}
         }

@@ -140,18 +140,14 @@ impl Reloader {
                 report.needs_restart.push(key);
             }
         }
-        self.ctx.set_tunables(Tunables::of(&new));
+        self.ctx.tunables.set(Tunables::of(&new));
         if report.applied.iter().any(|k| k == "log.level")
             && let Some(set) = &self.options.set_log_level
             && let Err(e) = set(&new.settings.log.level)
         {
             tracing::warn!(error = %e, "log level not changed");
         }
-        let _ = self.ctx.local.registry.cast(RegistryMsg::Reconfigure {
-            default_rooms: new.default_rooms.clone(),
-            history: new.settings.history.replay,
-            presence_max: new.settings.limits.presence_max_members,
-        });
+        let _ = self.ctx.local.registry.cast(RegistryMsg::Reconfigure);
         tracing::info!(applied = ?report.applied, needs_restart = ?report.needs_restart, "configuration reloaded");
         Ok(report)
     }

@@ -83,16 +83,9 @@ pub enum RegistryMsg {
         /// Members now.
         members: u32,
     },
-    /// The configuration was reloaded: rooms created from now on use these settings, and new
-    /// default rooms are created.
-    Reconfigure {
-        /// `server.default_rooms`, canonical.
-        default_rooms: Vec<String>,
-        /// `history.replay`
-        history: usize,
-        /// `limits.presence_max_members`
-        presence_max: usize,
-    },
+    /// The configuration was reloaded (the new bounds are in force already): create the default
+    /// rooms that are new.
+    Reconfigure,
     /// A room became empty after handling `joins` joins; it is closed unless a join is pending.
     RoomEmpty {
         /// Canonical room name.

@@ -16,13 +16,15 @@
 pub mod nicks;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::names::nick_key;
-use crate::protocol::RoomInfo;
+use crate::protocol::{Event, RoomInfo};
 use crate::server::cluster::directory;
+use crate::server::context::Live;
 use crate::server::msg::member::{Member, MemberAddr};
 use crate::server::msg::registry::{NickClaim, NickHolder, RegistryMsg, RoomLookup};
 use crate::server::msg::relay::RelayMsg;
@@ -37,12 +39,10 @@ use nicks::NickTable;
 pub struct RegistryArgs {
     /// This node's name.
     pub node: String,
-    /// Rooms created at start and kept when empty (canonical names).
-    pub default_rooms: Vec<String>,
-    /// `history.replay`
-    pub history: usize,
-    /// `limits.presence_max_members`
-    pub presence_max: usize,
+    /// The bounds in force: rooms are created with the current [`RoomDefaults`].
+    ///
+    /// [`RoomDefaults`]: crate::server::context::RoomDefaults
+    pub tunables: Arc<Live>,
     /// This node's relay.
     pub relay: ActorRef<RelayMsg>,
     /// This node's room supervisor.
@@ -76,13 +76,15 @@ impl RegistryState {
         name: &str,
     ) -> Option<ActorRef<RoomMsg>> {
         self.created += 1;
+        let tunables = self.args.tunables.get();
+        let defaults = &tunables.rooms;
         let args = RoomArgs {
             incarnation: self.created,
             name: name.to_string(),
             node: self.args.node.clone(),
-            persistent: self.args.default_rooms.iter().any(|r| r == name),
-            history: self.args.history,
-            presence_max: self.args.presence_max,
+            persistent: defaults.default_rooms.iter().any(|r| r == name),
+            history: defaults.history,
+            presence_max: defaults.presence_max,
             relay: self.args.relay.clone(),
             registry: myself.clone(),
             restore: false,
@@ -181,6 +183,142 @@ impl RegistryState {
         }
     }
 
+    /// Settles a tentative claim: `true` if the session keeps the nick; `false` if a node with a
+    /// lower name claimed it too (the claim is dropped).
+    fn settle(&mut self, nick: &str, addr: &MemberAddr) -> bool {
+        let key = nick_key(nick);
+        let ours = self.nicks.get(&key).is_some_and(|h| h.member.addr == *addr);
+        let kept = ours && !self.outranked(&key);
+        if kept {
+            self.confirm(addr.session, key);
+        } else if ours {
+            self.drop_nick(&key);
+        }
+        kept
+    }
+
+    /// Who holds `nick`: a session here, or the lowest-named other node that does.
+    fn holder(&self, nick: &str) -> NickHolder {
+        let key = nick_key(nick);
+        match self.nicks.get(&key) {
+            Some(holder) => NickHolder::Local(holder.member.clone()),
+            None => directory::nick_holders(&key)
+                .into_iter()
+                .filter(|node| *node != self.args.node)
+                .min()
+                .map_or(NickHolder::Missing, NickHolder::Remote),
+        }
+    }
+
+    /// Disconnects the local holder of `nick`; `false` if there is none.
+    fn kick(&self, nick: &str, reason: Option<String>) -> bool {
+        match self.nicks.get(&nick_key(nick)) {
+            Some(holder) => {
+                tracing::info!(%nick, ?reason, "kicking");
+                holder.session.cast(SessionMsg::Kick(reason)).is_ok()
+            }
+            None => false,
+        }
+    }
+
+    /// Hands a private message to the relay for the local holder of `nick`; `false` if there is
+    /// none.
+    fn deliver_private(&self, nick: &str, event: Event) -> bool {
+        match self.nicks.get(&nick_key(nick)) {
+            Some(holder) => self
+                .args
+                .relay
+                .cast(RelayMsg::Unicast {
+                    session: holder.member.addr.session,
+                    event,
+                })
+                .is_ok(),
+            None => false,
+        }
+    }
+
+    /// Finds a room anywhere in the cluster; with `create`, creates it here if placement says so,
+    /// and counts the join now on its way to a room hosted here.
+    async fn get_room(
+        &mut self,
+        myself: &ActorRef<RegistryMsg>,
+        name: &str,
+        create: bool,
+    ) -> RoomLookup {
+        let lookup = match directory::room_winner(name) {
+            Some(room) => RoomLookup::Found(room),
+            None if create => {
+                let mut nodes = directory::reachable_nodes();
+                if !nodes.contains(&self.args.node) {
+                    nodes.push(self.args.node.clone());
+                }
+                match directory::placement(name, &nodes) {
+                    Some(owner) if owner != self.args.node => RoomLookup::CreateOn(owner),
+                    _ => match self.create_room(myself, name).await {
+                        Some(room) => RoomLookup::Found(room),
+                        None => RoomLookup::Missing,
+                    },
+                }
+            }
+            None => RoomLookup::Missing,
+        };
+        if create
+            && let RoomLookup::Found(room) = &lookup
+            && let Some(entry) = self.rooms.get_mut(name)
+            && entry.room.get_id() == room.get_id()
+        {
+            entry.joins_sent += 1;
+        }
+        lookup
+    }
+
+    /// The rooms hosted here, sorted by name.
+    fn list_rooms(&self) -> Vec<RoomInfo> {
+        let mut rooms: Vec<RoomInfo> = self
+            .rooms
+            .iter()
+            .map(|(name, entry)| RoomInfo {
+                name: name.clone(),
+                members: entry.members,
+                node: self.args.node.clone(),
+            })
+            .collect();
+        rooms.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        rooms
+    }
+
+    /// A room became empty after handling `joins` joins: it is closed unless a join handed out
+    /// here is still on its way to it.
+    fn room_empty(&mut self, name: &str, joins: u64) {
+        if self.rooms.get(name).is_some_and(|e| e.joins_sent <= joins)
+            && let Some(entry) = self.rooms.remove(name)
+        {
+            tracing::debug!(room = %name, "closing empty room");
+            // Out of its group first, so no one finds it while it stops.
+            ractor::pg::leave(directory::room_group(name), vec![entry.room.get_cell()]);
+            entry.room.stop(Some("empty".into()));
+        }
+    }
+
+    /// A room was restarted after a failure, as `room`.
+    fn room_restarted(&mut self, name: String, room: ActorRef<RoomMsg>) {
+        match self.rooms.get_mut(&name) {
+            // A restarted room has not seen the joins sent to its predecessor.
+            Some(entry) => {
+                entry.room = room;
+                entry.joins_sent = 0;
+            }
+            None => {
+                let entry = RoomEntry {
+                    room,
+                    members: 0,
+                    joins_sent: 0,
+                };
+                self.rooms.insert(name, entry);
+            }
+        }
+    }
+
     /// A node with a lower name than this one claims `key` too.
     fn outranked(&self, key: &str) -> bool {
         directory::nick_holders(key)
@@ -206,7 +344,7 @@ impl Actor for Registry {
             created: 0,
         };
         ractor::pg::monitor_scope(directory::NICKS.to_string(), myself.get_cell());
-        for name in state.args.default_rooms.clone() {
+        for name in state.args.tunables.get().rooms.default_rooms.clone() {
             if state.create_room(&myself, &name).await.is_none() {
                 return Err(format!("cannot create default room {name}").into());
             }
@@ -225,82 +363,23 @@ impl Actor for Registry {
                 let _ = reply.send(state.claim(nick, addr, session));
             }
             RegistryMsg::ConfirmNick(nick, addr, reply) => {
-                let key = nick_key(&nick);
-                let ours = state.nicks.get(&key).is_some_and(|h| h.member.addr == addr);
-                let kept = ours && !state.outranked(&key);
-                if kept {
-                    state.confirm(addr.session, key);
-                } else if ours {
-                    state.drop_nick(&key);
-                }
-                let _ = reply.send(kept);
+                let _ = reply.send(state.settle(&nick, &addr));
             }
             RegistryMsg::LookupNick(nick, reply) => {
-                let key = nick_key(&nick);
-                let holder = match state.nicks.get(&key) {
-                    Some(holder) => NickHolder::Local(holder.member.clone()),
-                    None => directory::nick_holders(&key)
-                        .into_iter()
-                        .filter(|node| *node != state.args.node)
-                        .min()
-                        .map_or(NickHolder::Missing, NickHolder::Remote),
-                };
-                let _ = reply.send(holder);
+                let _ = reply.send(state.holder(&nick));
             }
             RegistryMsg::Kick(nick, reason, reply) => {
-                let kicked = match state.nicks.get(&nick_key(&nick)) {
-                    Some(holder) => {
-                        tracing::info!(%nick, ?reason, "kicking");
-                        holder.session.cast(SessionMsg::Kick(reason)).is_ok()
-                    }
-                    None => false,
-                };
-                let _ = reply.send(kicked);
+                let _ = reply.send(state.kick(&nick, reason));
             }
             RegistryMsg::DeliverPrivate(nick, event, reply) => {
-                let delivered = match state.nicks.get(&nick_key(&nick)) {
-                    Some(holder) => state
-                        .args
-                        .relay
-                        .cast(RelayMsg::Unicast {
-                            session: holder.member.addr.session,
-                            event,
-                        })
-                        .is_ok(),
-                    None => false,
-                };
-                let _ = reply.send(delivered);
+                let _ = reply.send(state.deliver_private(&nick, event));
             }
             RegistryMsg::GetRoom {
                 name,
                 create,
                 reply,
             } => {
-                let lookup = match directory::room_winner(&name) {
-                    Some(room) => RoomLookup::Found(room),
-                    None if create => {
-                        let mut nodes = directory::reachable_nodes();
-                        if !nodes.contains(&state.args.node) {
-                            nodes.push(state.args.node.clone());
-                        }
-                        match directory::placement(&name, &nodes) {
-                            Some(owner) if owner != state.args.node => RoomLookup::CreateOn(owner),
-                            _ => match state.create_room(&myself, &name).await {
-                                Some(room) => RoomLookup::Found(room),
-                                None => RoomLookup::Missing,
-                            },
-                        }
-                    }
-                    None => RoomLookup::Missing,
-                };
-                if create
-                    && let RoomLookup::Found(room) = &lookup
-                    && let Some(entry) = state.rooms.get_mut(&name)
-                    && entry.room.get_id() == room.get_id()
-                {
-                    entry.joins_sent += 1;
-                }
-                let _ = reply.send(lookup);
+                let _ = reply.send(state.get_room(&myself, &name, create).await);
             }
             RegistryMsg::CreateLocal(name, reply) => {
                 let exists = directory::room_winner(&name).is_some()
@@ -308,67 +387,22 @@ impl Actor for Registry {
                 let _ = reply.send(exists);
             }
             RegistryMsg::ListRooms(reply) => {
-                let mut rooms: Vec<RoomInfo> = state
-                    .rooms
-                    .iter()
-                    .map(|(name, entry)| RoomInfo {
-                        name: name.clone(),
-                        members: entry.members,
-                        node: state.args.node.clone(),
-                    })
-                    .collect();
-                rooms.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-                let _ = reply.send(rooms);
+                let _ = reply.send(state.list_rooms());
             }
             RegistryMsg::RoomCount { name, members } => {
                 if let Some(entry) = state.rooms.get_mut(&name) {
                     entry.members = members;
                 }
             }
-            RegistryMsg::Reconfigure {
-                default_rooms,
-                history,
-                presence_max,
-            } => {
-                state.args.history = history;
-                state.args.presence_max = presence_max;
-                state.args.default_rooms = default_rooms.clone();
-                for name in default_rooms {
+            RegistryMsg::Reconfigure => {
+                for name in state.args.tunables.get().rooms.default_rooms.clone() {
                     if !state.rooms.contains_key(&name) && directory::room_winner(&name).is_none() {
                         state.create_room(&myself, &name).await;
                     }
                 }
             }
-            RegistryMsg::RoomEmpty { name, joins } => {
-                if state
-                    .rooms
-                    .get(&name)
-                    .is_some_and(|e| e.joins_sent <= joins)
-                    && let Some(entry) = state.rooms.remove(&name)
-                {
-                    tracing::debug!(room = %name, "closing empty room");
-                    // Out of its group first, so no one finds it while it stops.
-                    ractor::pg::leave(directory::room_group(&name), vec![entry.room.get_cell()]);
-                    entry.room.stop(Some("empty".into()));
-                }
-            }
-            RegistryMsg::RoomRestarted { name, room } => match state.rooms.get_mut(&name) {
-                // A restarted room has not seen the joins sent to its predecessor.
-                Some(entry) => {
-                    entry.room = room;
-                    entry.joins_sent = 0;
-                }
-                None => {
-                    state.rooms.insert(
-                        name,
-                        RoomEntry {
-                            room,
-                            members: 0,
-                            joins_sent: 0,
-                        },
-                    );
-                }
-            },
+            RegistryMsg::RoomEmpty { name, joins } => state.room_empty(&name, joins),
+            RegistryMsg::RoomRestarted { name, room } => state.room_restarted(name, room),
             RegistryMsg::RoomClosed { name, id } => {
                 if state
                     .rooms
