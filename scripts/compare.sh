@@ -4,6 +4,7 @@
 # the build's label. Usage: scripts/compare.sh DIR_A DIR_B [ROUNDS]   (each DIR holds a release
 # `chatd`; DIR_B's `chatd-bench` drives both). For before/after numbers of a change: build the
 # old commit, copy target/release/chatd somewhere, build the new one, and compare the two.
+# ONLY=REGEX runs only the scenarios whose arguments match, e.g. ONLY=churn.
 set -euo pipefail
 a=$1
 b=$2
@@ -29,6 +30,7 @@ run() {
 }
 
 scenario() {
+    [[ "$*" =~ ${ONLY:-.} ]] || return 0
     for _ in $(seq "$rounds"); do
         run A "$a" "$@"
         run B "$b" "$@"

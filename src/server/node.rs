@@ -42,7 +42,7 @@ use crate::server::relay::{Relay, RelayArgs};
 use crate::server::reload::{ReloadOptions, Reloader};
 use crate::server::room_supervisor::RoomSupervisor;
 use crate::server::stats::Stats;
-use crate::server::timeouts::NODE_CALL_MS;
+use crate::server::timeouts::{NODE_CALL_MS, SHUTDOWN_CALL_MS};
 
 /// Why a node stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -314,7 +314,7 @@ pub async fn run(
     match ractor::call_t!(
         relay,
         RelayMsg::Shutdown,
-        NODE_CALL_MS,
+        SHUTDOWN_CALL_MS,
         "the server is shutting down".to_string()
     ) {
         Ok(sessions) => tracing::info!(sessions, "told every session to close"),

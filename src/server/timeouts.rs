@@ -21,8 +21,10 @@ pub const ROOM_RECOVERY_MS: u64 = 5000;
 pub const FAILOVER_CREATE_MS: u64 = 2000;
 /// Membership asking ractor_cluster's node server or a peer's gateway.
 pub const MEMBERSHIP_CALL_MS: u64 = 2000;
-/// Startup and shutdown of the node: the root actor's answer, the relay's last broadcast.
+/// Startup of the node: the root actor's answer with the core actors.
 pub const NODE_CALL_MS: u64 = 5000;
+/// Shutdown of the node: the relay's last broadcast to every session.
+pub const SHUTDOWN_CALL_MS: u64 = 2000;
 /// The `STATUS=` summary for systemd (skipped when the actors are slower than this).
 pub const STATUS_CALL_MS: u64 = 1000;
 

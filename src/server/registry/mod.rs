@@ -167,7 +167,9 @@ impl RegistryState {
             return NickClaim::Taken;
         }
         let session_id = addr.session;
-        self.nicks.hold(key.clone(), Member { addr, nick }, session);
+        if let Some(unsettled) = self.nicks.hold(key.clone(), Member { addr, nick }, session) {
+            self.leave_group(&unsettled);
+        }
         if let Some(gateway) = directory::gateway_of(&self.args.node) {
             ractor::pg::join_scoped(
                 directory::NICKS.to_string(),

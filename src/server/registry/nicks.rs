@@ -1,7 +1,8 @@
-//! The nicks held by this node's sessions: who holds which (by folded key), which claim each
-//! session has confirmed, and every key a session holds, so that a session's end frees its nicks
-//! without scanning the table. Cluster-wide uniqueness (the process group of each nick) is the
-//! registry's side of it; this table only keeps the local facts.
+//! The nicks held by this node's sessions: who holds which (by folded key), the nick each session
+//! has confirmed, and the one claim it may have in flight (a session claims one nick at a time),
+//! so that a session's end frees its nicks without scanning the table. Cluster-wide uniqueness
+//! (the process group of each nick) is the registry's side of it; this table keeps the local
+//! facts.
 
 use std::collections::HashMap;
 
@@ -22,8 +23,8 @@ pub struct NickTable<S> {
     held: HashMap<String, Holder<S>>,
     /// Each session's confirmed nick key.
     confirmed: HashMap<u64, String>,
-    /// Every key each session holds, confirmed or tentative.
-    keys: HashMap<u64, Vec<String>>,
+    /// Each session's claim not yet confirmed (only while other nodes are reachable).
+    tentative: HashMap<u64, String>,
 }
 
 impl<S> Default for NickTable<S> {
@@ -31,7 +32,7 @@ impl<S> Default for NickTable<S> {
         NickTable {
             held: HashMap::new(),
             confirmed: HashMap::new(),
-            keys: HashMap::new(),
+            tentative: HashMap::new(),
         }
     }
 }
@@ -48,18 +49,28 @@ impl<S> NickTable<S> {
     }
 
     /// Holds `key` for `member` (tentatively until [`NickTable::confirm`]). The caller checked
-    /// that no one else holds it.
-    pub fn hold(&mut self, key: String, member: Member, session: S) {
-        let keys = self.keys.entry(member.addr.session).or_default();
-        if !keys.contains(&key) {
-            keys.push(key.clone());
+    /// that no one else holds it. An earlier claim of the session that was never settled is
+    /// dropped, and returned.
+    pub fn hold(&mut self, key: String, member: Member, session: S) -> Option<String> {
+        let id = member.addr.session;
+        let mut dropped = None;
+        if self.confirmed.get(&id) != Some(&key)
+            && let Some(old) = self.tentative.insert(id, key.clone())
+            && old != key
+            && self.held.remove(&old).is_some()
+        {
+            dropped = Some(old);
         }
         self.held.insert(key, Holder { member, session });
+        dropped
     }
 
     /// Makes `key` the confirmed nick of `session`; the session's previous nick, which this
     /// drops, if it had another.
     pub fn confirm(&mut self, session: u64, key: String) -> Option<String> {
+        if self.tentative.get(&session) == Some(&key) {
+            self.tentative.remove(&session);
+        }
         let old = self.confirmed.insert(session, key.clone())?;
         (old != key && self.remove(&old)).then_some(old)
     }
@@ -80,22 +91,28 @@ impl<S> NickTable<S> {
             return false;
         };
         let session = holder.member.addr.session;
-        if let Some(keys) = self.keys.get_mut(&session) {
-            keys.retain(|k| k != key);
-            if keys.is_empty() {
-                self.keys.remove(&session);
+        for claims in [&mut self.confirmed, &mut self.tentative] {
+            if claims.get(&session).map(String::as_str) == Some(key) {
+                claims.remove(&session);
             }
-        }
-        if self.confirmed.get(&session).map(String::as_str) == Some(key) {
-            self.confirmed.remove(&session);
         }
         true
     }
 
     /// Drops every nick `session` holds, confirmed or tentative; the keys dropped.
     pub fn release(&mut self, session: u64) -> Vec<String> {
-        self.confirmed.remove(&session);
-        let keys = self.keys.remove(&session).unwrap_or_default();
+        let keys: Vec<String> = [
+            self.confirmed.remove(&session),
+            self.tentative.remove(&session),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|key| {
+            self.held
+                .get(key)
+                .is_some_and(|h| h.member.addr.session == session)
+        })
+        .collect();
         for key in &keys {
             self.held.remove(key);
         }
@@ -156,6 +173,15 @@ mod tests {
         assert!(nicks.get("ann").is_none() && nicks.get("anna").is_none());
         assert!(nicks.get("bob").is_some());
         assert!(nicks.release(1).is_empty());
+    }
+
+    #[test]
+    fn an_unsettled_claim_is_dropped_by_the_next_one() {
+        let mut nicks: NickTable<()> = NickTable::default();
+        assert_eq!(nicks.hold("x".into(), member(1, "x"), ()), None);
+        assert_eq!(nicks.hold("y".into(), member(1, "y"), ()), Some("x".into()));
+        assert!(nicks.get("x").is_none());
+        assert_eq!(nicks.release(1), ["y"]);
     }
 
     #[test]

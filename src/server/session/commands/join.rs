@@ -13,13 +13,11 @@ use crate::server::timeouts::SESSION_CALL_MS;
 /// How many times a join looks the room up again when the room it found is gone.
 const ATTEMPTS: usize = 4;
 
-/// The pause before attempt `attempt` (0-based): none, then 40, 80, 160 ms — time for the
-/// departure of the room found last time to reach this node.
+/// The pause before attempt `attempt` (1-based retries): 40, 80, 160 ms — time for the
+/// departure of the room found last time to reach this node. The first attempt does not wait
+/// (not even a zero sleep: tokio's timer would round it up to its next millisecond tick).
 fn pause(attempt: usize) -> Duration {
-    match attempt {
-        0 => Duration::ZERO,
-        n => Duration::from_millis(20 << n),
-    }
+    Duration::from_millis(20 << attempt)
 }
 
 /// Joins `given`; a refusal names the room as given.
@@ -53,7 +51,9 @@ pub async fn run(state: &mut SessionState, given: String) -> Result<(), Event> {
     // A room found a moment ago may have closed (empty) or be merging with a copy on another
     // node: look again a few times before giving up.
     for attempt in 0..ATTEMPTS {
-        tokio::time::sleep(pause(attempt)).await;
+        if attempt > 0 {
+            tokio::time::sleep(pause(attempt)).await;
+        }
         let room = state
             .find_room(&name, true)
             .await
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn retries_back_off() {
-        let pauses: Vec<u64> = (0..ATTEMPTS).map(|a| pause(a).as_millis() as u64).collect();
-        assert_eq!(pauses, [0, 40, 80, 160]);
+        let pauses: Vec<u64> = (1..ATTEMPTS).map(|a| pause(a).as_millis() as u64).collect();
+        assert_eq!(pauses, [40, 80, 160]);
     }
 }
