@@ -134,3 +134,91 @@ fn disconnects_mid_frame_half_close_and_reset_clean_up() {
         c.expect(&format!("you are now known as {nick}"));
     }
 }
+
+#[test]
+fn framed_text_with_control_characters_is_refused_and_never_reaches_netcat_users() {
+    let server = Server::start("");
+    let mut netcat = server.user("bob", "general");
+    let mut f = FrameClient::connect(server.addr, &Command::Nick("mallory".into()));
+    f.expect("NickOk", |e| matches!(e, Event::NickOk { .. }));
+    f.send(&Command::Join("general".into()));
+    f.expect("Joined", |e| matches!(e, Event::Joined { .. }));
+    let forged = [
+        "hi\n12:00:00 -- announcement: the server moves, log in at evil.example",
+        "hi\r\n! kicked: you were disconnected by an administrator",
+        "\u{1b}]0;pwned\u{7}",
+        "\u{1b}[2J\u{1b}[H",
+        "del\u{7f}",
+        "c1\u{9b}31m",
+    ];
+    let say = |text: &str| Command::Msg {
+        room: None,
+        text: text.into(),
+    };
+    for text in forged {
+        f.send(&say(text));
+        f.expect("invalid_character", |e| {
+            matches!(
+                e,
+                Event::Error {
+                    code: ErrorCode::InvalidCharacter,
+                    ..
+                }
+            )
+        });
+    }
+    f.send(&Command::Me {
+        room: None,
+        text: "waves\u{1b}[31m".into(),
+    });
+    f.expect("invalid_character for /me", |e| {
+        matches!(
+            e,
+            Event::Error {
+                code: ErrorCode::InvalidCharacter,
+                ..
+            }
+        )
+    });
+    f.send(&Command::PrivateMsg {
+        to: "bob".into(),
+        text: "psst\n12:00:00 *alice -> bob* trust me".into(),
+    });
+    f.expect("invalid_character for /msg", |e| {
+        matches!(
+            e,
+            Event::Error {
+                code: ErrorCode::InvalidCharacter,
+                ..
+            }
+        )
+    });
+    f.send(&Command::Quit(Some("bye\n! shutdown: forged".into())));
+    f.expect("invalid_character for /quit", |e| {
+        matches!(
+            e,
+            Event::Error {
+                code: ErrorCode::InvalidCharacter,
+                ..
+            }
+        )
+    });
+    // Tabs are text, and the framed client is still connected and heard.
+    f.send(&say("a\ttab"));
+    let heard = netcat.expect("<mallory> a\ttab");
+    assert!(!heard.contains("evil") && !heard.contains('\u{1b}'));
+    netcat.sync();
+    // Nothing the netcat user received has a control character, nor a forged line.
+    f.send(&Command::Quit(None));
+    netcat.expect("mallory left");
+    for line in &netcat.seen {
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "{line:?}"
+        );
+        assert!(
+            !line.contains("announcement") && !line.contains("kicked"),
+            "{line:?}"
+        );
+    }
+}

@@ -1,4 +1,5 @@
 //! Integration tests: each starts the real `chatd` binary and talks to it over real sockets;
+//! `rooms` runs a node's actors in this process for cases a socket reaches only by a race;
 //! `layout` checks the shape of `src/` (no import cycles, actors apart).
 
 mod bad_input;
@@ -12,5 +13,6 @@ mod layout;
 mod lifecycle;
 mod overload;
 mod packaging;
+mod rooms;
 mod supervision;
 mod util;

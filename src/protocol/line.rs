@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 
-use super::{ChatMessage, Command, ErrorCode, Event, NodeStatus, Refusal};
+use super::{ChatMessage, Command, ErrorCode, Event, NodeStatus, Refusal, check_text};
 use crate::protocol::now_ms;
 
 /// The commands, their short forms and what they do; shown by `/help`.
@@ -45,15 +45,7 @@ pub const HELP: &[(&str, &str)] = &[
 
 /// Parses one line (without its line ending). `Ok(None)` for a blank line.
 pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
-    if let Some(bad) = line
-        .chars()
-        .find(|c| (c.is_control() && *c != '\t') || *c == '\u{7f}')
-    {
-        return Err(Refusal::new(
-            ErrorCode::InvalidCharacter,
-            format!("control character {bad:?} is not allowed"),
-        ));
-    }
+    check_text(line)?;
     if line.trim().is_empty() {
         return Ok(None);
     }

@@ -430,6 +430,50 @@ impl Event {
     }
 }
 
+/// Checks text that other users will see: no control characters (a tab is allowed), so that no
+/// client can break a line, forge a server line, move a cursor or retitle a terminal. Every front's
+/// input passes this, whatever its wire format.
+pub fn check_text(text: &str) -> Result<(), Refusal> {
+    match text
+        .chars()
+        .find(|c| (c.is_control() && *c != '\t') || *c == '\u{7f}')
+    {
+        Some(bad) => Err(Refusal::new(
+            ErrorCode::InvalidCharacter,
+            format!("control character {bad:?} is not allowed"),
+        )),
+        None => Ok(()),
+    }
+}
+
+impl Command {
+    /// Every piece of text the command carries (nicks, rooms, messages, reasons, tokens); no
+    /// command carries more than two.
+    pub fn texts(&self) -> [Option<&str>; 2] {
+        fn text(t: &str) -> Option<&str> {
+            Some(t)
+        }
+        fn maybe(t: &Option<String>) -> Option<&str> {
+            t.as_deref()
+        }
+        match self {
+            Command::Nick(t) | Command::Join(t) | Command::Ping(t) => [text(t), None],
+            Command::Leave(t) | Command::ListUsers(t) | Command::Quit(t) => [maybe(t), None],
+            Command::Msg { room, text: t } | Command::Me { room, text: t } => {
+                [maybe(room), text(t)]
+            }
+            Command::PrivateMsg { to, text: t } => [text(to), text(t)],
+            Command::History { room, .. } => [maybe(room), None],
+            Command::Create { room, node } => [text(room), maybe(node)],
+            Command::ListRooms | Command::Help | Command::ListNodes => [None, None],
+            #[cfg(debug_assertions)]
+            Command::DebugPanic(PanicTarget::Room(room)) => [text(room), None],
+            #[cfg(debug_assertions)]
+            Command::DebugPanic(PanicTarget::Session) => [None, None],
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch, the clock of every event timestamp.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

@@ -336,6 +336,15 @@ pub enum ConfigError {
     },
 }
 
+/// Checks that a numeric key's value is within `min..=max`; the message names the range.
+fn in_range(value: u64, min: u64, max: u64) -> Result<(), String> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("must be between {min} and {max}, not {value}"))
+    }
+}
+
 /// Checks `HOST:PORT`: a host (name or IP) and a port number.
 fn is_host_port(text: &str) -> bool {
     match text.rsplit_once(':') {
@@ -399,17 +408,17 @@ fn validate_cluster(
         crate::server::cluster::cookie::check(path, *create)
             .map_err(|e| invalid("cluster.cookie_file", e.to_string()))?;
     }
-    if c.heartbeat_ms < 50 {
-        return Err(invalid(
-            "cluster.heartbeat_ms",
-            "must be at least 50".into(),
-        ));
-    }
-    if c.nick_settle_ms > 10_000 {
-        return Err(invalid(
-            "cluster.nick_settle_ms",
-            "must be at most 10000".into(),
-        ));
+    for (key, value, min, max) in [
+        ("cluster.heartbeat_ms", c.heartbeat_ms, 50, 60_000),
+        (
+            "cluster.failure_timeout_ms",
+            c.failure_timeout_ms,
+            100,
+            600_000,
+        ),
+        ("cluster.nick_settle_ms", c.nick_settle_ms, 0, 10_000),
+    ] {
+        in_range(value, min, max).map_err(|message| invalid(key, message))?;
     }
     if c.failure_timeout_ms <= c.heartbeat_ms {
         return Err(invalid(
@@ -579,47 +588,64 @@ impl Config {
             }
         }
         let l = &s.limits;
-        let positive: [(&'static str, usize); 5] = [
-            ("limits.max_connections", l.max_connections),
-            ("limits.max_line_bytes", l.max_line_bytes),
-            ("limits.max_frame_bytes", l.max_frame_bytes),
-            ("limits.send_queue", l.send_queue),
-            ("limits.max_rooms_per_session", l.max_rooms_per_session),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                return Err(invalid(key, "must be at least 1".into()));
-            }
-        }
-        if l.max_frame_bytes > DECODE_LIMIT {
-            return Err(invalid(
-                "limits.max_frame_bytes",
-                format!("must be at most {DECODE_LIMIT}"),
-            ));
-        }
-        if l.max_line_bytes > DECODE_LIMIT {
-            return Err(invalid(
+        for (key, value, min, max) in [
+            (
+                "server.shutdown_grace_secs",
+                s.server.shutdown_grace_secs,
+                0,
+                3600,
+            ),
+            (
+                "limits.max_connections",
+                l.max_connections as u64,
+                1,
+                1_000_000,
+            ),
+            (
+                "limits.listen_backlog",
+                u64::from(l.listen_backlog),
+                1,
+                65_535,
+            ),
+            (
                 "limits.max_line_bytes",
-                format!("must be at most {DECODE_LIMIT}"),
-            ));
+                l.max_line_bytes as u64,
+                16,
+                DECODE_LIMIT as u64,
+            ),
+            (
+                "limits.max_frame_bytes",
+                l.max_frame_bytes as u64,
+                16,
+                DECODE_LIMIT as u64,
+            ),
+            ("limits.send_queue", l.send_queue as u64, 1, 1_000_000),
+            ("limits.burst", u64::from(l.burst), 1, 1_000_000),
+            (
+                "limits.max_rooms_per_session",
+                l.max_rooms_per_session as u64,
+                1,
+                10_000,
+            ),
+            ("limits.idle_timeout_secs", l.idle_timeout_secs, 0, 604_800),
+            (
+                "limits.presence_max_members",
+                l.presence_max_members as u64,
+                0,
+                1_000_000,
+            ),
+            ("history.replay", s.history.replay as u64, 0, 100_000),
+        ] {
+            in_range(value, min, max).map_err(|message| invalid(key, message))?;
         }
-        if !(l.rate.is_finite() && l.rate > 0.0) {
+        if !(l.rate.is_finite() && l.rate > 0.0 && l.rate <= 1_000_000.0) {
             return Err(invalid(
                 "limits.rate",
                 format!(
-                    "must be a positive number of commands per second, not {}",
+                    "must be a number of commands per second above 0 and at most 1000000, not {}",
                     l.rate
                 ),
             ));
-        }
-        if l.listen_backlog == 0 || l.listen_backlog > i32::MAX as u32 {
-            return Err(invalid(
-                "limits.listen_backlog",
-                format!("must be between 1 and {}", i32::MAX),
-            ));
-        }
-        if l.burst == 0 {
-            return Err(invalid("limits.burst", "must be at least 1".into()));
         }
         if !["text", "json"].contains(&s.log.format.as_str()) {
             return Err(invalid(
@@ -738,6 +764,57 @@ mod tests {
         let c = load(text, &[("CHATD_SERVER__NAME", "env")], &flags).unwrap();
         assert_eq!(c.node_name(), "flag");
         assert_eq!(c.listen, "127.0.0.1:7777".parse().unwrap());
+    }
+
+    #[test]
+    fn every_numeric_key_has_a_range_and_is_refused_by_name_outside_it() {
+        let cases = [
+            ("server", "shutdown_grace_secs", "3601"),
+            ("limits", "max_connections", "0"),
+            ("limits", "max_connections", "1000001"),
+            ("limits", "listen_backlog", "0"),
+            ("limits", "max_line_bytes", "15"),
+            ("limits", "max_frame_bytes", "16777217"),
+            ("limits", "send_queue", "0"),
+            ("limits", "burst", "0"),
+            ("limits", "max_rooms_per_session", "10001"),
+            // Past the range, a connection's idle deadline once overflowed `Instant`.
+            ("limits", "idle_timeout_secs", "9223372036854775807"),
+            ("limits", "presence_max_members", "1000001"),
+            ("limits", "rate", "1e9"),
+            ("limits", "rate", "0"),
+            ("history", "replay", "100001"),
+        ];
+        for (section, key, value) in cases {
+            let err = load(
+                &format!("[{section}]\n{key} = {value}\n"),
+                &[],
+                &Overrides::default(),
+            )
+            .err()
+            .unwrap_or_else(|| panic!("{section}.{key} = {value} was accepted"))
+            .to_string();
+            assert!(err.contains(&format!("`{section}.{key}`")), "{err}");
+            assert!(err.contains("must be"), "{err}");
+        }
+        let cluster = |extra: &str| {
+            let text = format!("[cluster]\nenabled = true\ncookie = \"c\"\n{extra}\n");
+            load(&text, &[], &Overrides::default()).map(|_| ())
+        };
+        for (key, value) in [
+            ("heartbeat_ms", "49"),
+            ("heartbeat_ms", "60001"),
+            ("failure_timeout_ms", "600001"),
+            ("nick_settle_ms", "10001"),
+        ] {
+            let err = cluster(&format!("{key} = {value}"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&format!("`cluster.{key}`")), "{err}");
+        }
+        // The edges of each range are accepted.
+        let edges = "[limits]\nidle_timeout_secs = 604800\nmax_line_bytes = 16\nrate = 1000000\n";
+        assert!(load(edges, &[], &Overrides::default()).is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::directory;
 use crate::protocol::{Event, RoomInfo};
 use crate::server::msg::admin::UserRow;
 use crate::server::msg::gateway::{
-    Delivery, GatewayMsg, KickRequest, PrivateDelivery, Subscription, Unsubscription,
+    Delivery, GatewayMsg, KickRequest, PrivateDelivery, Subscription, Unicast, Unsubscription,
 };
 use crate::server::msg::registry::RegistryMsg;
 use crate::server::msg::relay::RelayMsg;
@@ -186,6 +186,19 @@ impl Route<'_> {
                     session,
                     farewell,
                 }))
+                .is_ok(),
+        };
+    }
+
+    /// An event for one session of the node.
+    pub fn unicast(&self, session: u64, event: Event) {
+        let _ = match self {
+            Route::Local(local) => local
+                .relay
+                .cast(RelayMsg::Unicast { session, event })
+                .is_ok(),
+            Route::Remote { gateway, .. } => gateway
+                .cast(GatewayMsg::Unicast(Unicast { session, event }))
                 .is_ok(),
         };
     }

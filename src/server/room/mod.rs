@@ -195,6 +195,18 @@ impl RoomState {
 
     fn post(&mut self, post: Post) {
         let Some(nick) = self.members.nick(&post.from).cloned() else {
+            // The sender's session believed it was a member (a window while copies of the room
+            // merge or the room moves): it is told, never dropped silently.
+            let name = &self.args.name;
+            let refusal = Event::error(
+                ErrorCode::NotInRoom,
+                format!(
+                    "you are not in #{name} (it moved or restarted): your message was not delivered; /join #{name}"
+                ),
+            );
+            if let Some(route) = self.router.route(&post.from.node) {
+                route.unicast(post.from.session, refusal);
+            }
             return;
         };
         let message = self

@@ -21,15 +21,19 @@ mod users;
 use ractor::ActorRef;
 
 use super::state::SessionState;
-use crate::protocol::{Command, Event};
+use crate::protocol::{Command, Event, check_text};
 use crate::server::msg::session::SessionMsg;
 
-/// Executes one command for the session `myself`.
+/// Executes one command for the session `myself`. Its text passes the same check whatever front
+/// it came from ([`check_text`]): a control character refuses the command.
 pub async fn execute(
     state: &mut SessionState,
     myself: &ActorRef<SessionMsg>,
     command: Command,
 ) -> Result<(), Event> {
+    for text in command.texts().into_iter().flatten() {
+        check_text(text)?;
+    }
     match command {
         Command::Nick(nick) => nick::run(state, myself, nick).await,
         Command::Join(room) => join::run(state, room).await,
