@@ -70,8 +70,22 @@ fn bad_configuration_refuses_to_start_naming_key_and_file() {
             );
         }
     }
+    // A variable without a double underscore is not configuration (another tool's, or
+    // Kubernetes' CHATD_SERVICE_HOST): ignored, with a warning naming it.
     let (ok, _, err) = check_config(&[], &[("CHATD_TYPO", "1")]);
-    assert!(!ok && err.contains("typo"), "{err}");
+    assert!(
+        ok && err.contains("ignoring environment variable CHATD_TYPO"),
+        "{err}"
+    );
+    // One that names a section that does not exist is refused, naming the variable.
+    let (ok, _, err) = check_config(&[], &[("CHATD_LIMIT__RATE", "1")]);
+    assert!(
+        !ok && err.contains("CHATD_LIMIT__RATE") && err.contains("[limit]"),
+        "{err}"
+    );
+    // A key that does not exist in a real section is refused, naming the key.
+    let (ok, _, err) = check_config(&[], &[("CHATD_LIMITS__RATTLE", "1")]);
+    assert!(!ok && err.contains("rattle"), "{err}");
     let (ok, _, err) = check_config(&["--listen", "nonsense"], &[]);
     assert!(!ok && err.contains("server.listen"), "{err}");
 }
@@ -258,6 +272,42 @@ fn daemon_mode_detaches_writes_its_pidfile_serves_and_cleans_up() {
     crate::util::eventually(Duration::from_secs(10), "the daemon to exit", || {
         !Path::new(&format!("/proc/{pid}")).exists() && !pidfile.exists()
     });
+}
+
+#[test]
+fn daemon_mode_stops_gracefully_on_a_sigterm_the_instant_the_parent_returns() {
+    for attempt in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("chatd.pid");
+        let status = Command::new(chatd_bin())
+            .args(["--daemon", "--pidfile", pidfile.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0"])
+            .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))
+            .env("CHATD_LOG__FILE", dir.path().join("chatd.log"))
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("INVOCATION_ID")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // As an init script would: signal as soon as the pid is known.
+        let mut pid = String::new();
+        crate::util::eventually(Duration::from_secs(10), "the pid file", || {
+            pid = std::fs::read_to_string(&pidfile)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            !pid.is_empty()
+        });
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success(), "attempt {attempt}: the daemon was gone already");
+        crate::util::eventually(Duration::from_secs(10), "the daemon to exit", || {
+            !Path::new(&format!("/proc/{pid}")).exists()
+        });
+        assert!(
+            !pidfile.exists(),
+            "attempt {attempt}: the pid file was left: the signal killed the daemon"
+        );
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@ use chatd::server::config::{Config, Overrides};
 use chatd::server::reload::ReloadOptions;
 use clap::Parser;
 use daemonize::Daemonize;
+use nix::sys::signal::{SigSet, Signal};
 
 /// A clustered chat server: netcat-friendly lines and a framed binary protocol on one port.
 #[derive(Debug, Parser)]
@@ -76,6 +77,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for name in &config.ignored_env {
+        eprintln!(
+            "chatd: ignoring environment variable {name}: not a configuration key (those are CHATD_SECTION__KEY)"
+        );
+    }
     if cli.check_config {
         print!(
             "# the configuration is valid; effective settings:\n{}",
@@ -104,6 +110,12 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
         chatd::server::listener::bind(config.listen, config.settings.limits.listen_backlog)
             .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
     let control = chatd::server::control::server::bind(&config.control)?;
+    // Until the runtime watches them, SIGTERM, SIGINT and SIGHUP wait instead of killing the
+    // process by their default action: a supervisor may signal the daemon the instant the
+    // parent returns. The runtime's threads inherit the mask; `run` unblocks them once handled.
+    stop_signals()
+        .thread_block()
+        .context("cannot block signals during start-up")?;
     let log_file = match config.settings.log.file.as_str() {
         "" => None,
         path => Some(
@@ -155,26 +167,33 @@ fn run(
         .build()
         .context("cannot start the runtime")?;
     runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        chatd::server::node::run(config, options, listener, Some(control), shutdown_signal())
-            .await?;
+        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+        // Registered now so that a SIGHUP during start-up is caught; the node watches it later.
+        let _hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+        // The handlers are in place: what arrived while blocked is delivered now (to this
+        // thread, the only one that unblocks them).
+        stop_signals()
+            .thread_unblock()
+            .context("cannot unblock signals")?;
+        let shutdown = async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        };
+        chatd::server::node::run(config, options, listener, Some(control), shutdown).await?;
         Ok(())
     })
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the server");
-            let _ = tokio::signal::ctrl_c().await;
-        }
+/// The signals that stop (TERM, INT) or reload (HUP) the daemon.
+fn stop_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        set.add(signal);
     }
+    set
 }

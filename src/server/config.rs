@@ -311,6 +311,8 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// `[control]`.
     pub control: ControlConfig,
+    /// `CHATD_` variables that are not configuration (no `__` in the name), to be warned about.
+    pub ignored_env: Vec<String>,
 }
 
 /// Why a configuration was refused.
@@ -334,6 +336,43 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// The sections of the file, as `CHATD_SECTION__KEY` variables name them.
+const SECTIONS: &[&str] = &["server", "limits", "history", "log", "cluster", "control"];
+
+/// Splits the `CHATD_` environment (the process's, or `env`) into configuration variables and
+/// the ones that are not: a configuration variable is `CHATD_SECTION__KEY`, so a name without a
+/// double underscore (`CHATD_CHECKOUT` from another tool, Kubernetes' `CHATD_SERVICE_HOST`) is
+/// ignored and returned for a warning, while one with an unknown section is an error.
+fn configuration_env(
+    env: Option<HashMap<String, String>>,
+) -> Result<(HashMap<String, String>, Vec<String>), String> {
+    let env = env.unwrap_or_else(|| std::env::vars().collect());
+    let mut keys = HashMap::new();
+    let mut ignored = Vec::new();
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("CHATD_") else {
+            continue;
+        };
+        match rest.split_once("__") {
+            None => ignored.push(name),
+            Some((section, _)) if SECTIONS.contains(&section.to_ascii_lowercase().as_str()) => {
+                keys.insert(name, value);
+            }
+            Some((section, _)) => {
+                return Err(format!(
+                    "{name}: [{}] is not a section (configuration variables are \
+                     CHATD_SECTION__KEY with SECTION one of {}; names without a double \
+                     underscore are not configuration and are ignored)",
+                    section.to_ascii_lowercase(),
+                    SECTIONS.join(", ")
+                ));
+            }
+        }
+    }
+    ignored.sort();
+    Ok((keys, ignored))
 }
 
 /// Checks that a numeric key's value is within `min..=max`; the message names the range.
@@ -493,6 +532,12 @@ impl Config {
             origin: origin.clone(),
             source,
         };
+        let (env, ignored_env) =
+            configuration_env(env).map_err(|message| ConfigError::Invalid {
+                origin: "environment".into(),
+                key: "CHATD_*",
+                message,
+            })?;
         let defaults = config::Config::try_from(&Settings::default()).map_err(load_err)?;
         let mut builder = config::Config::builder().add_source(defaults);
         if let Some(path) = file {
@@ -506,7 +551,7 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("server.default_rooms")
                 .with_list_parse_key("cluster.seeds")
-                .source(env),
+                .source(Some(env)),
         );
         if let Some(name) = &overrides.name {
             builder = builder
@@ -543,7 +588,9 @@ impl Config {
                 .seeds
                 .extend(overrides.connect.iter().cloned());
         }
-        Self::validate(settings, file, origin)
+        let mut config = Self::validate(settings, file, origin)?;
+        config.ignored_env = ignored_env;
+        Ok(config)
     }
 
     fn validate(
@@ -689,6 +736,7 @@ impl Config {
             default_rooms,
             cluster,
             settings,
+            ignored_env: Vec::new(),
         })
     }
 
@@ -853,10 +901,15 @@ mod tests {
             .to_string();
         assert!(err.contains("limits.rate"), "{err}");
 
-        let err = load("", &[("CHATD_BOGUS", "1")], &Overrides::default())
+        let err = load("", &[("CHATD_BOGUS__X", "1")], &Overrides::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("bogus"), "{err}");
+        assert!(
+            err.contains("CHATD_BOGUS__X") && err.contains("[bogus]"),
+            "{err}"
+        );
+        let config = load("", &[("CHATD_BOGUS", "1")], &Overrides::default()).unwrap();
+        assert_eq!(config.ignored_env, ["CHATD_BOGUS"]);
 
         let err = load(
             "[server]\ndefault_rooms = [\"no spaces\"]\n",
