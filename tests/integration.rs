@@ -2,6 +2,7 @@
 //! `rooms` runs a node's actors in this process for cases a socket reaches only by a race;
 //! `layout` checks the shape of `src/` (no import cycles, actors apart).
 
+mod admission;
 mod bad_input;
 mod bench;
 mod chat;

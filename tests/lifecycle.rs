@@ -299,7 +299,10 @@ fn daemon_mode_stops_gracefully_on_a_sigterm_the_instant_the_parent_returns() {
             !pid.is_empty()
         });
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success(), "attempt {attempt}: the daemon was gone already");
+        assert!(
+            killed.success(),
+            "attempt {attempt}: the daemon was gone already"
+        );
         crate::util::eventually(Duration::from_secs(10), "the daemon to exit", || {
             !Path::new(&format!("/proc/{pid}")).exists()
         });

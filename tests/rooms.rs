@@ -67,7 +67,11 @@ fn a_post_the_room_refuses_is_answered_not_dropped() {
 
         // A session of this node with a queue, in no room.
         let (session, _) = Actor::spawn(None, Idle, ()).await.unwrap();
-        let (queue, mut rx) = outbound::channel(16, Protocol::Line);
+        let bound = outbound::Bound {
+            messages: 16,
+            bytes: 1 << 20,
+        };
+        let (queue, mut rx) = outbound::channel(bound, Protocol::Line);
         relay
             .cast(RelayMsg::Register {
                 session: session.get_cell().into(),

@@ -341,6 +341,10 @@ pub enum ErrorCode {
     RoomExists,
     /// No node has that name.
     NoSuchNode,
+    /// A message is longer than `history.max_message_bytes`.
+    MessageTooLong,
+    /// No protocol chosen or no nick set within `limits.registration_timeout_secs`.
+    RegistrationTimeout,
 }
 
 impl ErrorCode {
@@ -373,6 +377,8 @@ impl ErrorCode {
             ErrorCode::Kicked => "kicked",
             ErrorCode::RoomExists => "room_exists",
             ErrorCode::NoSuchNode => "no_such_node",
+            ErrorCode::MessageTooLong => "message_too_long",
+            ErrorCode::RegistrationTimeout => "registration_timeout",
         }
     }
 }

@@ -7,7 +7,7 @@
 //! key, so a stray one is an error too.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -125,6 +125,8 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Outgoing messages queued per session before the session is cut off as too slow.
     pub send_queue: usize,
+    /// Outgoing bytes queued per session before the session is cut off as too slow.
+    pub send_queue_bytes: usize,
     /// Sustained commands per second per session.
     pub rate: f64,
     /// Commands a session may send at once before `rate` applies.
@@ -135,6 +137,18 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Above this many members a room stops announcing individual joins and leaves.
     pub presence_max_members: usize,
+    /// Rooms this node hosts at most; creating one more is refused.
+    pub max_rooms: usize,
+    /// Concurrent connections from one IP address; the next one gets `server_full`.
+    pub max_connections_per_ip: usize,
+    /// IP addresses `max_connections_per_ip` does not apply to (by default this host's own:
+    /// local bots, bridges and proxies).
+    pub exempt_addresses: Vec<String>,
+    /// Seconds a connection has to choose a protocol and set a nick before it is closed.
+    pub registration_timeout_secs: u64,
+    /// Seconds of silence before TCP keepalive probes look for a vanished client; 0 turns
+    /// them off.
+    pub tcp_keepalive_secs: u64,
 }
 
 impl Default for Limits {
@@ -145,11 +159,17 @@ impl Default for Limits {
             max_line_bytes: 4096,
             max_frame_bytes: 65_536,
             send_queue: 1024,
+            send_queue_bytes: 1_048_576,
             rate: 5.0,
             burst: 10,
             max_rooms_per_session: 32,
             idle_timeout_secs: 0,
             presence_max_members: 500,
+            max_rooms: 10_000,
+            max_connections_per_ip: 50,
+            exempt_addresses: vec!["127.0.0.1".into(), "::1".into()],
+            registration_timeout_secs: 30,
+            tcp_keepalive_secs: 60,
         }
     }
 }
@@ -160,11 +180,16 @@ impl Default for Limits {
 pub struct HistorySettings {
     /// Messages kept in memory per room and replayed to a joiner.
     pub replay: usize,
+    /// Longest message or action text, in bytes; longer ones are refused on every protocol.
+    pub max_message_bytes: usize,
 }
 
 impl Default for HistorySettings {
     fn default() -> Self {
-        HistorySettings { replay: 50 }
+        HistorySettings {
+            replay: 50,
+            max_message_bytes: 4096,
+        }
     }
 }
 
@@ -311,6 +336,8 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// `[control]`.
     pub control: ControlConfig,
+    /// `limits.exempt_addresses`, parsed.
+    pub exempt_addresses: Vec<IpAddr>,
     /// `CHATD_` variables that are not configuration (no `__` in the name), to be warned about.
     pub ignored_env: Vec<String>,
 }
@@ -337,6 +364,10 @@ pub enum ConfigError {
         message: String,
     },
 }
+
+/// Bytes a replayed message may take beyond its text (time, room, nick, framing), for the check
+/// that a room's history replay fits in a client's send queue.
+pub const REPLAY_LINE_OVERHEAD: usize = 128;
 
 /// The sections of the file, as `CHATD_SECTION__KEY` variables name them.
 const SECTIONS: &[&str] = &["server", "limits", "history", "log", "cluster", "control"];
@@ -551,6 +582,7 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("server.default_rooms")
                 .with_list_parse_key("cluster.seeds")
+                .with_list_parse_key("limits.exempt_addresses")
                 .source(Some(env)),
         );
         if let Some(name) = &overrides.name {
@@ -682,8 +714,55 @@ impl Config {
                 1_000_000,
             ),
             ("history.replay", s.history.replay as u64, 0, 100_000),
+            (
+                "limits.send_queue_bytes",
+                l.send_queue_bytes as u64,
+                1024,
+                1 << 30,
+            ),
+            ("limits.max_rooms", l.max_rooms as u64, 1, 1_000_000),
+            (
+                "limits.max_connections_per_ip",
+                l.max_connections_per_ip as u64,
+                1,
+                1_000_000,
+            ),
+            (
+                "limits.registration_timeout_secs",
+                l.registration_timeout_secs,
+                1,
+                3600,
+            ),
+            ("limits.tcp_keepalive_secs", l.tcp_keepalive_secs, 0, 86_400),
+            (
+                "history.max_message_bytes",
+                s.history.max_message_bytes as u64,
+                1,
+                1 << 20,
+            ),
         ] {
             in_range(value, min, max).map_err(|message| invalid(key, message))?;
+        }
+        // A joiner's history replay (and a /history reply) must fit in its queue.
+        let replay_bytes = s.history.replay * (s.history.max_message_bytes + REPLAY_LINE_OVERHEAD);
+        if l.send_queue_bytes < replay_bytes {
+            return Err(invalid(
+                "limits.send_queue_bytes",
+                format!(
+                    "must hold a room's whole history replay: at least {replay_bytes} \
+                     (history.replay × (history.max_message_bytes + {REPLAY_LINE_OVERHEAD}))"
+                ),
+            ));
+        }
+        let mut exempt = Vec::new();
+        for address in &l.exempt_addresses {
+            let ip: IpAddr = address.parse().map_err(|e| {
+                invalid(
+                    "limits.exempt_addresses",
+                    format!("{address:?} is not an IP address ({e})"),
+                )
+            })?;
+            exempt.push(ip);
         }
         if !(l.rate.is_finite() && l.rate > 0.0 && l.rate <= 1_000_000.0) {
             return Err(invalid(
@@ -736,6 +815,7 @@ impl Config {
             default_rooms,
             cluster,
             settings,
+            exempt_addresses: exempt,
             ignored_env: Vec::new(),
         })
     }

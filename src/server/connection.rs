@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
@@ -16,7 +17,7 @@ use ractor::ActorRef;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedReadHalf;
-use tokio::time::{Instant, timeout};
+use tokio::time::{Instant, Sleep, timeout};
 
 use crate::protocol::{Command, ErrorCode, Protocol, Refusal};
 use crate::server::context::ConnectionLimits;
@@ -29,18 +30,36 @@ const WRITE_BATCH: usize = 64;
 /// How long the last error line may take to reach a client that is being cut off.
 const ABORT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Serves one connection until it closes, then tells the session why.
+/// A connection as the listener hands it over.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The socket.
+    pub stream: TcpStream,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Its front, from its first byte.
+    pub protocol: Protocol,
+    /// When it must have a nick (`limits.registration_timeout_secs` after it was accepted).
+    pub registered_by: Instant,
+}
+
+/// Serves one connection until it closes, then tells the session why. A client that has no nick
+/// by its `registered_by` is closed with `registration_timeout`.
 pub async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    protocol: Protocol,
+    accepted: Accepted,
     outbound: Outbound,
     rx: OutboundRx,
     session: ActorRef<SessionMsg>,
     limits: ConnectionLimits,
 ) {
+    let Accepted {
+        stream,
+        peer,
+        protocol,
+        registered_by,
+    } = accepted;
     let (read, write) = stream.into_split();
-    let reader = read_loop(read, protocol, &outbound, &session, &limits);
+    let reader = read_loop(read, protocol, &outbound, &session, &limits, registered_by);
     let writer = write_loop(write, rx, limits.grace);
     tokio::pin!(reader, writer);
     tokio::select! {
@@ -92,6 +111,14 @@ impl RateLimit {
     }
 }
 
+/// Resolves when `timer` fires; never without one.
+async fn fire(timer: Option<&mut Pin<Box<Sleep>>>) {
+    match timer {
+        Some(timer) => timer.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Reads commands in the connection's front until the input ends or the connection must close;
 /// applies the rate limit and the idle timeout, and hands everything to the session in order.
 /// Returns why reading stopped.
@@ -101,6 +128,7 @@ async fn read_loop(
     outbound: &Outbound,
     session: &ActorRef<SessionMsg>,
     limits: &ConnectionLimits,
+    registered_by: Instant,
 ) -> String {
     let mut input = Reader::new(
         protocol,
@@ -113,19 +141,37 @@ async fn read_loop(
     let mut idle = limits
         .idle_timeout
         .map(|d| (d, Box::pin(tokio::time::sleep(d))));
+    // Until the client has a nick; on the heap, and gone once it has.
+    let mut registration = Some(Box::pin(tokio::time::sleep_until(registered_by)));
     loop {
-        let next = match idle.as_mut() {
-            Some((period, timer)) => {
+        if registration.is_some() && outbound.is_registered() {
+            registration = None;
+        }
+        let next = if idle.is_none() && registration.is_none() {
+            input.next().await
+        } else {
+            if let Some((period, timer)) = idle.as_mut() {
                 timer.as_mut().reset(Instant::now() + *period);
-                tokio::select! {
-                    next = input.next() => next,
-                    _ = timer.as_mut() => {
-                        outbound.abort(ErrorCode::IdleTimeout, "idle timeout: nothing received");
-                        return "idle timeout".into();
+            }
+            tokio::select! {
+                next = input.next() => next,
+                _ = fire(idle.as_mut().map(|(_, timer)| timer)) => {
+                    outbound.abort(ErrorCode::IdleTimeout, "idle timeout: nothing received");
+                    return "idle timeout".into();
+                }
+                _ = fire(registration.as_mut()) => {
+                    if !outbound.is_registered() {
+                        let message = format!(
+                            "no nick set within {} s (limits.registration_timeout_secs); closing",
+                            limits.registration_timeout.as_secs()
+                        );
+                        outbound.abort(ErrorCode::RegistrationTimeout, &message);
+                        return "registration timeout".into();
                     }
+                    registration = None;
+                    continue;
                 }
             }
-            None => input.next().await,
         };
         match next {
             Input::Closed(reason) => return reason,

@@ -1,6 +1,7 @@
 //! What a node's connections, sessions, control socket and reloader share: the node's core
 //! actors, its counters, and the bounds in force (which a reload replaces).
 
+use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use ractor::ActorRef;
 use crate::server::cluster::route::LocalNode;
 use crate::server::config::Config;
 use crate::server::msg::membership::MembershipMsg;
+use crate::server::outbound::Bound;
 use crate::server::stats::Stats;
 
 /// What a node's connections and sessions share.
@@ -66,10 +68,14 @@ impl NodeContext {
 /// The limits that a reload can change.
 #[derive(Debug, Clone)]
 pub struct Tunables {
-    /// `limits.send_queue`
-    pub send_queue: usize,
+    /// `limits.send_queue` and `limits.send_queue_bytes`
+    pub send_queue: Bound,
     /// `limits.max_rooms_per_session`
     pub max_rooms_per_session: usize,
+    /// `history.max_message_bytes`
+    pub max_message_bytes: usize,
+    /// Who may connect how often.
+    pub admission: Admission,
     /// The per-connection bounds.
     pub connection: ConnectionLimits,
     /// What rooms created from now on get.
@@ -85,6 +91,17 @@ pub struct RoomDefaults {
     pub presence_max: usize,
     /// `server.default_rooms`, canonical: created at start (and on reload), never closed.
     pub default_rooms: Vec<String>,
+    /// `limits.max_rooms`: rooms this node hosts at most.
+    pub max_rooms: usize,
+}
+
+/// Who may connect how often.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    /// `limits.max_connections_per_ip`
+    pub per_ip: usize,
+    /// `limits.exempt_addresses`
+    pub exempt: Vec<IpAddr>,
 }
 
 impl Tunables {
@@ -92,20 +109,32 @@ impl Tunables {
     pub fn of(config: &Config) -> Tunables {
         let limits = &config.settings.limits;
         Tunables {
-            send_queue: limits.send_queue,
+            send_queue: Bound {
+                messages: limits.send_queue,
+                bytes: limits.send_queue_bytes,
+            },
             max_rooms_per_session: limits.max_rooms_per_session,
+            max_message_bytes: config.settings.history.max_message_bytes,
+            admission: Admission {
+                per_ip: limits.max_connections_per_ip,
+                exempt: config.exempt_addresses.clone(),
+            },
             connection: ConnectionLimits {
                 max_line_bytes: limits.max_line_bytes,
                 max_frame_bytes: limits.max_frame_bytes,
                 rate: limits.rate,
                 burst: limits.burst,
                 idle_timeout: config.idle_timeout(),
+                registration_timeout: Duration::from_secs(limits.registration_timeout_secs),
+                tcp_keepalive: (limits.tcp_keepalive_secs > 0)
+                    .then(|| Duration::from_secs(limits.tcp_keepalive_secs)),
                 grace: Duration::from_secs(config.settings.server.shutdown_grace_secs),
             },
             rooms: RoomDefaults {
                 history: config.settings.history.replay,
                 presence_max: limits.presence_max_members,
                 default_rooms: config.default_rooms.clone(),
+                max_rooms: limits.max_rooms,
             },
         }
     }
@@ -124,6 +153,10 @@ pub struct ConnectionLimits {
     pub burst: u32,
     /// `limits.idle_timeout_secs`, `None` when off.
     pub idle_timeout: Option<Duration>,
+    /// `limits.registration_timeout_secs`: to choose a protocol and set a nick.
+    pub registration_timeout: Duration,
+    /// `limits.tcp_keepalive_secs`, `None` when off.
+    pub tcp_keepalive: Option<Duration>,
     /// `server.shutdown_grace_secs`: how long a draining close may take.
     pub grace: Duration,
 }

@@ -1,24 +1,27 @@
-//! The client port: accepts connections, enforces `limits.max_connections`, greets each client
-//! with a banner line, and decides the front from the first byte the client sends — `0x00`
+//! The client port: accepts connections, enforces `limits.max_connections` and
+//! `limits.max_connections_per_ip`, turns on TCP keepalive, greets each client with a banner
+//! line, and decides the front from the first byte the client sends (within
+//! `limits.registration_timeout_secs`) — `0x00`
 //! (the high byte of a frame length) means framed, anything else means lines. Then it queues the
 //! front's greeting, starts the session actor and hands the socket to the connection task.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ractor::Actor;
-use socket2::{Domain, Protocol as SocketProtocol, Socket, Type};
+use socket2::{Domain, Protocol as SocketProtocol, SockRef, Socket, TcpKeepalive, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::protocol::{ErrorCode, Event, Protocol, line, now_ms};
-use crate::server::connection;
-use crate::server::context::NodeContext;
+use crate::server::connection::{self, Accepted};
+use crate::server::context::{Admission, NodeContext};
 use crate::server::front;
 use crate::server::outbound;
 use crate::server::session::{Session, SessionArgs};
@@ -50,6 +53,7 @@ pub async fn run(
     tracker: TaskTracker,
 ) {
     let permits = Arc::new(Semaphore::new(ctx.max_connections));
+    let per_address = Arc::new(PerAddress::default());
     let mut backoff = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
@@ -69,13 +73,79 @@ pub async fn run(
                 continue;
             }
         };
+        let tunables = ctx.tunables();
+        let slot = match per_address.admit(peer.ip(), &tunables.admission) {
+            Ok(slot) => slot,
+            Err(limit) => {
+                tracing::warn!(%peer, limit, "refused a connection: too many from its address");
+                let message = format!(
+                    "too many connections from your address ({limit}, limits.max_connections_per_ip); try again later"
+                );
+                tracker.spawn(refuse(stream, message));
+                continue;
+            }
+        };
         match permits.clone().try_acquire_owned() {
             Ok(permit) => {
-                tracker.spawn(handle(stream, peer, permit, ctx.clone(), stop.clone()));
+                let held = (permit, slot);
+                tracker.spawn(handle(stream, peer, held, ctx.clone(), stop.clone()));
             }
             Err(_) => {
-                tracing::warn!(%peer, max = ctx.max_connections, "refused a connection: server full");
-                tracker.spawn(refuse(stream, ctx.max_connections));
+                let max = ctx.max_connections;
+                tracing::warn!(%peer, max, "refused a connection: server full");
+                let message = format!("the server is full ({max} connections); try again later");
+                tracker.spawn(refuse(stream, message));
+            }
+        }
+    }
+}
+
+/// How many connections each client address has, for `limits.max_connections_per_ip`.
+#[derive(Debug, Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection's place in its address's count, given back when dropped.
+#[derive(Debug)]
+struct AddressSlot {
+    counts: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    /// Counts a connection from `ip`: its slot (`None` for an exempt address), or the limit it
+    /// would exceed.
+    fn admit(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        admission: &Admission,
+    ) -> Result<Option<AddressSlot>, usize> {
+        let ip = ip.to_canonical();
+        if admission.exempt.contains(&ip) {
+            return Ok(None);
+        }
+        let Ok(mut counts) = self.0.lock() else {
+            return Ok(None);
+        };
+        let count = counts.entry(ip).or_default();
+        if *count >= admission.per_ip {
+            return Err(admission.per_ip);
+        }
+        *count += 1;
+        Ok(Some(AddressSlot {
+            counts: self.clone(),
+            ip,
+        }))
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.counts.0.lock()
+            && let Some(count) = counts.get_mut(&self.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
             }
         }
     }
@@ -90,11 +160,9 @@ fn banner(node: &str) -> String {
     )
 }
 
-async fn refuse(mut stream: TcpStream, max: usize) {
-    let event = Event::error(
-        ErrorCode::ServerFull,
-        format!("the server is full ({max} connections); try again later"),
-    );
+/// Tells a client it was not admitted, and closes.
+async fn refuse(mut stream: TcpStream, message: String) {
+    let event = Event::error(ErrorCode::ServerFull, message);
     let _ = timeout(GREETING_TIMEOUT, async {
         stream.write_all(&line::render(&event)).await?;
         stream.shutdown().await
@@ -102,14 +170,34 @@ async fn refuse(mut stream: TcpStream, max: usize) {
     .await;
 }
 
+/// Turns on TCP keepalive, so that a client whose host vanished is found: probes start after
+/// `idle` of silence and repeat three times a third of that apart.
+fn keepalive(stream: &TcpStream, idle: Duration) -> std::io::Result<()> {
+    let interval = (idle / 3).max(Duration::from_secs(1));
+    let keepalive = TcpKeepalive::new()
+        .with_time(idle)
+        .with_interval(interval)
+        .with_retries(3);
+    SockRef::from(stream).set_tcp_keepalive(&keepalive)
+}
+
+/// Serves one admitted connection; `_held` (its place under `limits.max_connections` and its
+/// address's) is given back when it ends.
 async fn handle(
     mut stream: TcpStream,
     peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    _held: (OwnedSemaphorePermit, Option<AddressSlot>),
     ctx: Arc<NodeContext>,
     stop: CancellationToken,
 ) {
+    let accepted = Instant::now();
+    let tunables = ctx.tunables();
     let _ = stream.set_nodelay(true);
+    if let Some(idle) = tunables.connection.tcp_keepalive
+        && let Err(e) = keepalive(&stream, idle)
+    {
+        tracing::debug!(%peer, error = %e, "cannot turn on TCP keepalive");
+    }
     match timeout(
         GREETING_TIMEOUT,
         stream.write_all(banner(&ctx.local.node).as_bytes()),
@@ -120,25 +208,35 @@ async fn handle(
         _ => return,
     }
     let mut first = [0u8; 1];
-    let idle = ctx
-        .tunables()
-        .connection
-        .idle_timeout
-        .unwrap_or(Duration::MAX);
+    let registration = tunables.connection.registration_timeout;
     let peeked = tokio::select! {
         _ = stop.cancelled() => {
             let goodbye = line::render(&Event::Shutdown { reason: "the server is shutting down".into() });
             let _ = timeout(GREETING_TIMEOUT, stream.write_all(&goodbye)).await;
             return;
         }
-        peeked = timeout(idle, stream.peek(&mut first)) => peeked,
+        peeked = timeout(registration, stream.peek(&mut first)) => peeked,
     };
     let protocol = match peeked {
         Ok(Ok(1..)) if first[0] == 0 => Protocol::Frame,
         Ok(Ok(1..)) => Protocol::Line,
-        _ => return,
+        Ok(_) => return,
+        Err(_) => {
+            let event = Event::error(
+                ErrorCode::RegistrationTimeout,
+                format!(
+                    "nothing received within {} s; closing",
+                    registration.as_secs()
+                ),
+            );
+            let _ = timeout(GREETING_TIMEOUT, async {
+                stream.write_all(&line::render(&event)).await?;
+                stream.shutdown().await
+            })
+            .await;
+            return;
+        }
     };
-    let tunables = ctx.tunables();
     let (outbound, rx) = outbound::channel(tunables.send_queue, protocol);
     if let Some(greeting) = front::greeting(protocol, &ctx.local.node) {
         outbound.send_event(&greeting);
@@ -156,15 +254,11 @@ async fn handle(
                 return;
             }
         };
-    connection::serve(
+    let client = Accepted {
         stream,
         peer,
         protocol,
-        outbound,
-        rx,
-        session,
-        tunables.connection.clone(),
-    )
-    .await;
-    drop(permit);
+        registered_by: accepted + registration,
+    };
+    connection::serve(client, outbound, rx, session, tunables.connection.clone()).await;
 }

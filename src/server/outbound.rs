@@ -1,8 +1,12 @@
 //! A session's bounded outgoing queue.
 //!
 //! Rooms, the relay and the session push pre-encoded, shared [`Bytes`] into it without ever
-//! waiting: a full queue means the client does not read fast enough, and the session is cut off
-//! with `send_queue_exceeded` instead of letting server memory grow. The connection task on the
+//! waiting: a full queue — `limits.send_queue` messages or `limits.send_queue_bytes` bytes,
+//! whichever fills first — means the client does not read fast enough, and the session is cut
+//! off with `send_queue_exceeded` instead of letting server memory grow. Replies to the client's
+//! own commands count like everything else; there is no back-pressure on its input (as on IRC
+//! servers, a full sendq disconnects): its own echoes cannot fill the queue, because the rate
+//! limit bounds its commands far below what the queue holds. The connection task on the
 //! other end takes everything queued at once and writes it with one vectored write.
 //!
 //! The queue is a `VecDeque` behind a mutex (held for a push or a swap, never across an await)
@@ -33,14 +37,32 @@ pub enum Close {
     },
 }
 
+/// How much one client's queue may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// `limits.send_queue`: messages.
+    pub messages: usize,
+    /// `limits.send_queue_bytes`: bytes.
+    pub bytes: usize,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    items: VecDeque<Bytes>,
+    /// The bytes in `items`.
+    bytes: usize,
+}
+
 #[derive(Debug)]
 struct Shared {
-    queue: Mutex<VecDeque<Bytes>>,
-    depth: usize,
+    queue: Mutex<Queue>,
+    bound: Bound,
     /// Woken when something is queued or a close is requested.
     ready: Notify,
     /// Set once a close is requested; read on every push, so a plain atomic.
     closing: AtomicBool,
+    /// Set once the client has a nick (its registration is complete).
+    registered: AtomicBool,
     /// Woken (all waiters) when a close is requested, to interrupt a blocked write.
     closed: Notify,
     how: OnceLock<Close>,
@@ -68,13 +90,14 @@ pub struct OutboundRx {
     shared: Arc<Shared>,
 }
 
-/// A queue holding at most `depth` messages for a client speaking `protocol`.
-pub fn channel(depth: usize, protocol: Protocol) -> (Outbound, OutboundRx) {
+/// A queue holding at most `bound` for a client speaking `protocol`.
+pub fn channel(bound: Bound, protocol: Protocol) -> (Outbound, OutboundRx) {
     let shared = Arc::new(Shared {
-        queue: Mutex::new(VecDeque::new()),
-        depth,
+        queue: Mutex::new(Queue::default()),
+        bound,
         ready: Notify::new(),
         closing: AtomicBool::new(false),
+        registered: AtomicBool::new(false),
         closed: Notify::new(),
         how: OnceLock::new(),
     });
@@ -99,9 +122,14 @@ impl Outbound {
         if self.is_closing() {
             return false;
         }
+        let bound = self.shared.bound;
         let full = match self.shared.queue.lock() {
-            Ok(mut queue) if queue.len() < self.shared.depth => {
-                queue.push_back(bytes);
+            Ok(mut queue)
+                if queue.items.len() < bound.messages
+                    && queue.bytes + bytes.len() <= bound.bytes =>
+            {
+                queue.bytes += bytes.len();
+                queue.items.push_back(bytes);
                 false
             }
             _ => true,
@@ -140,6 +168,17 @@ impl Outbound {
     pub fn is_closing(&self) -> bool {
         self.shared.closing.load(Ordering::Acquire)
     }
+
+    /// Marks the client registered (it set a nick): `limits.registration_timeout_secs` no
+    /// longer applies to it.
+    pub fn set_registered(&self) {
+        self.shared.registered.store(true, Ordering::Release);
+    }
+
+    /// Whether the client is registered.
+    pub fn is_registered(&self) -> bool {
+        self.shared.registered.load(Ordering::Acquire)
+    }
 }
 
 impl OutboundRx {
@@ -176,7 +215,8 @@ impl OutboundRx {
     /// Appends what is still queued to `batch`, for a draining close.
     pub fn drain_into(&mut self, batch: &mut VecDeque<Bytes>) {
         if let Ok(mut queue) = self.shared.queue.lock() {
-            batch.extend(queue.drain(..));
+            queue.bytes = 0;
+            batch.extend(queue.items.drain(..));
         }
     }
 
@@ -185,7 +225,8 @@ impl OutboundRx {
     fn take(&self, batch: &mut VecDeque<Bytes>) -> usize {
         match self.shared.queue.lock() {
             Ok(mut queue) => {
-                std::mem::swap(&mut *queue, batch);
+                queue.bytes = 0;
+                std::mem::swap(&mut queue.items, batch);
                 batch.len()
             }
             Err(_) => 0,
@@ -197,9 +238,41 @@ impl OutboundRx {
 mod tests {
     use super::*;
 
+    fn messages(messages: usize) -> Bound {
+        Bound {
+            messages,
+            bytes: usize::MAX,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_byte_bound_cuts_off_too_and_a_drain_frees_it() {
+        let (tx, mut rx) = channel(
+            Bound {
+                messages: 100,
+                bytes: 10,
+            },
+            Protocol::Line,
+        );
+        assert!(tx.send(Bytes::from_static(b"1234\n")));
+        assert!(tx.send(Bytes::from_static(b"1234\n")));
+        let mut batch = VecDeque::new();
+        // Taken by the writer: the queue's bytes are free again.
+        assert_eq!(rx.recv_all(&mut batch).await, 2);
+        assert!(tx.send(Bytes::from_static(b"123456789\n")));
+        assert!(!tx.send(Bytes::from_static(b"x")));
+        assert!(tx.is_closing());
+        match rx.close_mode() {
+            Close::Abort { last_words, .. } => {
+                assert!(last_words.starts_with(b"! send_queue_exceeded"))
+            }
+            Close::Drain => panic!("expected an abort"),
+        }
+    }
+
     #[tokio::test]
     async fn full_queue_aborts_with_send_queue_exceeded() {
-        let (tx, mut rx) = channel(2, Protocol::Line);
+        let (tx, mut rx) = channel(messages(2), Protocol::Line);
         assert!(tx.send(Bytes::from_static(b"1\n")));
         assert!(tx.send(Bytes::from_static(b"2\n")));
         assert!(!tx.send(Bytes::from_static(b"3\n")));
@@ -216,7 +289,7 @@ mod tests {
 
     #[tokio::test]
     async fn receives_in_order_and_drain_keeps_what_was_queued() {
-        let (tx, mut rx) = channel(4, Protocol::Line);
+        let (tx, mut rx) = channel(messages(4), Protocol::Line);
         tx.send(Bytes::from_static(b"a\n"));
         tx.send(Bytes::from_static(b"b\n"));
         let mut batch = VecDeque::new();
@@ -237,7 +310,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_receiver_wakes_on_send() {
-        let (tx, mut rx) = channel(4, Protocol::Line);
+        let (tx, mut rx) = channel(messages(4), Protocol::Line);
         let waiter = tokio::spawn(async move {
             let mut batch = VecDeque::new();
             rx.recv_all(&mut batch).await;

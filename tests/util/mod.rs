@@ -111,6 +111,22 @@ impl Server {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        chatd::server::stats::rss_kib(self.pid()).expect("VmRSS of the server")
+    }
+
+    /// A line client connecting from `source` (another loopback address, such as 127.0.0.2),
+    /// that has read the banner.
+    pub fn line_from(&self, source: std::net::IpAddr) -> LineClient {
+        LineClient::from_stream(connect_from(source, self.addr))
+    }
+
     /// Everything chatd logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
@@ -213,9 +229,26 @@ pub struct LineClient {
     pub seen: Vec<String>,
 }
 
+/// A TCP connection to `addr` from the local address `source`.
+pub fn connect_from(source: std::net::IpAddr, addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    socket.bind(&SocketAddr::new(source, 0).into()).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.into()
+}
+
 impl LineClient {
     pub fn connect(addr: SocketAddr) -> LineClient {
-        let stream = TcpStream::connect(addr).unwrap();
+        LineClient::from_stream(TcpStream::connect(addr).unwrap())
+    }
+
+    /// A client on a connected stream; reads the banner.
+    pub fn from_stream(stream: TcpStream) -> LineClient {
         stream.set_read_timeout(Some(WAIT)).unwrap();
         let writer = stream.try_clone().unwrap();
         let mut c = LineClient {

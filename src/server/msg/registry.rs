@@ -6,7 +6,7 @@ use ractor_cluster::RactorMessage;
 use super::member::{Member, MemberAddr};
 use super::room::RoomMsg;
 use super::session::SessionMsg;
-use crate::protocol::{Event, RoomInfo};
+use crate::protocol::{ErrorCode, Event, RoomInfo};
 
 /// The answer to a nick claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +38,15 @@ pub enum RoomLookup {
     Found(ActorRef<RoomMsg>),
     /// It does not exist, and placement puts it on this other node: ask that node's gateway.
     CreateOn(String),
-    /// It does not exist (and creating it was not asked for).
+    /// It does not exist (and creating it was not asked for, or failed).
     Missing,
+    /// It does not exist, and it may not be created (`limits.max_rooms`).
+    Refused {
+        /// Why, as a stable code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
 }
 
 /// What the registry does.

@@ -22,7 +22,7 @@ use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::names::nick_key;
-use crate::protocol::{Event, RoomInfo};
+use crate::protocol::{ErrorCode, Event, RoomInfo};
 use crate::server::cluster::directory;
 use crate::server::context::Live;
 use crate::server::msg::member::{Member, MemberAddr};
@@ -75,9 +75,19 @@ impl RegistryState {
         myself: &ActorRef<RegistryMsg>,
         name: &str,
     ) -> Option<ActorRef<RoomMsg>> {
-        self.created += 1;
         let tunables = self.args.tunables.get();
         let defaults = &tunables.rooms;
+        if self.rooms.len() >= defaults.max_rooms
+            && !defaults.default_rooms.iter().any(|r| r == name)
+        {
+            tracing::warn!(
+                room = name,
+                max = defaults.max_rooms,
+                "refused a room: limits.max_rooms reached"
+            );
+            return None;
+        }
+        self.created += 1;
         let args = RoomArgs {
             incarnation: self.created,
             name: name.to_string(),
@@ -258,7 +268,7 @@ impl RegistryState {
                     Some(owner) if owner != self.args.node => RoomLookup::CreateOn(owner),
                     _ => match self.create_room(myself, name).await {
                         Some(room) => RoomLookup::Found(room),
-                        None => RoomLookup::Missing,
+                        None => self.not_created(),
                     },
                 }
             }
@@ -272,6 +282,22 @@ impl RegistryState {
             entry.joins_sent += 1;
         }
         lookup
+    }
+
+    /// Why a room could not be created here: the room limit, or a failure (logged).
+    fn not_created(&self) -> RoomLookup {
+        let max = self.args.tunables.get().rooms.max_rooms;
+        if self.rooms.len() >= max {
+            RoomLookup::Refused {
+                code: ErrorCode::TooManyRooms,
+                message: format!(
+                    "node {} hosts its maximum of {max} rooms; join an existing room",
+                    self.args.node
+                ),
+            }
+        } else {
+            RoomLookup::Missing
+        }
     }
 
     /// The rooms hosted here, sorted by name.

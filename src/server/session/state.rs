@@ -190,6 +190,7 @@ impl SessionState {
         let owner = match lookup {
             RoomLookup::Found(room) => return Ok(Some(room)),
             RoomLookup::Missing => return Ok(None),
+            RoomLookup::Refused { code, message } => return Err(Refusal::new(code, message)),
             RoomLookup::CreateOn(owner) => owner,
         };
         let gateway = directory::gateway_of(&owner).ok_or_else(|| unavailable(name))?;

@@ -73,6 +73,7 @@ pub async fn run(
             }));
         }
     }
+    state.outbound.set_registered();
     state.send(Event::NickOk { nick });
     Ok(())
 }

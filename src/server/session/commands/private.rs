@@ -12,7 +12,7 @@ use crate::server::timeouts::SESSION_CALL_MS;
 /// nick; one on another node as the sender typed it.
 pub async fn run(state: &mut SessionState, to: String, text: String) -> Result<(), Refusal> {
     let from = state.nick()?;
-    check_text(&text)?;
+    check_text(&text, state.ctx.tunables().max_message_bytes)?;
     let holder = ractor::call_t!(
         state.ctx.local.registry,
         RegistryMsg::LookupNick,

@@ -5,10 +5,19 @@ use super::super::state::{SessionState, unavailable};
 use crate::protocol::{ErrorCode, Refusal};
 use crate::server::msg::room::{Post, RoomMsg};
 
-/// Whether `text` has anything to say.
-pub fn check_text(text: &str) -> Result<(), Refusal> {
+/// Whether `text` has anything to say, in at most `max` bytes (`history.max_message_bytes`).
+pub fn check_text(text: &str, max: usize) -> Result<(), Refusal> {
     if text.trim().is_empty() {
         return Err(Refusal::new(ErrorCode::EmptyMessage, "nothing to say"));
+    }
+    if text.len() > max {
+        return Err(Refusal::new(
+            ErrorCode::MessageTooLong,
+            format!(
+                "a message has at most {max} bytes, this one {}; it was not sent",
+                text.len()
+            ),
+        ));
     }
     Ok(())
 }
@@ -22,7 +31,7 @@ pub async fn run(
 ) -> Result<(), Refusal> {
     state.nick()?;
     let name = state.room_name(given)?;
-    check_text(&text)?;
+    check_text(&text, state.ctx.tunables().max_message_bytes)?;
     let room = state.member_room(&name).await?;
     let post = Post {
         from: state.addr.clone(),
@@ -40,10 +49,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blank_text_is_refused() {
-        assert!(check_text("hi").is_ok());
+    fn blank_and_long_text_is_refused() {
+        assert!(check_text("hi", 2).is_ok());
         for blank in ["", " ", "\t \t"] {
-            assert_eq!(check_text(blank).unwrap_err().code, ErrorCode::EmptyMessage);
+            assert_eq!(
+                check_text(blank, 10).unwrap_err().code,
+                ErrorCode::EmptyMessage
+            );
         }
+        // Bytes, not characters: "é" is two.
+        assert_eq!(
+            check_text("héllo", 5).unwrap_err().code,
+            ErrorCode::MessageTooLong
+        );
+        assert!(check_text("héllo", 6).is_ok());
     }
 }
