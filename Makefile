@@ -16,7 +16,7 @@ SYSUSERSDIR := $(PREFIX)/lib/sysusers.d
 PROFILE ?= release
 BUILT := target/$(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
 
-.PHONY: run test lint deps build install install-files
+.PHONY: run test lint deps build install install-files fuzz
 
 # Run the daemon on its embedded defaults (client port 127.0.0.1:9999).
 run:
@@ -26,6 +26,12 @@ run:
 # changed rendering snapshot (src/client/snapshots) fail instead of being written.
 test: deps lint
 	CI=true $(CARGO) test --all-targets
+
+# A longer campaign of the decoder properties that `make test` runs briefly: the line parser,
+# the frame decoder and the control-socket request parser, on arbitrary and mutated input.
+FUZZ_CASES ?= 100000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --lib -- fuzz never_panic
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -577,3 +577,66 @@ fn create_puts_a_room_on_the_chosen_node() {
     ann.send("/create #here");
     ann.expect("you joined #here");
 }
+
+#[test]
+fn strangers_on_the_cluster_port_hold_a_few_bytes_for_a_moment_and_nodes_still_join() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let (pa, pb) = (free_port(), free_port());
+    let a = Server::start(&format!(
+        "[server]\nname = \"alpha\"\n[cluster]\nenabled = true\nlisten = \"127.0.0.1:{pa}\"\ncookie = \"real\"\nhandshake_timeout_ms = 1000\nmax_pending_connections = 8\nheartbeat_ms = {HEARTBEAT_MS}\nfailure_timeout_ms = {FAILURE_TIMEOUT_MS}\n"
+    ));
+    let before = a.rss_kib();
+    // Ten strangers each try to send 12 MiB of a frame that claims 16 MiB.
+    let junk: Vec<_> = (0..10)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", pa)).unwrap();
+                s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut sent = s.write(&(16u32 << 20).to_be_bytes()).unwrap_or(0);
+                let chunk = vec![0xAB; 64 * 1024];
+                while sent < 12 << 20 {
+                    match s.write(&chunk) {
+                        Ok(n) => sent += n,
+                        Err(_) => break,
+                    }
+                }
+                sent
+            })
+        })
+        .collect();
+    // A hundred more that never send a byte.
+    let mut silent: Vec<TcpStream> = (0..100)
+        .filter_map(|_| TcpStream::connect(("127.0.0.1", pa)).ok())
+        .collect();
+    for thread in junk {
+        let sent = thread.join().unwrap();
+        assert!(sent < 12 << 20, "a stranger got 12 MiB in");
+    }
+    let grown = a.rss_kib().saturating_sub(before);
+    assert!(grown < 8 * 1024, "alpha grew by {grown} KiB");
+    // Every silent one is closed within the handshake time (or at once, past the pending cap).
+    for s in &mut silent {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut byte = [0u8; 64];
+        let closed = loop {
+            match s.read(&mut byte) {
+                Ok(0) => break true,
+                Ok(_) => continue,
+                Err(e) => {
+                    break !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    );
+                }
+            }
+        };
+        assert!(closed, "a silent stranger was still connected after 10 s");
+    }
+    // A real node joins through the same port.
+    let b = node("bravo", pb, &[pa], "real");
+    eventually(Duration::from_secs(10), "bravo to join alpha", || {
+        nodes(&a).contains("bravo (up")
+    });
+    drop(b);
+}

@@ -150,8 +150,26 @@ mod tests {
         }
 
         #[test]
-        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
             let _ = decode_command(&BytesMut::from(&bytes[..]));
+        }
+
+        #[test]
+        fn mutated_frames_never_panic(
+            command in arb_command(),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        ) {
+            let frame = encode_command(&command).unwrap();
+            let mut payload = BytesMut::from(&frame[HEADER_LEN..]);
+            for (at, bits) in flips {
+                let len = payload.len();
+                if len > 0 {
+                    payload[at % len] ^= bits;
+                }
+            }
+            let _ = decode_command(&payload);
+            payload.truncate(payload.len() / 2);
+            let _ = decode_command(&payload);
         }
     }
 

@@ -470,4 +470,60 @@ mod tests {
             "00:00:00 *a -> b* psst\n"
         );
     }
+
+    mod fuzz {
+        //! Properties over arbitrary input (`PROPTEST_CASES` sets how many inputs; `make fuzz`
+        //! runs a longer campaign).
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines that look like commands more often than random text would.
+        fn arb_line() -> impl Strategy<Value = String> {
+            let word = prop_oneof![
+                Just("/".to_string()),
+                Just("//".to_string()),
+                "/[a-z]{0,8}",
+                any::<String>(),
+                "\\PC{0,20}",
+            ];
+            proptest::collection::vec(word, 0..6).prop_map(|words| words.join(" "))
+        }
+
+        proptest! {
+            #[test]
+            fn parsing_never_panics_and_never_passes_a_control_character(line in arb_line()) {
+                if let Ok(Some(command)) = parse(&line) {
+                    for text in command.texts().into_iter().flatten() {
+                        prop_assert!(check_text(text).is_ok(), "{command:?}");
+                    }
+                }
+            }
+
+            #[test]
+            fn rendered_events_are_one_line(
+                text in "\\PC{0,40}",
+                nick in "[a-z]{1,8}",
+                seq in any::<u64>(),
+            ) {
+                let message = ChatMessage {
+                    room: "r".into(),
+                    seq,
+                    from: nick.clone(),
+                    text: text.clone(),
+                    action: false,
+                    ts: 0,
+                };
+                for event in [
+                    Event::Message(message),
+                    Event::notice(text.clone()),
+                    Event::error(ErrorCode::BadArguments, text.clone()),
+                    Event::Private { from: nick.clone(), to: nick, text, ts: 0 },
+                ] {
+                    let bytes = render(&event);
+                    prop_assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 1);
+                    prop_assert!(bytes.ends_with(b"\n"));
+                }
+            }
+        }
+    }
 }

@@ -241,6 +241,10 @@ pub struct ClusterSettings {
     /// How long a new nick is held tentatively before it is confirmed, while other nodes are
     /// reachable (longer than nick-group propagation between nodes).
     pub nick_settle_ms: u64,
+    /// Milliseconds a connection to the node-to-node port has to prove it knows the cookie.
+    pub handshake_timeout_ms: u64,
+    /// Node-to-node connections that may be proving themselves at once; more are closed.
+    pub max_pending_connections: usize,
     /// `[cluster.tls]`: mutual TLS between nodes.
     pub tls: TlsSettings,
 }
@@ -280,6 +284,8 @@ impl Default for ClusterSettings {
             heartbeat_ms: 1000,
             failure_timeout_ms: 5000,
             nick_settle_ms: 50,
+            handshake_timeout_ms: 5000,
+            max_pending_connections: 16,
             tls: TlsSettings::default(),
         }
     }
@@ -302,6 +308,10 @@ pub struct ClusterConfig {
     pub failure_timeout: Duration,
     /// `cluster.nick_settle_ms`
     pub nick_settle: Duration,
+    /// `cluster.handshake_timeout_ms`
+    pub handshake_timeout: Duration,
+    /// `cluster.max_pending_connections`
+    pub max_pending: usize,
     /// `[cluster.tls]`, when set.
     pub tls: Option<TlsConfig>,
 }
@@ -487,6 +497,18 @@ fn validate_cluster(
             600_000,
         ),
         ("cluster.nick_settle_ms", c.nick_settle_ms, 0, 10_000),
+        (
+            "cluster.handshake_timeout_ms",
+            c.handshake_timeout_ms,
+            100,
+            60_000,
+        ),
+        (
+            "cluster.max_pending_connections",
+            c.max_pending_connections as u64,
+            1,
+            1024,
+        ),
     ] {
         in_range(value, min, max).map_err(|message| invalid(key, message))?;
     }
@@ -539,6 +561,8 @@ fn validate_cluster(
         heartbeat: Duration::from_millis(c.heartbeat_ms),
         failure_timeout: Duration::from_millis(c.failure_timeout_ms),
         nick_settle: Duration::from_millis(c.nick_settle_ms),
+        handshake_timeout: Duration::from_millis(c.handshake_timeout_ms),
+        max_pending: c.max_pending_connections,
         tls,
     })
 }

@@ -16,13 +16,16 @@
 //! Node event callbacks run inside ractor_cluster's node server, so they only cast here.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use ractor_cluster::node::NodeServerSessionInformation;
 use ractor_cluster::{NodeEventSubscription, NodeServerMessage};
 use tokio::time::Instant;
+use tokio_util::sync::DropGuard;
 
+use super::admission::{Gate, Refused};
 use super::directory;
 use crate::protocol::{Event, NodeInfo, NodeStatus};
 use crate::server::msg::gateway::GatewayMsg;
@@ -96,13 +99,14 @@ pub struct MembershipArgs {
     pub heartbeat: Duration,
     /// `cluster.failure_timeout_ms`
     pub failure_timeout: Duration,
-    /// Dial peers over TLS with this, when `[cluster.tls]` is set.
-    pub tls: Option<tokio_rustls::TlsConnector>,
+    /// Dials peers (TLS and the cookie proof).
+    pub gate: Arc<Gate>,
+    /// Keeps the node-to-node port open while membership lives.
+    pub port: DropGuard,
 }
 
 /// One connection to a peer.
 struct Link {
-    peer_addr: String,
     /// The configured or learned address this connection was dialled for.
     dialled: Option<String>,
     node: Option<String>,
@@ -168,6 +172,22 @@ impl MembershipState {
         })
     }
 
+    /// The peer at `address` refused this node (a wrong cookie, most likely): said once,
+    /// loudly, and dialled again only every [`REJECTED_RETRY`].
+    fn refused(&mut self, address: &str) {
+        if let Some(dial) = self.dials.get_mut(address)
+            && !dial.rejected
+        {
+            dial.rejected = true;
+            dial.next = Instant::now() + REJECTED_RETRY;
+            tracing::error!(
+                peer = %address,
+                "the peer refused this node: wrong cluster cookie? retrying every {}s",
+                REJECTED_RETRY.as_secs()
+            );
+        }
+    }
+
     fn learn(&mut self, address: &str) {
         if address != self.args.address && !self.dials.contains_key(address) {
             self.dials.insert(address.to_string(), Dial::new());
@@ -195,7 +215,7 @@ impl MembershipState {
             dial.attempts += 1;
             let server = self.args.server.clone();
             let me = myself.clone();
-            let tls = self.args.tls.clone();
+            let gate = self.args.gate.clone();
             tokio::spawn(async move {
                 let resolved = match tokio::net::lookup_host(address.clone()).await {
                     Ok(mut addrs) => addrs.next(),
@@ -212,21 +232,14 @@ impl MembershipState {
                     address: address.clone(),
                     resolved: resolved.to_string(),
                 });
-                let result = match tls {
-                    Some(connector) => match super::tls::server_name(&address) {
-                        Ok(name) => {
-                            ractor_cluster::client_connect_enc(&server, resolved, connector, name)
-                                .await
-                                .map_err(|e| e.to_string())
-                        }
-                        Err(e) => Err(e.to_string()),
-                    },
-                    None => ractor_cluster::client_connect(&server, resolved)
-                        .await
-                        .map_err(|e| e.to_string()),
-                };
-                if let Err(e) = result {
-                    let _ = me.cast(MembershipMsg::DialFailed(address, e));
+                match gate.dial(&server, resolved, &address).await {
+                    Ok(()) => {}
+                    Err(Refused::WrongCookie) => {
+                        let _ = me.cast(MembershipMsg::Refused(address));
+                    }
+                    Err(e) => {
+                        let _ = me.cast(MembershipMsg::DialFailed(address, e.to_string()));
+                    }
                 }
             });
         }
@@ -285,7 +298,6 @@ impl MembershipState {
                 self.links.insert(
                     id,
                     Link {
-                        peer_addr,
                         dialled,
                         node: None,
                     },
@@ -353,18 +365,8 @@ impl MembershipState {
                     }
                     None => {
                         // Closed before authenticating: the peer refused this node.
-                        if let Some(dialled) = link.dialled
-                            && let Some(dial) = self.dials.get_mut(&dialled)
-                            && !dial.rejected
-                        {
-                            dial.rejected = true;
-                            dial.next = Instant::now() + REJECTED_RETRY;
-                            tracing::error!(
-                                peer = %dialled,
-                                addr = %link.peer_addr,
-                                "the peer closed the connection before authenticating: wrong cluster cookie? retrying every {}s",
-                                REJECTED_RETRY.as_secs()
-                            );
+                        if let Some(dialled) = link.dialled {
+                            self.refused(&dialled);
                         }
                     }
                 }
@@ -416,6 +418,7 @@ impl Actor for Membership {
             MembershipMsg::Dialling { address, resolved } => {
                 state.resolving.insert(resolved, address);
             }
+            MembershipMsg::Refused(address) => state.refused(&address),
             MembershipMsg::DialFailed(address, error) => {
                 let attempts = state.dials.get(&address).map(|d| d.attempts).unwrap_or(0);
                 tracing::debug!(%address, %error, attempts, "dial failed");

@@ -214,4 +214,60 @@ mod tests {
         };
         assert_eq!(parse(request_line(&kick).trim()).unwrap(), kick);
     }
+
+    mod fuzz {
+        //! Properties over arbitrary request lines (`PROPTEST_CASES` sets how many).
+        use super::*;
+        use proptest::prelude::*;
+
+        const CODES: &[&str] = &["bad_request", "unknown_command", "unsupported_version"];
+
+        fn arb_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "\\PC{0,12}".prop_map(Value::from),
+            ];
+            leaf.prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    proptest::collection::btree_map(
+                        prop_oneof![
+                            Just("cmd".to_string()),
+                            Just("v".to_string()),
+                            Just("nick".to_string()),
+                            "[a-z_]{1,8}",
+                        ],
+                        inner,
+                        0..4
+                    )
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_line_parses_or_fails_with_a_known_code(line in any::<String>()) {
+                if let Err(e) = parse(&line) {
+                    prop_assert!(CODES.contains(&e.code.as_str()), "{e:?}");
+                }
+            }
+
+            #[test]
+            fn any_json_parses_or_fails_with_a_known_code(value in arb_value(), cmd in prop_oneof![
+                Just("status"), Just("kick"), Just("users"), Just("shutdown"), Just("nope"),
+            ]) {
+                let mut value = value;
+                if let Value::Object(fields) = &mut value {
+                    fields.insert("cmd".into(), Value::from(cmd));
+                }
+                if let Err(e) = parse(&value.to_string()) {
+                    prop_assert!(CODES.contains(&e.code.as_str()), "{e:?}");
+                }
+            }
+        }
+    }
 }

@@ -59,6 +59,8 @@ pub enum MembershipMsg {
     },
     /// A dial failed before a connection opened.
     DialFailed(String, String),
+    /// The peer at this address refused this node's cookie proof.
+    Refused(String),
     /// Addresses reported by a peer.
     Learned(Vec<String>),
     /// The addresses of this node and its connected peers.
