@@ -36,8 +36,8 @@
 //! - [`server::room_supervisor`]: restarts rooms that fail.
 //! - [`server::relay`]: delivery of room events to this node's sessions.
 //! - [`server::cluster`]: linking nodes — the naming scheme ([`server::cluster::directory`]),
-//!   reaching a node ([`server::cluster::route`]), room failover, membership, the gateway,
-//!   cookie and TLS.
+//!   reaching a node ([`server::cluster::route`]), who may connect to the node-to-node port
+//!   ([`server::cluster::admission`]), room failover, membership, the gateway, cookie and TLS.
 //! - [`server::timeouts`]: every actor call timeout, named.
 //! - [`server::control`]: the admin control socket that `chatctl` talks to.
 //! - [`server::stats`]: node-wide message counters.

@@ -52,6 +52,11 @@ fn bad_configuration_refuses_to_start_naming_key_and_file() {
         ("[server]\nlisten = \"not an address\"\n", "server.listen"),
         ("[limits]\nmax_line_bytes = 0\n", "limits.max_line_bytes"),
         ("[log]\nlevel = \"=== nonsense\"\n", "log.level"),
+        // Past its range, this once overflowed every connection's idle deadline.
+        (
+            "[limits]\nidle_timeout_secs = 9223372036854775807\n",
+            "limits.idle_timeout_secs",
+        ),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let file = dir.path().join(format!("bad{i}.toml"));
@@ -221,6 +226,19 @@ fn json_logs_are_one_object_per_line_without_colour_codes() {
     assert!(listening.is_some_and(|a| a.starts_with("127.0.0.1:")));
 }
 
+/// Waits for a daemon's pid file and returns the pid in it.
+fn wait_for_pid(pidfile: &Path) -> String {
+    let mut pid = String::new();
+    crate::util::eventually(Duration::from_secs(10), "the pid file", || {
+        pid = std::fs::read_to_string(pidfile)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        !pid.is_empty()
+    });
+    pid
+}
+
 #[test]
 fn daemon_mode_detaches_writes_its_pidfile_serves_and_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
@@ -242,14 +260,7 @@ fn daemon_mode_detaches_writes_its_pidfile_serves_and_cleans_up() {
         "the foreground process returns once detached"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
-    let mut pid = String::new();
-    crate::util::eventually(Duration::from_secs(10), "the pid file", || {
-        pid = std::fs::read_to_string(&pidfile)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        !pid.is_empty()
-    });
+    let pid = wait_for_pid(&pidfile);
     assert!(
         Path::new(&format!("/proc/{pid}")).exists(),
         "the pid file names a live process"
@@ -290,14 +301,7 @@ fn daemon_mode_stops_gracefully_on_a_sigterm_the_instant_the_parent_returns() {
             .unwrap();
         assert!(status.success());
         // As an init script would: signal as soon as the pid is known.
-        let mut pid = String::new();
-        crate::util::eventually(Duration::from_secs(10), "the pid file", || {
-            pid = std::fs::read_to_string(&pidfile)
-                .unwrap_or_default()
-                .trim()
-                .to_string();
-            !pid.is_empty()
-        });
+        let pid = wait_for_pid(&pidfile);
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(
             killed.success(),

@@ -141,8 +141,8 @@ pub struct Limits {
     pub max_rooms: usize,
     /// Concurrent connections from one IP address; the next one gets `server_full`.
     pub max_connections_per_ip: usize,
-    /// IP addresses `max_connections_per_ip` does not apply to (by default this host's own:
-    /// local bots, bridges and proxies).
+    /// Addresses (`IP`) or networks (`IP/PREFIX`) `max_connections_per_ip` does not apply to
+    /// (by default this host's own: local bots, bridges and proxies).
     pub exempt_addresses: Vec<String>,
     /// Seconds a connection has to choose a protocol and set a nick before it is closed.
     pub registration_timeout_secs: u64,
@@ -167,7 +167,7 @@ impl Default for Limits {
             presence_max_members: 500,
             max_rooms: 10_000,
             max_connections_per_ip: 50,
-            exempt_addresses: vec!["127.0.0.1".into(), "::1".into()],
+            exempt_addresses: vec!["127.0.0.0/8".into(), "::1".into()],
             registration_timeout_secs: 30,
             tcp_keepalive_secs: 60,
         }
@@ -347,7 +347,7 @@ pub struct Config {
     /// `[control]`.
     pub control: ControlConfig,
     /// `limits.exempt_addresses`, parsed.
-    pub exempt_addresses: Vec<IpAddr>,
+    pub exempt_addresses: Vec<Network>,
     /// `CHATD_` variables that are not configuration (no `__` in the name), to be warned about.
     pub ignored_env: Vec<String>,
 }
@@ -373,6 +373,55 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// An IP network, `IP/PREFIX` (a bare `IP` is the network of that one address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Parses `IP` or `IP/PREFIX`; the message says what is wrong.
+    pub fn parse(text: &str) -> Result<Network, String> {
+        let (ip, prefix) = match text.split_once('/') {
+            Some((ip, prefix)) => (ip, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: IpAddr = ip
+            .parse()
+            .map_err(|e| format!("{text:?} is not an IP address or IP/PREFIX ({e})"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: the prefix must be 0 to {max}"))?,
+        };
+        Ok(Network { addr, prefix })
+    }
+
+    /// Whether `ip` is in the network (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> (u128, u32) {
+            match ip.to_canonical() {
+                IpAddr::V4(v4) => (u128::from(u32::from(v4)) << 96, 32),
+                IpAddr::V6(v6) => (u128::from(v6), 128),
+            }
+        };
+        let (net, net_len) = bits(self.addr);
+        let (ip, ip_len) = bits(ip);
+        if net_len != ip_len {
+            return false;
+        }
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.prefix))
+            .unwrap_or(0);
+        net & mask == ip & mask
+    }
 }
 
 /// Bytes a replayed message may take beyond its text (time, room, nick, framing), for the check
@@ -780,13 +829,9 @@ impl Config {
         }
         let mut exempt = Vec::new();
         for address in &l.exempt_addresses {
-            let ip: IpAddr = address.parse().map_err(|e| {
-                invalid(
-                    "limits.exempt_addresses",
-                    format!("{address:?} is not an IP address ({e})"),
-                )
-            })?;
-            exempt.push(ip);
+            let network = Network::parse(address)
+                .map_err(|message| invalid("limits.exempt_addresses", message))?;
+            exempt.push(network);
         }
         if !(l.rate.is_finite() && l.rate > 0.0 && l.rate <= 1_000_000.0) {
             return Err(invalid(
@@ -916,6 +961,23 @@ mod tests {
         let c = load(text, &[("CHATD_SERVER__NAME", "env")], &flags).unwrap();
         assert_eq!(c.node_name(), "flag");
         assert_eq!(c.listen, "127.0.0.1:7777".parse().unwrap());
+    }
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let net = |t: &str| Network::parse(t).unwrap();
+        let ip = |t: &str| t.parse::<IpAddr>().unwrap();
+        assert!(net("127.0.0.0/8").contains(ip("127.10.239.2")));
+        assert!(!net("127.0.0.0/8").contains(ip("128.0.0.1")));
+        assert!(net("127.0.0.0/8").contains(ip("::ffff:127.0.0.9")));
+        assert!(net("10.1.2.3").contains(ip("10.1.2.3")));
+        assert!(!net("10.1.2.3").contains(ip("10.1.2.4")));
+        assert!(net("::1").contains(ip("::1")));
+        assert!(net("2001:db8::/32").contains(ip("2001:db8:1::5")));
+        assert!(!net("2001:db8::/32").contains(ip("127.0.0.1")));
+        assert!(net("0.0.0.0/0").contains(ip("8.8.8.8")));
+        assert!(Network::parse("10.0.0.0/33").is_err());
+        assert!(Network::parse("example.org").is_err());
     }
 
     #[test]

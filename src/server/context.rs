@@ -1,14 +1,13 @@
 //! What a node's connections, sessions, control socket and reloader share: the node's core
 //! actors, its counters, and the bounds in force (which a reload replaces).
 
-use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use ractor::ActorRef;
 
 use crate::server::cluster::route::LocalNode;
-use crate::server::config::Config;
+use crate::server::config::{Config, Network};
 use crate::server::msg::membership::MembershipMsg;
 use crate::server::outbound::Bound;
 use crate::server::stats::Stats;
@@ -101,7 +100,7 @@ pub struct Admission {
     /// `limits.max_connections_per_ip`
     pub per_ip: usize,
     /// `limits.exempt_addresses`
-    pub exempt: Vec<IpAddr>,
+    pub exempt: Vec<Network>,
 }
 
 impl Tunables {

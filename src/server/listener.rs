@@ -77,7 +77,8 @@ pub async fn run(
         let slot = match per_address.admit(peer.ip(), &tunables.admission) {
             Ok(slot) => slot,
             Err(limit) => {
-                tracing::warn!(%peer, limit, "refused a connection: too many from its address");
+                // Debug: a flood of these must not flood the log.
+                tracing::debug!(%peer, limit, "refused a connection: too many from its address");
                 let message = format!(
                     "too many connections from your address ({limit}, limits.max_connections_per_ip); try again later"
                 );
@@ -120,7 +121,7 @@ impl PerAddress {
         admission: &Admission,
     ) -> Result<Option<AddressSlot>, usize> {
         let ip = ip.to_canonical();
-        if admission.exempt.contains(&ip) {
+        if admission.exempt.iter().any(|net| net.contains(ip)) {
             return Ok(None);
         }
         let Ok(mut counts) = self.0.lock() else {
