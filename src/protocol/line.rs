@@ -18,7 +18,7 @@ use crate::protocol::now_ms;
 
 /// The commands, their short forms and what they do; shown by `/help`.
 pub const HELP: &[(&str, &str)] = &[
-    ("/nick NAME (/n)", "set or change your nick"),
+    ("/nick NAME (/n, /name)", "set or change your nick"),
     (
         "/join ROOM (/j)",
         "join a room (created if missing) and make it current",
@@ -31,7 +31,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("/users [ROOM] (/u)", "list the users of a room"),
     ("/msg NICK TEXT (/m)", "send a private message"),
     ("/me ACTION", "describe an action in the current room"),
-    ("/history [N]", "show the current room's last N messages"),
+    (
+        "/history [N] (/messages)",
+        "show the current room's last N messages",
+    ),
     (
         "/create ROOM [on NODE]",
         "create a room (on a chosen node) and join it",
@@ -97,7 +100,8 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
         }
     };
     let command = match name.to_ascii_lowercase().as_str() {
-        "nick" | "n" => Command::Nick(arg("a nick")?),
+        // Aliases as other chat tools spell them: /name, /part, /list, /names, /messages.
+        "nick" | "n" | "name" => Command::Nick(arg("a nick")?),
         "join" | "j" => Command::Join(arg("a room name")?),
         "leave" | "l" | "part" => Command::Leave(optional("a room name")?),
         "rooms" | "r" | "list" => Command::ListRooms,
@@ -115,7 +119,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
             room: None,
             text: text("an action")?,
         },
-        "history" => {
+        "history" | "messages" => {
             let limit = match optional("a number")? {
                 None => None,
                 Some(n) => Some(n.parse::<u32>().map_err(|_| {
@@ -337,6 +341,14 @@ mod tests {
     fn commands_and_short_forms() {
         assert_eq!(cmd("/nick alice"), Command::Nick("alice".into()));
         assert_eq!(cmd("/n alice"), Command::Nick("alice".into()));
+        assert_eq!(cmd("/name alice"), Command::Nick("alice".into()));
+        assert_eq!(
+            cmd("/messages 3"),
+            Command::History {
+                room: None,
+                limit: Some(3)
+            }
+        );
         assert_eq!(cmd("/JOIN #rust"), Command::Join("#rust".into()));
         assert_eq!(cmd("/j rust"), Command::Join("rust".into()));
         assert_eq!(cmd("/leave"), Command::Leave(None));
