@@ -6,8 +6,8 @@
 //! naming scheme around this list.
 //!
 //! Below everything, shared by the server, the terminal client and the load generator:
-//! - [`protocol`]: commands and events, and their two wire formats ([`protocol::line`],
-//!   [`protocol::frame`]).
+//! - [`protocol`]: commands and events, and their wire formats ([`protocol::line`],
+//!   [`protocol::frame`], [`protocol::json`]).
 //! - [`wire`]: the binary codec (bincode), the only module that knows it.
 //! - [`names`]: nick and room-name rules.
 //!
@@ -22,7 +22,9 @@
 //!   reload changes.
 //! - [`server::listener`]: the client port: connection limit, banner, front detection.
 //! - [`server::front`]: the fronts — adapters between a wire format and the sessions
-//!   ([`server::front::line`], [`server::front::frame`]).
+//!   ([`server::front::line`], [`server::front::frame`], [`server::front::json`]).
+//! - [`server::admission`]: connection limits, in all and per address, shared by the fronts.
+//! - [`server::web`]: the web front's HTTP listener: the page, `/healthz`, the WebSocket.
 //! - [`server::connection`]: the task that owns a socket: bounded reads, rate limit, batched
 //!   writes.
 //! - [`server::outbound`]: a session's bounded outgoing queue of shared bytes.

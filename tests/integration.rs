@@ -17,3 +17,4 @@ mod packaging;
 mod rooms;
 mod supervision;
 mod util;
+mod web;

@@ -5,10 +5,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatd::protocol::Protocol;
 use chatd::server::cluster::directory;
 use chatd::server::config::{Config, Overrides};
 use chatd::server::context::{Live, Tunables};
+use chatd::server::front::Format;
 use chatd::server::msg::member::MemberAddr;
 use chatd::server::msg::registry::RegistryMsg;
 use chatd::server::msg::relay::RelayMsg;
@@ -71,7 +71,7 @@ fn a_post_the_room_refuses_is_answered_not_dropped() {
             messages: 16,
             bytes: 1 << 20,
         };
-        let (queue, mut rx) = outbound::channel(bound, Protocol::Line);
+        let (queue, mut rx) = outbound::channel(bound, Format::Line);
         relay
             .cast(RelayMsg::Register {
                 session: session.get_cell().into(),

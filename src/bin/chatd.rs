@@ -109,6 +109,15 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
     let listener =
         chatd::server::listener::bind(config.listen, config.settings.limits.listen_backlog)
             .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
+    let web = match &config.web {
+        Some(web) => {
+            let listener = std::net::TcpListener::bind(web.listen)
+                .with_context(|| format!("cannot listen on {} (web.listen)", web.listen))?;
+            listener.set_nonblocking(true)?;
+            Some(listener)
+        }
+        None => None,
+    };
     let control = chatd::server::control::server::bind(&config.control)?;
     // Until the runtime watches them, SIGTERM, SIGINT and SIGHUP wait instead of killing the
     // process by their default action: a supervisor may signal the daemon the instant the
@@ -149,7 +158,7 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
         overrides,
         set_log_level: Some(set_log_level),
     };
-    let result = run(config, options, listener, control);
+    let result = run(config, options, listener, web, control);
     if let Some(pidfile) = &daemon {
         let _ = std::fs::remove_file(pidfile);
     }
@@ -160,6 +169,7 @@ fn run(
     config: Config,
     options: ReloadOptions,
     listener: std::net::TcpListener,
+    web: Option<std::net::TcpListener>,
     control: chatd::server::control::server::ControlSocket,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -169,6 +179,7 @@ fn run(
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let web = web.map(tokio::net::TcpListener::from_std).transpose()?;
         let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
         // Registered now so that a SIGHUP during start-up is caught; the node watches it later.
@@ -184,7 +195,7 @@ fn run(
                 _ = interrupt.recv() => {}
             }
         };
-        chatd::server::node::run(config, options, listener, Some(control), shutdown).await?;
+        chatd::server::node::run(config, options, listener, web, Some(control), shutdown).await?;
         Ok(())
     })
 }

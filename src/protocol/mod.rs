@@ -6,6 +6,7 @@
 //! adapters between these formats and its sessions are in [`crate::server::front`].
 
 pub mod frame;
+pub mod json;
 pub mod line;
 
 use serde::{Deserialize, Serialize};

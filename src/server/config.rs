@@ -34,6 +34,39 @@ pub struct Settings {
     pub cluster: ClusterSettings,
     /// `[control]`
     pub control: ControlSettings,
+    /// `[web]`
+    pub web: WebSettings,
+}
+
+/// `[web]`: the browser front (see [`crate::server::web`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSettings {
+    /// Serve the web page and its WebSocket.
+    pub enabled: bool,
+    /// Address of the HTTP port, `IP:PORT`.
+    pub listen: String,
+    /// Origins (`scheme://host:port`) besides this server's own whose pages may open a WebSocket.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            enabled: true,
+            listen: "127.0.0.1:8080".into(),
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// `[web]`, validated, when enabled.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The HTTP port.
+    pub listen: SocketAddr,
+    /// `web.allowed_origins`
+    pub allowed_origins: Vec<String>,
 }
 
 /// `[control]`: the admin control socket (see [`crate::server::control`]).
@@ -348,6 +381,8 @@ pub struct Config {
     pub control: ControlConfig,
     /// `limits.exempt_addresses`, parsed.
     pub exempt_addresses: Vec<Network>,
+    /// `[web]`, when enabled.
+    pub web: Option<WebConfig>,
     /// `CHATD_` variables that are not configuration (no `__` in the name), to be warned about.
     pub ignored_env: Vec<String>,
 }
@@ -429,7 +464,9 @@ impl Network {
 pub const REPLAY_LINE_OVERHEAD: usize = 128;
 
 /// The sections of the file, as `CHATD_SECTION__KEY` variables name them.
-const SECTIONS: &[&str] = &["server", "limits", "history", "log", "cluster", "control"];
+const SECTIONS: &[&str] = &[
+    "server", "limits", "history", "log", "cluster", "control", "web",
+];
 
 /// Splits the `CHATD_` environment (the process's, or `env`) into configuration variables and
 /// the ones that are not: a configuration variable is `CHATD_SECTION__KEY`, so a name without a
@@ -656,6 +693,7 @@ impl Config {
                 .with_list_parse_key("server.default_rooms")
                 .with_list_parse_key("cluster.seeds")
                 .with_list_parse_key("limits.exempt_addresses")
+                .with_list_parse_key("web.allowed_origins")
                 .source(Some(env)),
         );
         if let Some(name) = &overrides.name {
@@ -877,7 +915,22 @@ impl Config {
             mode,
             group: (!s.control.group.is_empty()).then(|| s.control.group.clone()),
         };
+        let web = if s.web.enabled {
+            let listen = s.web.listen.parse().map_err(|e| {
+                invalid(
+                    "web.listen",
+                    format!("{:?} is not an IP:PORT address ({e})", s.web.listen),
+                )
+            })?;
+            Some(WebConfig {
+                listen,
+                allowed_origins: s.web.allowed_origins.clone(),
+            })
+        } else {
+            None
+        };
         Ok(Config {
+            web,
             control,
             file: file.map(Path::to_path_buf),
             listen,

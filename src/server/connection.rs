@@ -16,12 +16,11 @@ use bytes::{Buf, Bytes};
 use ractor::ActorRef;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::time::{Instant, Sleep, timeout};
 
 use crate::protocol::{Command, ErrorCode, Protocol, Refusal};
 use crate::server::context::ConnectionLimits;
-use crate::server::front::{Input, Reader};
+use crate::server::front::{Input, Reader, Source};
 use crate::server::msg::session::SessionMsg;
 use crate::server::outbound::{Close, Outbound, OutboundRx};
 
@@ -59,7 +58,13 @@ pub async fn serve(
         registered_by,
     } = accepted;
     let (read, write) = stream.into_split();
-    let reader = read_loop(read, protocol, &outbound, &session, &limits, registered_by);
+    let input = Reader::new(
+        protocol,
+        read,
+        limits.max_line_bytes,
+        limits.max_frame_bytes,
+    );
+    let reader = read_commands(input, &outbound, &session, &limits, registered_by);
     let writer = write_loop(write, rx, limits.grace);
     tokio::pin!(reader, writer);
     tokio::select! {
@@ -119,23 +124,16 @@ async fn fire(timer: Option<&mut Pin<Box<Sleep>>>) {
     }
 }
 
-/// Reads commands in the connection's front until the input ends or the connection must close;
-/// applies the rate limit and the idle timeout, and hands everything to the session in order.
-/// Returns why reading stopped.
-async fn read_loop(
-    read: OwnedReadHalf,
-    protocol: Protocol,
+/// Reads commands from a front's `input` until it ends or the connection must close: applies the
+/// rate limit, the idle timeout and the registration deadline, and hands everything to the
+/// session in order. Returns why reading stopped.
+pub async fn read_commands<S: Source>(
+    mut input: S,
     outbound: &Outbound,
     session: &ActorRef<SessionMsg>,
     limits: &ConnectionLimits,
     registered_by: Instant,
 ) -> String {
-    let mut input = Reader::new(
-        protocol,
-        read,
-        limits.max_line_bytes,
-        limits.max_frame_bytes,
-    );
     let mut rate = RateLimit::new(limits.rate, limits.burst);
     // On the heap and only when configured: most sessions never need a timer.
     let mut idle = limits
@@ -270,7 +268,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             let _ = Box::pin(timeout(grace, write_batch(&mut w, &mut batch))).await;
             ("connection closed".to_string(), false)
         }
-        Close::Abort { last_words, reason } => {
+        Close::Abort {
+            last_words, reason, ..
+        } => {
             batch.clear();
             batch.push_back(last_words);
             let _ = Box::pin(timeout(

@@ -5,23 +5,22 @@
 //! (the high byte of a frame length) means framed, anything else means lines. Then it queues the
 //! front's greeting, starts the session actor and hands the socket to the connection task.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::Actor;
 use socket2::{Domain, Protocol as SocketProtocol, SockRef, Socket, TcpKeepalive, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::protocol::{ErrorCode, Event, Protocol, line, now_ms};
+use crate::server::admission::{Admissions, Denied, Ticket};
 use crate::server::connection::{self, Accepted};
-use crate::server::context::{Admission, NodeContext};
+use crate::server::context::NodeContext;
 use crate::server::front;
 use crate::server::outbound;
 use crate::server::session::{Session, SessionArgs};
@@ -45,15 +44,15 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<std::net::TcpList
     Ok(socket.into())
 }
 
-/// Accepts connections until `stop` is cancelled; every connection runs as a task on `tracker`.
+/// Accepts connections until `stop` is cancelled, admitted by `admissions` (shared with the web
+/// front); every connection runs as a task on `tracker`.
 pub async fn run(
     listener: TcpListener,
     ctx: Arc<NodeContext>,
+    admissions: Arc<Admissions>,
     stop: CancellationToken,
     tracker: TaskTracker,
 ) {
-    let permits = Arc::new(Semaphore::new(ctx.max_connections));
-    let per_address = Arc::new(PerAddress::default());
     let mut backoff = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
@@ -74,79 +73,22 @@ pub async fn run(
             }
         };
         let tunables = ctx.tunables();
-        let slot = match per_address.admit(peer.ip(), &tunables.admission) {
-            Ok(slot) => slot,
-            Err(limit) => {
-                // Debug: a flood of these must not flood the log.
-                tracing::debug!(%peer, limit, "refused a connection: too many from its address");
-                let message = format!(
-                    "too many connections from your address ({limit}, limits.max_connections_per_ip); try again later"
-                );
-                tracker.spawn(refuse(stream, message));
-                continue;
+        match admissions.admit(peer.ip(), &tunables.admission) {
+            Ok(ticket) => {
+                tracker.spawn(handle(stream, peer, ticket, ctx.clone(), stop.clone()));
             }
-        };
-        match permits.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let held = (permit, slot);
-                tracker.spawn(handle(stream, peer, held, ctx.clone(), stop.clone()));
-            }
-            Err(_) => {
-                let max = ctx.max_connections;
-                tracing::warn!(%peer, max, "refused a connection: server full");
-                let message = format!("the server is full ({max} connections); try again later");
-                tracker.spawn(refuse(stream, message));
-            }
-        }
-    }
-}
-
-/// How many connections each client address has, for `limits.max_connections_per_ip`.
-#[derive(Debug, Default)]
-struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
-
-/// One connection's place in its address's count, given back when dropped.
-#[derive(Debug)]
-struct AddressSlot {
-    counts: Arc<PerAddress>,
-    ip: IpAddr,
-}
-
-impl PerAddress {
-    /// Counts a connection from `ip`: its slot (`None` for an exempt address), or the limit it
-    /// would exceed.
-    fn admit(
-        self: &Arc<Self>,
-        ip: IpAddr,
-        admission: &Admission,
-    ) -> Result<Option<AddressSlot>, usize> {
-        let ip = ip.to_canonical();
-        if admission.exempt.iter().any(|net| net.contains(ip)) {
-            return Ok(None);
-        }
-        let Ok(mut counts) = self.0.lock() else {
-            return Ok(None);
-        };
-        let count = counts.entry(ip).or_default();
-        if *count >= admission.per_ip {
-            return Err(admission.per_ip);
-        }
-        *count += 1;
-        Ok(Some(AddressSlot {
-            counts: self.clone(),
-            ip,
-        }))
-    }
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        if let Ok(mut counts) = self.counts.0.lock()
-            && let Some(count) = counts.get_mut(&self.ip)
-        {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.ip);
+            Err(denied) => {
+                // A full server is worth a warning; refusals per address are the attack a log
+                // must not amplify.
+                match denied {
+                    Denied::ServerFull(_) => {
+                        tracing::warn!(%peer, "refused a connection: server full")
+                    }
+                    Denied::TooManyFromAddress(_) => {
+                        tracing::debug!(%peer, "refused a connection: too many from its address")
+                    }
+                }
+                tracker.spawn(refuse(stream, denied.message()));
             }
         }
     }
@@ -182,12 +124,12 @@ fn keepalive(stream: &TcpStream, idle: Duration) -> std::io::Result<()> {
     SockRef::from(stream).set_tcp_keepalive(&keepalive)
 }
 
-/// Serves one admitted connection; `_held` (its place under `limits.max_connections` and its
+/// Serves one admitted connection; `_ticket` (its place under `limits.max_connections` and its
 /// address's) is given back when it ends.
 async fn handle(
     mut stream: TcpStream,
     peer: SocketAddr,
-    _held: (OwnedSemaphorePermit, Option<AddressSlot>),
+    _ticket: Ticket,
     ctx: Arc<NodeContext>,
     stop: CancellationToken,
 ) {
@@ -238,8 +180,8 @@ async fn handle(
             return;
         }
     };
-    let (outbound, rx) = outbound::channel(tunables.send_queue, protocol);
-    if let Some(greeting) = front::greeting(protocol, &ctx.local.node) {
+    let (outbound, rx) = outbound::channel(tunables.send_queue, protocol.into());
+    if let Some(greeting) = front::greeting(protocol.into(), &ctx.local.node) {
         outbound.send_event(&greeting);
     }
     let args = SessionArgs {

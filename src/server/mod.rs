@@ -2,6 +2,7 @@
 //!
 //! The map, in reading order, is in the crate documentation ([`crate`]).
 
+pub mod admission;
 pub mod cluster;
 pub mod config;
 pub mod connection;
@@ -22,3 +23,4 @@ pub mod session;
 pub mod stats;
 pub mod systemd;
 pub mod timeouts;
+pub mod web;

@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::server::admission::Admissions;
 use crate::server::cluster::route::LocalNode;
 use crate::server::config::Config;
 use crate::server::context::{Live, NodeContext, Tunables};
@@ -43,6 +44,7 @@ use crate::server::reload::{ReloadOptions, Reloader};
 use crate::server::room_supervisor::RoomSupervisor;
 use crate::server::stats::Stats;
 use crate::server::timeouts::{NODE_CALL_MS, SHUTDOWN_CALL_MS};
+use crate::server::web::WebState;
 
 /// Why a node stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -210,13 +212,14 @@ impl Actor for Root {
     }
 }
 
-/// Serves `listener` (and the control socket, when given) with the actor tree built from
+/// Serves `listener` (and the web front and the control socket, when given) with the actor tree built from
 /// `config` until `shutdown` resolves, `chatctl shutdown` asks, or a core actor fails; then shuts
 /// down gracefully. SIGHUP (and `chatctl reload`) reload the configuration.
 pub async fn run(
     config: Config,
     options: ReloadOptions,
     listener: TcpListener,
+    web: Option<TcpListener>,
     control: Option<ControlSocket>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
@@ -230,6 +233,11 @@ pub async fn run(
         .as_ref()
         .map_or(Duration::ZERO, |c| c.nick_settle);
     let reload_config = config.clone();
+    let allowed_origins = config
+        .web
+        .as_ref()
+        .map(|w| w.allowed_origins.clone())
+        .unwrap_or_default();
     let node = config.node_name().to_string();
     let cookie = match &config.cluster {
         Some(cluster) => Some(
@@ -300,7 +308,27 @@ pub async fn run(
         ctx.clone(),
         stop.clone(),
     ));
-    tracker.spawn(listener::run(listener, ctx, stop.clone(), tracker.clone()));
+    let admissions = Arc::new(Admissions::new(ctx.max_connections));
+    if let Some(web) = web {
+        let addr = web
+            .local_addr()
+            .map_err(|e| NodeError::Start(format!("web front: {e}")))?;
+        tracing::info!(addr = %addr, "web front open: http://{addr}/");
+        let state = Arc::new(WebState {
+            ctx: ctx.clone(),
+            admissions: admissions.clone(),
+            allowed_origins: allowed_origins.clone(),
+            tracker: tracker.clone(),
+        });
+        tracker.spawn(crate::server::web::run(web, state, stop.clone()));
+    }
+    tracker.spawn(listener::run(
+        listener,
+        ctx,
+        admissions,
+        stop.clone(),
+        tracker.clone(),
+    ));
     tracker.spawn(reload_on_sighup(reloader, stop.clone()));
     crate::server::systemd::ready(&format!("serving on {listen}"));
 

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::protocol::{ErrorCode, Event, Protocol};
-use crate::server::front;
+use crate::protocol::{ErrorCode, Event};
+use crate::server::front::{self, Format};
 
 /// How a connection is to be closed.
 #[derive(Debug, Clone)]
@@ -30,6 +30,8 @@ pub enum Close {
     Drain,
     /// Drop what is queued, try to write these last bytes (an error line or frame), then close.
     Abort {
+        /// Why, as the error code the client was sent.
+        code: ErrorCode,
         /// The final bytes, already encoded.
         last_words: Bytes,
         /// Why, for logs and for the session's rooms.
@@ -81,7 +83,7 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct Outbound {
     shared: Arc<Shared>,
-    protocol: Protocol,
+    format: Format,
 }
 
 /// The receiving side, owned by the connection task.
@@ -90,8 +92,8 @@ pub struct OutboundRx {
     shared: Arc<Shared>,
 }
 
-/// A queue holding at most `bound` for a client speaking `protocol`.
-pub fn channel(bound: Bound, protocol: Protocol) -> (Outbound, OutboundRx) {
+/// A queue holding at most `bound` for a client whose front encodes in `format`.
+pub fn channel(bound: Bound, format: Format) -> (Outbound, OutboundRx) {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue::default()),
         bound,
@@ -104,16 +106,16 @@ pub fn channel(bound: Bound, protocol: Protocol) -> (Outbound, OutboundRx) {
     (
         Outbound {
             shared: shared.clone(),
-            protocol,
+            format,
         },
         OutboundRx { shared },
     )
 }
 
 impl Outbound {
-    /// The wire format of this client.
-    pub fn protocol(&self) -> Protocol {
-        self.protocol
+    /// The format this client's front encodes in.
+    pub fn format(&self) -> Format {
+        self.format
     }
 
     /// Queues bytes. Returns `false` if the connection is closing or the queue was full; a full
@@ -147,7 +149,7 @@ impl Outbound {
 
     /// Encodes and queues one event (for events meant for this client only).
     pub fn send_event(&self, event: &Event) -> bool {
-        self.send(front::encode(self.protocol, event))
+        self.send(front::encode(self.format, event))
     }
 
     /// Closes after writing what is queued. The first close wins.
@@ -157,8 +159,9 @@ impl Outbound {
 
     /// Closes at once, dropping what is queued, after trying to send an error event.
     pub fn abort(&self, code: ErrorCode, message: &str) {
-        let last_words = front::encode(self.protocol, &Event::error(code, message));
+        let last_words = front::encode(self.format, &Event::error(code, message));
         self.shared.close(Close::Abort {
+            code,
             last_words,
             reason: message.to_string(),
         });
@@ -252,7 +255,7 @@ mod tests {
                 messages: 100,
                 bytes: 10,
             },
-            Protocol::Line,
+            Format::Line,
         );
         assert!(tx.send(Bytes::from_static(b"1234\n")));
         assert!(tx.send(Bytes::from_static(b"1234\n")));
@@ -272,7 +275,7 @@ mod tests {
 
     #[tokio::test]
     async fn full_queue_aborts_with_send_queue_exceeded() {
-        let (tx, mut rx) = channel(messages(2), Protocol::Line);
+        let (tx, mut rx) = channel(messages(2), Format::Line);
         assert!(tx.send(Bytes::from_static(b"1\n")));
         assert!(tx.send(Bytes::from_static(b"2\n")));
         assert!(!tx.send(Bytes::from_static(b"3\n")));
@@ -289,7 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn receives_in_order_and_drain_keeps_what_was_queued() {
-        let (tx, mut rx) = channel(messages(4), Protocol::Line);
+        let (tx, mut rx) = channel(messages(4), Format::Line);
         tx.send(Bytes::from_static(b"a\n"));
         tx.send(Bytes::from_static(b"b\n"));
         let mut batch = VecDeque::new();
@@ -310,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_receiver_wakes_on_send() {
-        let (tx, mut rx) = channel(messages(4), Protocol::Line);
+        let (tx, mut rx) = channel(messages(4), Format::Line);
         let waiter = tokio::spawn(async move {
             let mut batch = VecDeque::new();
             rx.recv_all(&mut batch).await;

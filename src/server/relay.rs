@@ -179,7 +179,7 @@ impl RelayState {
         }
         let encoded = Encoded::new(&event);
         for outbound in subs.members.values() {
-            outbound.send(encoded.bytes(outbound.protocol()));
+            outbound.send(encoded.bytes(outbound.format()));
         }
         if matches!(event, Event::Message(_)) {
             self.stats.messages_out(subs.members.len() as u64);
@@ -277,7 +277,7 @@ impl RelayState {
     fn broadcast(&self, event: &Event, close: bool) {
         let encoded = Encoded::new(event);
         for s in self.sessions.values() {
-            s.outbound.send(encoded.bytes(s.outbound.protocol()));
+            s.outbound.send(encoded.bytes(s.outbound.format()));
             if close {
                 s.outbound.close();
             }

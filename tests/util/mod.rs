@@ -66,6 +66,10 @@ impl Server {
         if !extra.contains("burst =") {
             command.env("CHATD_LIMITS__BURST", "100000");
         }
+        // The web front on a port the kernel picks (its default, 8080, would collide).
+        if !extra.contains("[web]") {
+            command.env("CHATD_WEB__LISTEN", "127.0.0.1:0");
+        }
         let socket = dir.path().join("control.sock");
         if !extra.contains("[control]") {
             command.env("CHATD_CONTROL__SOCKET", &socket);
@@ -125,6 +129,22 @@ impl Server {
     /// that has read the banner.
     pub fn line_from(&self, source: std::net::IpAddr) -> LineClient {
         LineClient::from_stream(connect_from(source, self.addr))
+    }
+
+    /// The web front's address (from the log line that opens it).
+    pub fn web_addr(&self) -> SocketAddr {
+        self.wait_log("web front open");
+        let log = self.log();
+        let line = log
+            .lines()
+            .find(|l| l.contains("web front open"))
+            .expect("the web front's log line");
+        let addr = line
+            .split("addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("addr= in the web front's log line");
+        addr.parse().expect("the web front's address")
     }
 
     /// Everything chatd logged so far.

@@ -1,4 +1,4 @@
-//! What a front makes of a client's bytes: one [`Input`] at a time.
+//! What a front makes of a client's bytes: one [`Input`] at a time, from a [`Source`].
 
 use crate::protocol::{Command, Refusal};
 
@@ -16,4 +16,10 @@ pub enum Input {
     Fatal(Refusal),
     /// The input ended (the client closed, or reading failed), for this reason.
     Closed(String),
+}
+
+/// Where a connection's input comes from: a front's reader of a socket or a WebSocket.
+pub trait Source {
+    /// The next input; must be cancel-safe (it is raced against timers).
+    fn next(&mut self) -> impl std::future::Future<Output = Input> + Send;
 }

@@ -5,12 +5,15 @@
 //!
 //! - [`mod@line`]: text lines, for netcat users.
 //! - [`frame`]: length-prefixed binary frames, for programs and the terminal client.
+//! - [`json`]: JSON text messages over WebSocket, for browsers (served by [`crate::server::web`]).
 //!
-//! Both share the client port: [`crate::server::listener`] tells them apart by the client's first
-//! byte. A new front is a file here, a [`Protocol`] variant, and an arm in each `match` below.
+//! Lines and frames share the client port: [`crate::server::listener`] tells them apart by the
+//! client's first byte. A new front is a file here, a [`Format`] variant, and an arm in each
+//! `match` below.
 
 pub mod frame;
 pub mod input;
+pub mod json;
 pub mod line;
 
 use std::cell::OnceCell;
@@ -19,7 +22,7 @@ use bytes::Bytes;
 use tokio::net::tcp::OwnedReadHalf;
 
 use crate::protocol::{Event, Protocol};
-pub use input::Input;
+pub use input::{Input, Source};
 
 /// Reads a connection's input in the format of its front.
 #[derive(Debug)]
@@ -43,9 +46,10 @@ impl Reader {
             Protocol::Frame => Reader::Frame(frame::Reader::new(read, max_frame_bytes)),
         }
     }
+}
 
-    /// The next input; cancel-safe.
-    pub async fn next(&mut self) -> Input {
+impl Source for Reader {
+    async fn next(&mut self) -> Input {
         match self {
             Reader::Line(reader) => reader.next().await,
             Reader::Frame(reader) => reader.next().await,
@@ -53,20 +57,41 @@ impl Reader {
     }
 }
 
-/// Encodes an event for one front.
-pub fn encode(protocol: Protocol, event: &Event) -> Bytes {
-    match protocol {
-        Protocol::Line => line::encode(event),
-        Protocol::Frame => frame::encode(event),
+/// The format a session's output is encoded in: one per front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Text lines.
+    Line,
+    /// Binary frames.
+    Frame,
+    /// JSON text messages (WebSocket).
+    Json,
+}
+
+impl From<Protocol> for Format {
+    fn from(protocol: Protocol) -> Format {
+        match protocol {
+            Protocol::Line => Format::Line,
+            Protocol::Frame => Format::Frame,
+        }
     }
 }
 
-/// What a client of `protocol` is told first, once its front is known (the text banner that
-/// every connection gets before that is the listener's).
-pub fn greeting(protocol: Protocol, node: &str) -> Option<Event> {
-    match protocol {
-        Protocol::Line => None,
-        Protocol::Frame => Some(frame::welcome(node)),
+/// Encodes an event for one front.
+pub fn encode(format: Format, event: &Event) -> Bytes {
+    match format {
+        Format::Line => line::encode(event),
+        Format::Frame => frame::encode(event),
+        Format::Json => json::encode(event),
+    }
+}
+
+/// What a client of `format` is told first, once its front is known (the text banner that
+/// every client-port connection gets before that is the listener's).
+pub fn greeting(format: Format, node: &str) -> Option<Event> {
+    match format {
+        Format::Line => None,
+        Format::Frame | Format::Json => Some(frame::welcome(node)),
     }
 }
 
@@ -76,6 +101,7 @@ pub struct Encoded<'a> {
     event: &'a Event,
     line: OnceCell<Bytes>,
     frame: OnceCell<Bytes>,
+    json: OnceCell<Bytes>,
 }
 
 impl<'a> Encoded<'a> {
@@ -85,16 +111,18 @@ impl<'a> Encoded<'a> {
             event,
             line: OnceCell::new(),
             frame: OnceCell::new(),
+            json: OnceCell::new(),
         }
     }
 
-    /// The event's bytes in `protocol` (a cheap reference-counted clone).
-    pub fn bytes(&self, protocol: Protocol) -> Bytes {
-        let cell = match protocol {
-            Protocol::Line => &self.line,
-            Protocol::Frame => &self.frame,
+    /// The event's bytes in `format` (a cheap reference-counted clone).
+    pub fn bytes(&self, format: Format) -> Bytes {
+        let cell = match format {
+            Format::Line => &self.line,
+            Format::Frame => &self.frame,
+            Format::Json => &self.json,
         };
-        cell.get_or_init(|| encode(protocol, self.event)).clone()
+        cell.get_or_init(|| encode(format, self.event)).clone()
     }
 }
 
@@ -106,17 +134,18 @@ mod tests {
     fn encodes_once_per_front_and_shares_the_bytes() {
         let event = Event::notice("hello");
         let encoded = Encoded::new(&event);
-        let a = encoded.bytes(Protocol::Line);
-        let b = encoded.bytes(Protocol::Line);
+        let a = encoded.bytes(Format::Line);
+        let b = encoded.bytes(Format::Line);
         assert_eq!(a.as_ptr(), b.as_ptr(), "the line bytes were encoded twice");
         assert!(a.ends_with(b" -- hello\n"));
+        assert_eq!(encoded.bytes(Format::Frame), encode(Format::Frame, &event));
         assert_eq!(
-            encoded.bytes(Protocol::Frame),
-            encode(Protocol::Frame, &event)
+            encoded.bytes(Format::Json),
+            r#"{"type":"notice","room":null,"text":"hello"}"#
         );
-        assert!(greeting(Protocol::Line, "n").is_none());
+        assert!(greeting(Format::Line, "n").is_none());
         assert!(
-            matches!(greeting(Protocol::Frame, "n"), Some(Event::Welcome { node, .. }) if node == "n")
+            matches!(greeting(Format::Frame, "n"), Some(Event::Welcome { node, .. }) if node == "n")
         );
     }
 }

@@ -1,0 +1,368 @@
+//! The JSON format of the web front: the same [`Command`]s and [`Event`]s as the other formats,
+//! as JSON objects tagged by `"type"` in snake case, with the fields named as in the framed
+//! protocol:
+//!
+//! ```text
+//! → {"type":"nick","nick":"alice"}        ← {"type":"nick_ok","nick":"alice"}
+//! → {"type":"join","room":"general"}      ← {"type":"history","room":"general","messages":[]}
+//!                                         ← {"type":"joined","room":"general","users":["alice"]}
+//! → {"type":"msg","text":"hello"}         ← {"type":"message","room":"general","seq":1,
+//!                                            "from":"alice","text":"hello","action":false,"ts":...}
+//! → {"type":"frobnicate"}                 ← {"type":"error","code":"bad_frame","message":"..."}
+//! ```
+//!
+//! Optional fields (`room` of `msg`, `me`, `leave`, `list_users`, `history`; `limit`; `reason` of
+//! `quit`; `node` of `create`; `token` of `ping`) may be left out. Error codes are the snake-case
+//! names the line protocol shows.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChatMessage, Command, Event, NodeInfo, NodeStatus, RoomInfo};
+
+/// A command as the web front receives it.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum JsonCommand {
+    Nick {
+        nick: String,
+    },
+    Join {
+        room: String,
+    },
+    Leave {
+        #[serde(default)]
+        room: Option<String>,
+    },
+    Msg {
+        #[serde(default)]
+        room: Option<String>,
+        text: String,
+    },
+    Me {
+        #[serde(default)]
+        room: Option<String>,
+        text: String,
+    },
+    PrivateMsg {
+        to: String,
+        text: String,
+    },
+    ListRooms,
+    ListUsers {
+        #[serde(default)]
+        room: Option<String>,
+    },
+    History {
+        #[serde(default)]
+        room: Option<String>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    Ping {
+        #[serde(default)]
+        token: String,
+    },
+    Quit {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Help,
+    ListNodes,
+    Create {
+        room: String,
+        #[serde(default)]
+        node: Option<String>,
+    },
+}
+
+impl From<JsonCommand> for Command {
+    fn from(command: JsonCommand) -> Command {
+        match command {
+            JsonCommand::Nick { nick } => Command::Nick(nick),
+            JsonCommand::Join { room } => Command::Join(room),
+            JsonCommand::Leave { room } => Command::Leave(room),
+            JsonCommand::Msg { room, text } => Command::Msg { room, text },
+            JsonCommand::Me { room, text } => Command::Me { room, text },
+            JsonCommand::PrivateMsg { to, text } => Command::PrivateMsg { to, text },
+            JsonCommand::ListRooms => Command::ListRooms,
+            JsonCommand::ListUsers { room } => Command::ListUsers(room),
+            JsonCommand::History { room, limit } => Command::History { room, limit },
+            JsonCommand::Ping { token } => Command::Ping(token),
+            JsonCommand::Quit { reason } => Command::Quit(reason),
+            JsonCommand::Help => Command::Help,
+            JsonCommand::ListNodes => Command::ListNodes,
+            JsonCommand::Create { room, node } => Command::Create { room, node },
+        }
+    }
+}
+
+/// A node as the web front lists it (its status in snake case).
+#[derive(Debug, Serialize)]
+struct JsonNode<'a> {
+    name: &'a str,
+    status: &'static str,
+    address: &'a str,
+}
+
+impl<'a> From<&'a NodeInfo> for JsonNode<'a> {
+    fn from(node: &'a NodeInfo) -> Self {
+        JsonNode {
+            name: &node.name,
+            status: match node.status {
+                NodeStatus::This => "this",
+                NodeStatus::Up => "up",
+                NodeStatus::Down => "down",
+            },
+            address: &node.address,
+        }
+    }
+}
+
+/// An event as the web front sends it.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum JsonEvent<'a> {
+    Welcome {
+        server: &'a str,
+        protocol: u32,
+        node: &'a str,
+    },
+    NickOk {
+        nick: &'a str,
+    },
+    NickError {
+        nick: &'a str,
+        code: &'static str,
+        message: &'a str,
+    },
+    Joined {
+        room: &'a str,
+        users: &'a [String],
+    },
+    JoinError {
+        room: &'a str,
+        code: &'static str,
+        message: &'a str,
+    },
+    Left {
+        room: &'a str,
+    },
+    Message(&'a ChatMessage),
+    Private {
+        from: &'a str,
+        to: &'a str,
+        text: &'a str,
+        ts: u64,
+    },
+    UserJoined {
+        room: &'a str,
+        nick: &'a str,
+        ts: u64,
+    },
+    UserLeft {
+        room: &'a str,
+        nick: &'a str,
+        reason: Option<&'a str>,
+        ts: u64,
+    },
+    NickChanged {
+        room: &'a str,
+        old: &'a str,
+        new: &'a str,
+        ts: u64,
+    },
+    RoomList {
+        rooms: &'a [RoomInfo],
+    },
+    UserList {
+        room: &'a str,
+        users: &'a [String],
+    },
+    History {
+        room: &'a str,
+        messages: &'a [ChatMessage],
+    },
+    Pong {
+        token: &'a str,
+    },
+    Notice {
+        room: Option<&'a str>,
+        text: &'a str,
+    },
+    Error {
+        code: &'static str,
+        message: &'a str,
+    },
+    Shutdown {
+        reason: &'a str,
+    },
+    NodeList {
+        nodes: Vec<JsonNode<'a>>,
+    },
+}
+
+impl<'a> From<&'a Event> for JsonEvent<'a> {
+    fn from(event: &'a Event) -> Self {
+        match event {
+            Event::Welcome {
+                server,
+                protocol,
+                node,
+            } => JsonEvent::Welcome {
+                server,
+                protocol: *protocol,
+                node,
+            },
+            Event::NickOk { nick } => JsonEvent::NickOk { nick },
+            Event::NickError {
+                nick,
+                code,
+                message,
+            } => JsonEvent::NickError {
+                nick,
+                code: code.as_str(),
+                message,
+            },
+            Event::Joined { room, users } => JsonEvent::Joined { room, users },
+            Event::JoinError {
+                room,
+                code,
+                message,
+            } => JsonEvent::JoinError {
+                room,
+                code: code.as_str(),
+                message,
+            },
+            Event::Left { room } => JsonEvent::Left { room },
+            Event::Message(message) => JsonEvent::Message(message),
+            Event::Private { from, to, text, ts } => JsonEvent::Private {
+                from,
+                to,
+                text,
+                ts: *ts,
+            },
+            Event::UserJoined { room, nick, ts } => JsonEvent::UserJoined {
+                room,
+                nick,
+                ts: *ts,
+            },
+            Event::UserLeft {
+                room,
+                nick,
+                reason,
+                ts,
+            } => JsonEvent::UserLeft {
+                room,
+                nick,
+                reason: reason.as_deref(),
+                ts: *ts,
+            },
+            Event::NickChanged { room, old, new, ts } => JsonEvent::NickChanged {
+                room,
+                old,
+                new,
+                ts: *ts,
+            },
+            Event::RoomList { rooms } => JsonEvent::RoomList { rooms },
+            Event::UserList { room, users } => JsonEvent::UserList { room, users },
+            Event::History { room, messages } => JsonEvent::History { room, messages },
+            Event::Pong { token } => JsonEvent::Pong { token },
+            Event::Notice { room, text } => JsonEvent::Notice {
+                room: room.as_deref(),
+                text,
+            },
+            Event::Error { code, message } => JsonEvent::Error {
+                code: code.as_str(),
+                message,
+            },
+            Event::Shutdown { reason } => JsonEvent::Shutdown { reason },
+            Event::NodeList { nodes } => JsonEvent::NodeList {
+                nodes: nodes.iter().map(JsonNode::from).collect(),
+            },
+        }
+    }
+}
+
+/// Encodes an event as one JSON object.
+pub fn encode_event(event: &Event) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&JsonEvent::from(event))
+}
+
+/// Decodes a command from one JSON object; the error says what is wrong, for the client.
+pub fn decode_command(text: &str) -> Result<Command, serde_json::Error> {
+    serde_json::from_str::<JsonCommand>(text).map(Command::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ErrorCode;
+    use proptest::prelude::*;
+
+    #[test]
+    fn commands_decode_with_optional_fields_left_out() {
+        assert_eq!(
+            decode_command(r#"{"type":"nick","nick":"alice"}"#).unwrap(),
+            Command::Nick("alice".into())
+        );
+        assert_eq!(
+            decode_command(r#"{"type":"msg","text":"hi"}"#).unwrap(),
+            Command::Msg {
+                room: None,
+                text: "hi".into()
+            }
+        );
+        assert_eq!(
+            decode_command(r#"{"type":"private_msg","to":"bob","text":"psst"}"#).unwrap(),
+            Command::PrivateMsg {
+                to: "bob".into(),
+                text: "psst".into()
+            }
+        );
+        assert_eq!(
+            decode_command(r#"{"type":"ping"}"#).unwrap(),
+            Command::Ping(String::new())
+        );
+        for bad in [
+            r#"{"type":"frobnicate"}"#,
+            r#"{"type":"nick"}"#,
+            r#"{"type":"nick","nick":"a","extra":1}"#,
+            r#"{"nick":"a"}"#,
+            "not json",
+            "[]",
+        ] {
+            assert!(decode_command(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn events_are_tagged_objects_with_the_framed_field_names() {
+        let message = Event::Message(ChatMessage {
+            room: "general".into(),
+            seq: 7,
+            from: "alice".into(),
+            text: "hello".into(),
+            action: false,
+            ts: 1,
+        });
+        assert_eq!(
+            encode_event(&message).unwrap(),
+            r#"{"type":"message","room":"general","seq":7,"from":"alice","text":"hello","action":false,"ts":1}"#
+        );
+        assert_eq!(
+            encode_event(&Event::error(ErrorCode::InvalidCharacter, "no")).unwrap(),
+            r#"{"type":"error","code":"invalid_character","message":"no"}"#
+        );
+        assert_eq!(
+            encode_event(&Event::NickOk { nick: "a".into() }).unwrap(),
+            r#"{"type":"nick_ok","nick":"a"}"#
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_any_text_decodes_or_fails_cleanly(text in any::<String>()) {
+            let _ = decode_command(&text);
+        }
+    }
+}

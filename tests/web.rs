@@ -1,0 +1,226 @@
+//! The web front: HTTP, and the JSON protocol over a real WebSocket (tokio-tungstenite) against
+//! the real binary, beside netcat users.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream as AsyncTcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::util::{Server, WAIT};
+
+type Ws = WebSocketStream<MaybeTlsStream<AsyncTcpStream>>;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn connect(addr: SocketAddr) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("WebSocket handshake");
+    ws
+}
+
+async fn send(ws: &mut Ws, value: Value) {
+    ws.send(Message::text(value.to_string())).await.unwrap();
+}
+
+/// Reads events until one has `type` and satisfies `pred`; returns it.
+async fn expect(ws: &mut Ws, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(message) = ws.next().await {
+            if let Ok(Message::Text(text)) = message {
+                let value: Value = serde_json::from_str(&text).expect("JSON from the server");
+                if value["type"] == kind && pred(&value) {
+                    return Some(value);
+                }
+                seen.push(value);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(value)) => value,
+        _ => panic!("never got a {kind:?} event; got {seen:?}"),
+    }
+}
+
+/// A WebSocket user with a nick, in `room`.
+async fn user(addr: SocketAddr, nick: &str, room: &str) -> Ws {
+    let mut ws = connect(addr).await;
+    expect(&mut ws, "welcome", |_| true).await;
+    send(&mut ws, json!({"type": "nick", "nick": nick})).await;
+    expect(&mut ws, "nick_ok", |_| true).await;
+    send(&mut ws, json!({"type": "join", "room": room})).await;
+    expect(&mut ws, "joined", |_| true).await;
+    ws
+}
+
+/// The whole HTTP response to `GET path`.
+fn get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn the_page_and_the_health_check_are_served() {
+    let server = Server::start("");
+    let web = server.web_addr();
+    let health = get(web, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let page = get(web, "/");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    for label in ["Nick", "Room", "Message"] {
+        assert!(
+            page.contains(&format!(">{label}</label>")),
+            "no {label} field"
+        );
+    }
+    assert!(!page.contains("innerHTML"), "text is inserted as text");
+}
+
+#[test]
+fn a_browser_user_and_a_netcat_user_chat_both_ways() {
+    let server = Server::start("");
+    let mut netcat = server.user("bob", "general");
+    runtime().block_on(async {
+        let mut alice = user(server.web_addr(), "alice", "general").await;
+        send(
+            &mut alice,
+            json!({"type": "msg", "text": "hello from the web"}),
+        )
+        .await;
+        let echo = expect(&mut alice, "message", |m| m["text"] == "hello from the web").await;
+        assert_eq!(echo["from"], "alice");
+        assert_eq!(echo["room"], "general");
+        assert!(echo["seq"].as_u64().is_some_and(|s| s > 0));
+        netcat.expect("#general <alice> hello from the web");
+        netcat.send("hi browser");
+        let heard = expect(&mut alice, "message", |m| m["text"] == "hi browser").await;
+        assert_eq!(heard["from"], "bob");
+        send(
+            &mut alice,
+            json!({"type": "private_msg", "to": "bob", "text": "psst"}),
+        )
+        .await;
+        netcat.expect("*alice -> bob* psst");
+        send(&mut alice, json!({"type": "quit", "reason": "bye"})).await;
+        netcat.expect("alice left (quit: bye)");
+    });
+}
+
+#[test]
+fn bad_messages_get_an_error_and_the_session_continues() {
+    let server = Server::start("[limits]\nmax_frame_bytes = 1000\n");
+    runtime().block_on(async {
+        let mut ws = user(server.web_addr(), "mallory", "general").await;
+        let bad_frame = |e: &Value| e["code"] == "bad_frame";
+        ws.send(Message::text("not json")).await.unwrap();
+        expect(&mut ws, "error", bad_frame).await;
+        send(&mut ws, json!({"type": "frobnicate"})).await;
+        expect(&mut ws, "error", bad_frame).await;
+        ws.send(Message::binary(vec![0u8, 1, 2])).await.unwrap();
+        expect(&mut ws, "error", bad_frame).await;
+        send(&mut ws, json!({"type": "msg", "text": "\u{1b}[2Jforged"})).await;
+        expect(&mut ws, "error", |e| e["code"] == "invalid_character").await;
+        send(&mut ws, json!({"type": "ping", "token": "alive"})).await;
+        expect(&mut ws, "pong", |e| e["token"] == "alive").await;
+        // Past limits.max_frame_bytes: closed with 1009.
+        ws.send(Message::text("x".repeat(5000))).await.unwrap();
+        let close = tokio::time::timeout(WAIT, async {
+            while let Some(message) = ws.next().await {
+                match message {
+                    Ok(Message::Close(frame)) => return frame,
+                    Ok(_) => continue,
+                    Err(_) => return None,
+                }
+            }
+            None
+        })
+        .await
+        .expect("the connection closes");
+        let frame = close.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Size, "{frame:?}");
+    });
+}
+
+#[test]
+fn a_foreign_origin_is_refused_and_per_address_limits_apply() {
+    let server = Server::start(
+        "[limits]\nmax_connections_per_ip = 1\nexempt_addresses = []\n[web]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let web = server.web_addr();
+    runtime().block_on(async {
+        let mut request = format!("ws://{web}/ws").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", "http://evil.example".parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(WsError::Http(response)) => assert_eq!(response.status(), 403),
+            other => panic!("a foreign origin was let in: {other:?}"),
+        }
+        let mut own = format!("ws://{web}/ws").into_client_request().unwrap();
+        own.headers_mut()
+            .insert("Origin", format!("http://{web}").parse().unwrap());
+        let (_first, _) = tokio_tungstenite::connect_async(own)
+            .await
+            .expect("own origin");
+        // The address holds its one connection: the next WebSocket is refused.
+        match tokio_tungstenite::connect_async(format!("ws://{web}/ws")).await {
+            Err(WsError::Http(response)) => assert_eq!(response.status(), 503),
+            other => panic!("the per-address limit did not apply: {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn a_browser_that_never_reads_is_closed_with_1008() {
+    let server = Server::start("[limits]\nsend_queue = 16\n");
+    let mut flooder = server.user("flood", "general");
+    runtime().block_on(async {
+        let mut sleeper = user(server.web_addr(), "sleeper", "general").await;
+        // The sleeper reads nothing while the room fills its queue and its socket; the flooder
+        // reads its own echoes all along.
+        let mut echoes = flooder.clone_reader();
+        std::thread::spawn(move || while echoes.next_line().is_some() {});
+        let line = "y".repeat(1000);
+        for _ in 0..3000 {
+            flooder.send(&line);
+        }
+        let close = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(message) = sleeper.next().await {
+                match message {
+                    Ok(Message::Close(frame)) => return frame,
+                    Ok(_) => continue,
+                    Err(_) => return None,
+                }
+            }
+            None
+        })
+        .await
+        .expect("the connection closes");
+        let frame = close.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Policy, "{frame:?}");
+        assert!(frame.reason.contains("send_queue_exceeded"), "{frame:?}");
+    });
+}
