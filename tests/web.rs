@@ -224,3 +224,21 @@ fn a_browser_that_never_reads_is_closed_with_1008() {
         assert!(frame.reason.contains("send_queue_exceeded"), "{frame:?}");
     });
 }
+
+#[test]
+fn a_browser_user_on_one_node_and_a_netcat_user_on_another_share_a_room() {
+    let nodes = crate::cluster::mesh(&["alpha", "bravo"]);
+    let mut netcat = nodes[1].user("bob", "lobby");
+    runtime().block_on(async {
+        let mut alice = user(nodes[0].web_addr(), "alice", "lobby").await;
+        netcat.expect("alice joined");
+        send(&mut alice, json!({"type": "msg", "text": "across nodes"})).await;
+        netcat.expect("#lobby <alice> across nodes");
+        netcat.send("received");
+        let heard = expect(&mut alice, "message", |m| m["text"] == "received").await;
+        assert_eq!(heard["from"], "bob");
+        send(&mut alice, json!({"type": "list_users"})).await;
+        let users = expect(&mut alice, "user_list", |_| true).await;
+        assert_eq!(users["users"], json!(["alice", "bob"]));
+    });
+}

@@ -26,7 +26,11 @@ mod tests {
     fn every_command_is_listed_in_a_column() {
         let lines: Vec<String> = lines().collect();
         assert_eq!(lines.len(), HELP.len());
-        assert!(lines.iter().any(|l| l.starts_with("/nick NAME (/n, /name)")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("/nick NAME (/n, /name)"))
+        );
         assert!(lines.iter().all(|l| l.len() > 23));
     }
 }
