@@ -159,3 +159,39 @@ fn big_rooms_stop_announcing_joins_and_leaves() {
     let next = a.next_line().unwrap();
     assert!(next.ends_with("#big <carol> hello all"), "{next}");
 }
+
+#[test]
+fn a_room_by_code_is_unlisted_and_joinable_with_its_code() {
+    let server = Server::start("");
+    let mut ann = server.user("ann", "general");
+    ann.send("/create");
+    let joined = ann.expect("you joined #");
+    let code = joined
+        .split("you joined #")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("the room's code")
+        .to_string();
+    assert_eq!(code.len(), 6, "{joined}");
+    ann.send("/rooms");
+    let rooms = ann.expect("rooms (");
+    assert!(!rooms.contains(&code), "{rooms}");
+    // Anyone with the code joins it.
+    let mut bob = server.user("bob", &code);
+    ann.expect(&format!("#{code} -- bob joined"));
+    bob.send("found it");
+    ann.expect(&format!("#{code} <bob> found it"));
+    // Administrators see it with --all only.
+    let list = |all: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_chatctl"));
+        command.arg("--socket").arg(&server.socket).arg("rooms");
+        if all {
+            command.arg("--all");
+        }
+        let out = command.output().unwrap();
+        crate::util::assert_success(&out);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(!list(false).contains(&code));
+    assert!(list(true).contains(&code));
+}

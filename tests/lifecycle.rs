@@ -200,6 +200,8 @@ fn the_watchdog_is_pinged_when_systemd_asks_for_it() {
 fn json_logs_are_one_object_per_line_without_colour_codes() {
     use std::io::BufRead;
     let mut child = Command::new(chatd_bin())
+        // Not the default web port: other tests run beside this one.
+        .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
         .args(["--listen", "127.0.0.1:0"])
         .env("CHATD_LOG__FORMAT", "json")
         .env(
@@ -247,6 +249,8 @@ fn daemon_mode_detaches_writes_its_pidfile_serves_and_cleans_up() {
     let log = dir.path().join("chatd.log");
     let started = Instant::now();
     let status = Command::new(chatd_bin())
+        // Not the default web port: other tests run beside this one.
+        .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
         .args(["--daemon", "--pidfile", pidfile.to_str().unwrap()])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))
@@ -291,6 +295,8 @@ fn daemon_mode_stops_gracefully_on_a_sigterm_the_instant_the_parent_returns() {
         let dir = tempfile::tempdir().unwrap();
         let pidfile = dir.path().join("chatd.pid");
         let status = Command::new(chatd_bin())
+            // Not the default web port: other tests run beside this one.
+            .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
             .args(["--daemon", "--pidfile", pidfile.to_str().unwrap()])
             .args(["--listen", "127.0.0.1:0"])
             .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))
@@ -320,6 +326,8 @@ fn daemon_mode_stops_gracefully_on_a_sigterm_the_instant_the_parent_returns() {
 #[test]
 fn daemon_mode_is_refused_under_systemd() {
     let out = Command::new(chatd_bin())
+        // Not the default web port: other tests run beside this one.
+        .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
         .args(["--daemon", "--listen", "127.0.0.1:0"])
         .env("INVOCATION_ID", "0123456789abcdef")
         .output()
@@ -389,6 +397,8 @@ fn under_systemd_logs_go_to_the_journal_with_fields() {
         .unwrap()
         .as_secs();
     let child = Command::new(chatd_bin())
+        // Not the default web port: other tests run beside this one.
+        .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
         .args(["--listen", "127.0.0.1:0", "--name", "journaled"])
         .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
         .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))

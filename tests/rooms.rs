@@ -80,7 +80,7 @@ fn a_post_the_room_refuses_is_answered_not_dropped() {
             })
             .unwrap();
         let name = "rooms-test-moved";
-        let created = ractor::call_t!(registry, RegistryMsg::CreateLocal, 5000, name.into());
+        let created = ractor::call_t!(registry, RegistryMsg::CreateLocal, 5000, name.into(), false);
         assert!(matches!(created, Ok(true)), "{created:?}");
         let room: ActorRef<RoomMsg> = directory::room_winner(name).expect("the room is visible");
 

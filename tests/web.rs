@@ -124,6 +124,10 @@ fn a_browser_user_and_a_netcat_user_chat_both_ways() {
         )
         .await;
         netcat.expect("*alice -> bob* psst");
+        // A room by code, from the browser.
+        send(&mut alice, json!({"type": "create"})).await;
+        let joined = expect(&mut alice, "joined", |_| true).await;
+        assert_eq!(joined["room"].as_str().map(str::len), Some(6), "{joined}");
         send(&mut alice, json!({"type": "quit", "reason": "bye"})).await;
         netcat.expect("alice left (quit: bye)");
     });

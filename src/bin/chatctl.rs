@@ -36,8 +36,12 @@ struct Cli {
 enum Cmd {
     /// Version, node, uptime, sessions, rooms, message counts and rate, memory, peers.
     Status,
-    /// Every room in the cluster.
-    Rooms,
+    /// Every room in the cluster (without the unlisted rooms by code, unless --all).
+    Rooms {
+        /// Also list the unlisted rooms (rooms by code).
+        #[arg(long)]
+        all: bool,
+    },
     /// Every user in the cluster, or in ROOM.
     Users {
         /// Only this room's users.
@@ -103,7 +107,7 @@ fn socket_path(cli: &Cli) -> Result<PathBuf, String> {
 fn request(cmd: &Cmd) -> Option<Request> {
     Some(match cmd {
         Cmd::Status => Request::Status,
-        Cmd::Rooms => Request::Rooms,
+        Cmd::Rooms { all } => Request::Rooms { all: *all },
         Cmd::Users { room } => Request::Users { room: room.clone() },
         Cmd::Kick { nick, reason } => Request::Kick {
             nick: nick.clone(),
@@ -241,7 +245,7 @@ fn human(cmd: &Cmd, data: &Value) {
                 }
             }
         }
-        Cmd::Rooms => table(
+        Cmd::Rooms { .. } => table(
             &["room", "members", "node", "messages", "created"],
             rows(
                 &["name", "members", "node", "messages", "created_ms"],

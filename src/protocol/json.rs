@@ -11,8 +11,9 @@
 //! → {"type":"frobnicate"}                 ← {"type":"error","code":"bad_frame","message":"..."}
 //! ```
 //!
-//! Optional fields (`room` of `msg`, `me`, `leave`, `list_users`, `history`; `limit`; `reason` of
-//! `quit`; `node` of `create`; `token` of `ping`) may be left out. Error codes are the snake-case
+//! Optional fields (`room` of `msg`, `me`, `leave`, `list_users`, `history`, `create`; `limit`;
+//! `reason` of `quit`; `node` of `create`; `token` of `ping`) may be left out; `create` without a
+//! `room` makes a room named by a code. Error codes are the snake-case
 //! names the line protocol shows.
 
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,8 @@ enum JsonCommand {
     Help,
     ListNodes,
     Create {
-        room: String,
+        #[serde(default)]
+        room: Option<String>,
         #[serde(default)]
         node: Option<String>,
     },
@@ -91,7 +93,11 @@ impl From<JsonCommand> for Command {
             JsonCommand::Quit { reason } => Command::Quit(reason),
             JsonCommand::Help => Command::Help,
             JsonCommand::ListNodes => Command::ListNodes,
-            JsonCommand::Create { room, node } => Command::Create { room, node },
+            JsonCommand::Create { room: None, .. } => Command::CreateCode,
+            JsonCommand::Create {
+                room: Some(room),
+                node,
+            } => Command::Create { room, node },
         }
     }
 }

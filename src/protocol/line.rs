@@ -36,8 +36,8 @@ pub const HELP: &[(&str, &str)] = &[
         "show the current room's last N messages",
     ),
     (
-        "/create ROOM [on NODE]",
-        "create a room (on a chosen node) and join it",
+        "/create [ROOM [on NODE]]",
+        "create a room (on a chosen node), or without a name an unlisted one named by a code, and join it",
     ),
     ("/nodes", "list the cluster's nodes"),
     ("/ping [TOKEN]", "check the connection"),
@@ -138,6 +138,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
         "create" => {
             let words: Vec<&str> = args.split_whitespace().collect();
             match words.as_slice() {
+                [] => Command::CreateCode,
                 [room] => Command::Create {
                     room: room.to_string(),
                     node: None,
@@ -149,7 +150,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
                 _ => {
                     return Err(Refusal::new(
                         ErrorCode::BadArguments,
-                        "/create takes ROOM or ROOM on NODE",
+                        "/create takes nothing, ROOM, or ROOM on NODE",
                     ));
                 }
             }

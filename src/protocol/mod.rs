@@ -80,7 +80,11 @@ pub enum Command {
         /// The node to host it.
         node: Option<String>,
     },
-    /// Debug builds only: make an actor panic, so tests can check supervision.
+    /// Create a room named by a random, unguessable code, unlisted in room lists, and join it:
+    /// anyone with the code can join.
+    CreateCode,
+    /// Debug builds only: make an actor panic, so tests can check supervision. (Always the
+    /// last variant: release builds have none, and variants are encoded by position.)
     #[cfg(debug_assertions)]
     DebugPanic(PanicTarget),
 }
@@ -472,7 +476,9 @@ impl Command {
             Command::PrivateMsg { to, text: t } => [text(to), text(t)],
             Command::History { room, .. } => [maybe(room), None],
             Command::Create { room, node } => [text(room), maybe(node)],
-            Command::ListRooms | Command::Help | Command::ListNodes => [None, None],
+            Command::ListRooms | Command::Help | Command::ListNodes | Command::CreateCode => {
+                [None, None]
+            }
             #[cfg(debug_assertions)]
             Command::DebugPanic(PanicTarget::Room(room)) => [text(room), None],
             #[cfg(debug_assertions)]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::directory;
-use crate::server::msg::gateway::GatewayMsg;
+use crate::server::msg::gateway::{GatewayMsg, RoomCreation};
 use crate::server::timeouts::FAILOVER_CREATE_MS;
 
 /// How many times a room is asked to be re-created before giving up.
@@ -44,7 +44,10 @@ pub fn recreate(room: String, dead_host: Option<String>) {
                 gateway,
                 GatewayMsg::CreateRoom,
                 FAILOVER_CREATE_MS,
-                room.clone()
+                RoomCreation {
+                    name: room.clone(),
+                    unlisted: false,
+                }
             ) {
                 return;
             }

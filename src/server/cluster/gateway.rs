@@ -11,7 +11,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use super::directory;
 use crate::protocol::Event;
 use crate::server::msg::gateway::{
-    Delivery, GatewayMsg, KickRequest, PeerList, PrivateDelivery, RoomList, Unicast,
+    Delivery, GatewayMsg, KickRequest, PeerList, PrivateDelivery, RoomCreation, RoomList, Unicast,
     Unsubscription, UserRows,
 };
 use crate::server::msg::membership::MembershipMsg;
@@ -66,12 +66,13 @@ impl Actor for Gateway {
             GatewayMsg::Ping(reply) => {
                 let _ = reply.send(0);
             }
-            GatewayMsg::CreateRoom(name, reply) => {
+            GatewayMsg::CreateRoom(RoomCreation { name, unlisted }, reply) => {
                 let created = ractor::call_t!(
                     state.registry,
                     RegistryMsg::CreateLocal,
                     ROOM_CREATE_MS,
-                    name
+                    name,
+                    unlisted
                 )
                 .unwrap_or(false);
                 let _ = reply.send(created);

@@ -23,8 +23,12 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub enum Request {
     /// Node and cluster summary.
     Status,
-    /// Every room in the cluster.
-    Rooms,
+    /// Every listed room in the cluster; with `all`, rooms by code too.
+    Rooms {
+        /// Also the unlisted rooms (rooms by code).
+        #[serde(default)]
+        all: bool,
+    },
     /// Every user in the cluster, or in one room.
     Users {
         /// Only the users of this room.
@@ -140,7 +144,7 @@ pub fn parse(line: &str) -> Result<Request, ControlError> {
     // Each command and the fields it takes (besides `cmd` and `v`).
     const COMMANDS: &[(&str, &[&str])] = &[
         ("status", &[]),
-        ("rooms", &[]),
+        ("rooms", &["all"]),
         ("users", &["room"]),
         ("kick", &["nick", "reason"]),
         ("announce", &["text"]),

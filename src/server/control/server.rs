@@ -344,7 +344,11 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
                 "cluster_peers": nodes.iter().filter(|n| n.status != NodeStatus::This).map(node_json).collect::<Vec<Value>>(),
             }))
         }
-        Request::Rooms => Response::ok(json!(rooms().await)),
+        Request::Rooms { all } => {
+            let mut rows = rooms().await;
+            rows.retain(|row| all || !row.unlisted);
+            Response::ok(json!(rows))
+        }
         Request::Users { room } => {
             let room = match room.map(|r| canonical_room(&r)).transpose() {
                 Ok(room) => room,

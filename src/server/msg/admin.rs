@@ -16,6 +16,9 @@ pub struct RoomRow {
     pub messages: u64,
     /// When the room was created, milliseconds since the Unix epoch.
     pub created_ms: u64,
+    /// Left out of room lists (a room by code); `chatctl rooms --all` shows it.
+    #[serde(default)]
+    pub unlisted: bool,
 }
 
 /// A connected user, as `users` lists it.

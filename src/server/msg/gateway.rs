@@ -17,6 +17,15 @@ pub struct PeerList(pub Vec<String>);
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomList(pub Vec<RoomInfo>);
 
+/// A room to create on this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomCreation {
+    /// Canonical room name.
+    pub name: String,
+    /// Left out of room lists (a room by code).
+    pub unlisted: bool,
+}
+
 /// A room event for this node's members of `room`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -82,6 +91,7 @@ pub struct KickRequest {
 }
 
 crate::remote_payload!(
+    RoomCreation,
     UserRows,
     KickRequest,
     PrivateDelivery,
@@ -102,9 +112,9 @@ pub enum GatewayMsg {
     /// A heartbeat: answered at once.
     #[rpc]
     Ping(RpcReplyPort<u64>),
-    /// Create room (name) here unless an instance exists somewhere; `true` on success.
+    /// Create a room here unless an instance exists somewhere; `true` on success.
     #[rpc]
-    CreateRoom(String, RpcReplyPort<bool>),
+    CreateRoom(RoomCreation, RpcReplyPort<bool>),
     /// The rooms hosted here.
     #[rpc]
     Rooms(RpcReplyPort<RoomList>),

@@ -78,9 +78,9 @@ pub enum RegistryMsg {
         /// Where the room is.
         reply: RpcReplyPort<RoomLookup>,
     },
-    /// Create a room here (a peer's placement chose this node) unless one exists; `true` when
-    /// the room exists afterwards.
-    CreateLocal(String, RpcReplyPort<bool>),
+    /// Create a room here (a peer's placement chose this node) unless one exists, unlisted if
+    /// asked; `true` when the room exists afterwards.
+    CreateLocal(String, bool, RpcReplyPort<bool>),
     /// Every room, sorted by name.
     ListRooms(RpcReplyPort<Vec<RoomInfo>>),
     /// A room's member count changed.

@@ -16,6 +16,8 @@ pub struct RoomArgs {
     pub node: String,
     /// Never removed when empty (`server.default_rooms`).
     pub persistent: bool,
+    /// Left out of room lists (a room by code).
+    pub unlisted: bool,
     /// `history.replay`
     pub history: usize,
     /// `limits.presence_max_members`

@@ -54,6 +54,8 @@ struct RoomEntry {
     members: u32,
     /// Times this room was handed out to a joiner (`GetRoom` with `create`).
     joins_sent: u64,
+    /// Left out of `/rooms` (a room by code).
+    unlisted: bool,
 }
 
 /// The registry actor.
@@ -74,6 +76,7 @@ impl RegistryState {
         &mut self,
         myself: &ActorRef<RegistryMsg>,
         name: &str,
+        unlisted: bool,
     ) -> Option<ActorRef<RoomMsg>> {
         let tunables = self.args.tunables.get();
         let defaults = &tunables.rooms;
@@ -93,6 +96,7 @@ impl RegistryState {
             name: name.to_string(),
             node: self.args.node.clone(),
             persistent: defaults.default_rooms.iter().any(|r| r == name),
+            unlisted,
             history: defaults.history,
             presence_max: defaults.presence_max,
             relay: self.args.relay.clone(),
@@ -113,6 +117,7 @@ impl RegistryState {
                         room: room.clone(),
                         members: 0,
                         joins_sent: 0,
+                        unlisted,
                     },
                 );
                 Some(room)
@@ -266,7 +271,7 @@ impl RegistryState {
                 }
                 match directory::placement(name, &nodes) {
                     Some(owner) if owner != self.args.node => RoomLookup::CreateOn(owner),
-                    _ => match self.create_room(myself, name).await {
+                    _ => match self.create_room(myself, name, false).await {
                         Some(room) => RoomLookup::Found(room),
                         None => self.not_created(),
                     },
@@ -305,6 +310,7 @@ impl RegistryState {
         let mut rooms: Vec<RoomInfo> = self
             .rooms
             .iter()
+            .filter(|(_, entry)| !entry.unlisted)
             .map(|(name, entry)| RoomInfo {
                 name: name.clone(),
                 members: entry.members,
@@ -341,6 +347,7 @@ impl RegistryState {
                     room,
                     members: 0,
                     joins_sent: 0,
+                    unlisted: false,
                 };
                 self.rooms.insert(name, entry);
             }
@@ -373,7 +380,7 @@ impl Actor for Registry {
         };
         ractor::pg::monitor_scope(directory::NICKS.to_string(), myself.get_cell());
         for name in state.args.tunables.get().rooms.default_rooms.clone() {
-            if state.create_room(&myself, &name).await.is_none() {
+            if state.create_room(&myself, &name, false).await.is_none() {
                 return Err(format!("cannot create default room {name}").into());
             }
         }
@@ -409,9 +416,9 @@ impl Actor for Registry {
             } => {
                 let _ = reply.send(state.get_room(&myself, &name, create).await);
             }
-            RegistryMsg::CreateLocal(name, reply) => {
+            RegistryMsg::CreateLocal(name, unlisted, reply) => {
                 let exists = directory::room_winner(&name).is_some()
-                    || state.create_room(&myself, &name).await.is_some();
+                    || state.create_room(&myself, &name, unlisted).await.is_some();
                 let _ = reply.send(exists);
             }
             RegistryMsg::ListRooms(reply) => {
@@ -425,7 +432,7 @@ impl Actor for Registry {
             RegistryMsg::Reconfigure => {
                 for name in state.args.tunables.get().rooms.default_rooms.clone() {
                     if !state.rooms.contains_key(&name) && directory::room_winner(&name).is_none() {
-                        state.create_room(&myself, &name).await;
+                        state.create_room(&myself, &name, false).await;
                     }
                 }
             }

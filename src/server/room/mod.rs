@@ -334,6 +334,7 @@ impl Actor for Room {
                     members: state.members.len() as u32,
                     messages: state.history.seq(),
                     created_ms: state.created_ms,
+                    unlisted: state.args.unlisted,
                 });
             }
             RoomMsg::DebugPanic => {

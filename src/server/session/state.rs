@@ -10,7 +10,7 @@ use crate::names::canonical_room;
 use crate::protocol::{ErrorCode, Event, Refusal};
 use crate::server::cluster::directory;
 use crate::server::context::NodeContext;
-use crate::server::msg::gateway::GatewayMsg;
+use crate::server::msg::gateway::{GatewayMsg, RoomCreation};
 use crate::server::msg::member::MemberAddr;
 use crate::server::msg::registry::{RegistryMsg, RoomLookup};
 use crate::server::msg::room::RoomMsg;
@@ -69,20 +69,20 @@ pub fn internal(what: &str, e: impl std::fmt::Display) -> Refusal {
     )
 }
 
-/// Has `node` (through its gateway) create room `name`, and waits until the new room is visible
-/// here (its process-group join travels separately from the answer).
+/// Has `node` (through its gateway) create room `name` (unlisted if asked), and waits until the
+/// new room is visible here (its process-group join travels separately from the answer).
 pub async fn create_on(
     gateway: &ActorRef<GatewayMsg>,
     node: &str,
     name: &str,
+    unlisted: bool,
 ) -> Result<ActorRef<RoomMsg>, Refusal> {
-    let created = ractor::call_t!(
-        gateway,
-        GatewayMsg::CreateRoom,
-        ROOM_CREATE_MS,
-        name.to_string()
-    )
-    .map_err(|e| internal(&format!("node {node}"), e))?;
+    let creation = RoomCreation {
+        name: name.to_string(),
+        unlisted,
+    };
+    let created = ractor::call_t!(gateway, GatewayMsg::CreateRoom, ROOM_CREATE_MS, creation)
+        .map_err(|e| internal(&format!("node {node}"), e))?;
     if !created {
         return Err(Refusal::new(
             ErrorCode::RoomUnavailable,
@@ -194,6 +194,6 @@ impl SessionState {
             RoomLookup::CreateOn(owner) => owner,
         };
         let gateway = directory::gateway_of(&owner).ok_or_else(|| unavailable(name))?;
-        create_on(&gateway, &owner, name).await.map(Some)
+        create_on(&gateway, &owner, name, false).await.map(Some)
     }
 }

@@ -54,6 +54,7 @@ pub async fn execute(
         }
         Command::ListNodes => Ok(nodes::run(state).await?),
         Command::Create { room, node } => create::run(state, room, node).await,
+        Command::CreateCode => create::by_code(state).await,
         Command::Help => {
             help::run(state);
             Ok(())
