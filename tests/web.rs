@@ -246,3 +246,40 @@ fn a_browser_user_on_one_node_and_a_netcat_user_on_another_share_a_room() {
         assert_eq!(users["users"], json!(["alice", "bob"]));
     });
 }
+
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_address_is_the_clients() {
+    let server = Server::start(
+        "[limits]\nmax_connections_per_ip = 1\nexempt_addresses = []\n\
+         [web]\nlisten = \"127.0.0.1:0\"\ntrusted_proxies = [\"127.0.0.0/8\"]\n",
+    );
+    let web = server.web_addr();
+    let via_proxy = |client: &str| {
+        let mut request = format!("ws://{web}/ws").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("X-Forwarded-For", client.parse().unwrap());
+        tokio_tungstenite::connect_async(request)
+    };
+    runtime().block_on(async {
+        let (mut first, _) = via_proxy("203.0.113.9").await.expect("the first client");
+        expect(&mut first, "welcome", |_| true).await;
+        send(&mut first, json!({"type": "nick", "nick": "proxied"})).await;
+        expect(&mut first, "nick_ok", |_| true).await;
+        // The limit is the forwarded address's, not the proxy's.
+        match via_proxy("203.0.113.9").await {
+            Err(WsError::Http(response)) => assert_eq!(response.status(), 503),
+            other => panic!("the same client got a second connection: {other:?}"),
+        }
+        let (_other, _) = via_proxy("203.0.113.10").await.expect("another client");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chatctl"))
+            .arg("--socket")
+            .arg(&server.socket)
+            .arg("users")
+            .output()
+            .unwrap();
+        crate::util::assert_success(&out);
+        let users = String::from_utf8_lossy(&out.stdout);
+        assert!(users.contains("203.0.113.9"), "{users}");
+    });
+}

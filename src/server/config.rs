@@ -48,6 +48,8 @@ pub struct WebSettings {
     pub listen: String,
     /// Origins (`scheme://host:port`) besides this server's own whose pages may open a WebSocket.
     pub allowed_origins: Vec<String>,
+    /// Reverse proxies (`IP` or `IP/PREFIX`) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for WebSettings {
@@ -56,6 +58,7 @@ impl Default for WebSettings {
             enabled: true,
             listen: "127.0.0.1:8080".into(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -67,6 +70,8 @@ pub struct WebConfig {
     pub listen: SocketAddr,
     /// `web.allowed_origins`
     pub allowed_origins: Vec<String>,
+    /// `web.trusted_proxies`, parsed.
+    pub trusted_proxies: Vec<Network>,
 }
 
 /// `[control]`: the admin control socket (see [`crate::server::control`]).
@@ -694,6 +699,7 @@ impl Config {
                 .with_list_parse_key("cluster.seeds")
                 .with_list_parse_key("limits.exempt_addresses")
                 .with_list_parse_key("web.allowed_origins")
+                .with_list_parse_key("web.trusted_proxies")
                 .source(Some(env)),
         );
         if let Some(name) = &overrides.name {
@@ -922,9 +928,17 @@ impl Config {
                     format!("{:?} is not an IP:PORT address ({e})", s.web.listen),
                 )
             })?;
+            let mut trusted_proxies = Vec::new();
+            for proxy in &s.web.trusted_proxies {
+                trusted_proxies.push(
+                    Network::parse(proxy)
+                        .map_err(|message| invalid("web.trusted_proxies", message))?,
+                );
+            }
             Some(WebConfig {
                 listen,
                 allowed_origins: s.web.allowed_origins.clone(),
+                trusted_proxies,
             })
         } else {
             None

@@ -233,10 +233,10 @@ pub async fn run(
         .as_ref()
         .map_or(Duration::ZERO, |c| c.nick_settle);
     let reload_config = config.clone();
-    let allowed_origins = config
+    let (allowed_origins, trusted_proxies) = config
         .web
         .as_ref()
-        .map(|w| w.allowed_origins.clone())
+        .map(|w| (w.allowed_origins.clone(), w.trusted_proxies.clone()))
         .unwrap_or_default();
     let node = config.node_name().to_string();
     let cookie = match &config.cluster {
@@ -318,6 +318,7 @@ pub async fn run(
             ctx: ctx.clone(),
             admissions: admissions.clone(),
             allowed_origins: allowed_origins.clone(),
+            trusted_proxies: trusted_proxies.clone(),
             tracker: tracker.clone(),
         });
         tracker.spawn(crate::server::web::run(web, state, stop.clone()));

@@ -11,7 +11,7 @@
 //! cut off for another reason, gets its error event and close code 1008.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +32,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::protocol::{ErrorCode, Refusal};
 use crate::server::admission::{Admissions, Ticket};
+use crate::server::config::Network;
 use crate::server::connection::read_commands;
 use crate::server::context::NodeContext;
 use crate::server::front::{self, Format, Input, Source, json};
@@ -52,6 +53,8 @@ pub struct WebState {
     pub admissions: Arc<Admissions>,
     /// `web.allowed_origins`: origins besides this server's own whose pages may connect.
     pub allowed_origins: Vec<String>,
+    /// `web.trusted_proxies`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<Network>,
     /// Where WebSocket connections are tracked for a graceful shutdown.
     pub tracker: TaskTracker,
 }
@@ -95,6 +98,24 @@ fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) 
     own.is_some() && own == host
 }
 
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the last address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (the one the proxies vouch for).
+fn client_address(peer: SocketAddr, forwarded: Option<&str>, trusted: &[Network]) -> SocketAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(peer.ip()) {
+        return peer;
+    }
+    let client = forwarded.and_then(|list| {
+        list.rsplit(',')
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .find(|ip| !is_trusted(*ip))
+    });
+    match client {
+        Some(ip) => SocketAddr::new(ip, peer.port()),
+        None => peer,
+    }
+}
+
 async fn upgrade(
     State(state): State<Arc<WebState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -102,6 +123,8 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let peer = client_address(peer, forwarded, &state.trusted_proxies);
     if !origin_allowed(
         text(header::ORIGIN),
         text(header::HOST),
@@ -283,6 +306,23 @@ async fn write_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_and_others_cannot() {
+        let proxy: SocketAddr = "10.0.0.2:5000".parse().unwrap();
+        let trusted = vec![Network::parse("10.0.0.0/24").unwrap()];
+        let client = |peer, forwarded| client_address(peer, forwarded, &trusted).ip().to_string();
+        assert_eq!(client(proxy, Some("203.0.113.9")), "203.0.113.9");
+        // The last hop the proxies did not add; what a client wrote in front is not believed.
+        assert_eq!(
+            client(proxy, Some("1.1.1.1, 203.0.113.9, 10.0.0.3")),
+            "203.0.113.9"
+        );
+        assert_eq!(client(proxy, Some("garbage")), "10.0.0.2");
+        assert_eq!(client(proxy, None), "10.0.0.2");
+        let stranger: SocketAddr = "198.51.100.1:1".parse().unwrap();
+        assert_eq!(client(stranger, Some("203.0.113.9")), "198.51.100.1");
+    }
 
     #[test]
     fn only_this_servers_own_or_allowed_origins_may_connect() {
