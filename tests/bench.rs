@@ -8,8 +8,14 @@ use serde_json::Value;
 use crate::util::{Server, assert_success};
 
 fn bench(server: &Server, args: &[&str]) -> Value {
+    // WebSocket clients connect to the web port.
+    let addr = if args.windows(2).any(|w| w == ["--protocol", "ws"]) {
+        server.web_addr()
+    } else {
+        server.addr
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench"))
-        .args(["--addr", &server.addr.to_string(), "--json"])
+        .args(["--addr", &addr.to_string(), "--json"])
         .args(args)
         .output()
         .unwrap();
@@ -32,7 +38,7 @@ fn number(report: &Value, key: &str) -> f64 {
 #[test]
 fn every_scenario_runs_and_reports() {
     let server = Server::start("");
-    for protocol in ["line", "frame"] {
+    for protocol in ["line", "frame", "ws"] {
         let r = bench(
             &server,
             &[

@@ -1,4 +1,5 @@
-//! A lean async client for the load generator, speaking either protocol.
+//! A lean async client for the load generator, speaking any of chatd's wire formats: lines or
+//! frames on the client port, JSON over a WebSocket on the web port.
 //!
 //! It understands just enough of the server's output to drive a benchmark: acknowledgements
 //! (nick set, room joined), room messages (sender and text), and errors (by code).
@@ -6,11 +7,16 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpSocket;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::protocol::{Command, Event, Protocol, frame};
+use super::Wire;
+use crate::protocol::{Command, Event, frame, json};
 
 /// What the load generator cares about in the server's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,27 +46,46 @@ pub struct BenchClient {
     pub writer: BenchWriter,
 }
 
+type Ws = WebSocketStream<TcpStream>;
+
 /// The reading half of a [`BenchClient`].
-pub struct BenchReader {
-    inner: BufReader<OwnedReadHalf>,
-    protocol: Protocol,
-    buf: Vec<u8>,
+pub enum BenchReader {
+    /// Lines or frames on the client port.
+    Tcp {
+        /// The socket.
+        inner: BufReader<OwnedReadHalf>,
+        /// Frames rather than lines.
+        framed: bool,
+        /// A reusable buffer.
+        buf: Vec<u8>,
+    },
+    /// JSON over a WebSocket.
+    Ws(SplitStream<Ws>),
 }
 
 /// The writing half of a [`BenchClient`].
-pub struct BenchWriter {
-    inner: OwnedWriteHalf,
-    protocol: Protocol,
-    out: Vec<u8>,
+pub enum BenchWriter {
+    /// Lines or frames on the client port.
+    Tcp {
+        /// The socket.
+        inner: OwnedWriteHalf,
+        /// Frames rather than lines.
+        framed: bool,
+        /// A reusable buffer.
+        out: Vec<u8>,
+    },
+    /// JSON over a WebSocket.
+    Ws(SplitSink<Ws, Message>),
 }
 
 impl BenchClient {
-    /// Connects from `source` (any port) to `addr`, sends `nick` as the first command (which
-    /// also picks the protocol), and skips the server's banner line.
+    /// Connects from `source` (any port) to `addr` (the client port, or the web port for
+    /// [`Wire::Ws`]), sends `nick` as the first command (which also picks the protocol on the
+    /// client port), and skips the server's greeting.
     pub async fn connect(
         addr: SocketAddr,
         source: Option<IpAddr>,
-        protocol: Protocol,
+        wire: Wire,
         nick: &str,
     ) -> io::Result<BenchClient> {
         let socket = if addr.is_ipv4() {
@@ -75,28 +100,41 @@ impl BenchClient {
         }
         let stream = socket.connect(addr).await?;
         stream.set_nodelay(true)?;
+        if wire == Wire::Ws {
+            let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), stream)
+                .await
+                .map_err(io::Error::other)?;
+            let (sink, stream) = ws.split();
+            let mut client = BenchClient {
+                reader: BenchReader::Ws(stream),
+                writer: BenchWriter::Ws(sink),
+            };
+            client.send(&Command::Nick(nick.to_string())).await?;
+            return Ok(client);
+        }
         let (read, write) = stream.into_split();
-        let mut client = BenchClient {
-            reader: BenchReader {
-                inner: BufReader::with_capacity(16 * 1024, read),
-                protocol,
-                buf: Vec::new(),
-            },
-            writer: BenchWriter {
-                inner: write,
-                protocol,
-                out: Vec::new(),
-            },
+        let mut inner = BufReader::with_capacity(16 * 1024, read);
+        let framed = wire == Wire::Frame;
+        let mut client_writer = BenchWriter::Tcp {
+            inner: write,
+            framed,
+            out: Vec::new(),
         };
-        client.send(&Command::Nick(nick.to_string())).await?;
-        let banner = &mut client.reader.buf;
-        banner.clear();
-        client.reader.inner.read_until(b'\n', banner).await?;
+        client_writer.send(&Command::Nick(nick.to_string())).await?;
+        let mut banner = Vec::new();
+        inner.read_until(b'\n', &mut banner).await?;
         if banner.starts_with(b"! ") {
-            let refusal = String::from_utf8_lossy(banner).trim().to_string();
+            let refusal = String::from_utf8_lossy(&banner).trim().to_string();
             return Err(io::Error::other(refusal));
         }
-        Ok(client)
+        Ok(BenchClient {
+            reader: BenchReader::Tcp {
+                inner,
+                framed,
+                buf: banner,
+            },
+            writer: client_writer,
+        })
     }
 
     /// Sends one command.
@@ -123,23 +161,29 @@ impl BenchClient {
 }
 
 impl BenchWriter {
-    /// Sends one command in one write.
+    /// Sends one command in one write (one message on a WebSocket).
     pub async fn send(&mut self, command: &Command) -> io::Result<()> {
-        self.out.clear();
-        match self.protocol {
-            Protocol::Line => {
-                let line = command_line(command).ok_or_else(|| {
-                    io::Error::other(format!("cannot send {command:?} as a line"))
-                })?;
-                self.out.extend_from_slice(line.as_bytes());
-                self.out.push(b'\n');
+        let cannot = |what: &str| io::Error::other(format!("cannot send {command:?} as {what}"));
+        match self {
+            BenchWriter::Tcp { inner, framed, out } => {
+                out.clear();
+                if *framed {
+                    let bytes = frame::encode_command(command).map_err(io::Error::other)?;
+                    out.extend_from_slice(&bytes);
+                } else {
+                    let line = command_line(command).ok_or_else(|| cannot("a line"))?;
+                    out.extend_from_slice(line.as_bytes());
+                    out.push(b'\n');
+                }
+                inner.write_all(out).await
             }
-            Protocol::Frame => {
-                let bytes = frame::encode_command(command).map_err(io::Error::other)?;
-                self.out.extend_from_slice(&bytes);
+            BenchWriter::Ws(sink) => {
+                let text = json::encode_command(command).ok_or_else(|| cannot("JSON"))?;
+                sink.send(Message::text(text))
+                    .await
+                    .map_err(io::Error::other)
             }
         }
-        self.inner.write_all(&self.out).await
     }
 
     /// Sends a message to the current room.
@@ -155,27 +199,71 @@ impl BenchWriter {
 impl BenchReader {
     /// The next item of output; `None` when the server closed the connection.
     pub async fn recv(&mut self) -> io::Result<Option<Incoming>> {
-        match self.protocol {
-            Protocol::Line => {
-                self.buf.clear();
-                if self.inner.read_until(b'\n', &mut self.buf).await? == 0 {
+        match self {
+            BenchReader::Tcp {
+                inner,
+                framed: false,
+                buf,
+            } => {
+                buf.clear();
+                if inner.read_until(b'\n', buf).await? == 0 {
                     return Ok(None);
                 }
-                Ok(Some(parse_line(&self.buf)))
+                Ok(Some(parse_line(buf)))
             }
-            Protocol::Frame => {
+            BenchReader::Tcp { inner, buf, .. } => {
                 let mut header = [0u8; 4];
-                match self.inner.read_exact(&mut header).await {
+                match inner.read_exact(&mut header).await {
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
                     Err(e) => return Err(e),
                 }
-                self.buf.resize(u32::from_be_bytes(header) as usize, 0);
-                self.inner.read_exact(&mut self.buf).await?;
-                let event = frame::decode_event(&self.buf).map_err(io::Error::other)?;
+                buf.resize(u32::from_be_bytes(header) as usize, 0);
+                inner.read_exact(buf).await?;
+                let event = frame::decode_event(buf).map_err(io::Error::other)?;
                 Ok(Some(classify(event)))
             }
+            BenchReader::Ws(stream) => loop {
+                return match stream.next().await {
+                    None | Some(Ok(Message::Close(_))) => Ok(None),
+                    Some(Ok(Message::Text(text))) => Ok(Some(parse_json(&text))),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => Err(io::Error::other(e)),
+                };
+            },
         }
+    }
+}
+
+/// The fields of a JSON event the load generator looks at (the rest is skipped unparsed).
+#[derive(serde::Deserialize)]
+struct JsonEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    code: Option<&'a str>,
+}
+
+/// Classifies one JSON event.
+fn parse_json(text: &str) -> Incoming {
+    let Ok(event) = serde_json::from_str::<JsonEvent<'_>>(text) else {
+        return Incoming::Other;
+    };
+    match event.kind {
+        "nick_ok" => Incoming::NickOk,
+        "joined" => Incoming::Joined,
+        "message" => Incoming::Message {
+            from: event.from.unwrap_or_default(),
+            text: event.text.unwrap_or_default(),
+        },
+        "error" | "nick_error" | "join_error" => {
+            Incoming::Error(event.code.unwrap_or_default().to_string())
+        }
+        _ => Incoming::Other,
     }
 }
 
@@ -239,6 +327,28 @@ fn parse_line(raw: &[u8]) -> Incoming {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_classified() {
+        assert_eq!(
+            parse_json(
+                r#"{"type":"message","room":"r","seq":1,"from":"bob","text":"hi","action":false,"ts":0}"#
+            ),
+            Incoming::Message {
+                from: "bob".into(),
+                text: "hi".into()
+            }
+        );
+        assert_eq!(
+            parse_json(r#"{"type":"nick_ok","nick":"a"}"#),
+            Incoming::NickOk
+        );
+        assert_eq!(
+            parse_json(r#"{"type":"error","code":"send_queue_exceeded","message":"x"}"#),
+            Incoming::Error("send_queue_exceeded".into())
+        );
+        assert_eq!(parse_json("not json"), Incoming::Other);
+    }
 
     #[test]
     fn lines_are_classified() {

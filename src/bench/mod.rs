@@ -17,20 +17,31 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use crate::protocol::Protocol;
 use crate::server::stats::rss_kib;
 
 /// Connections per source address before the next loopback address is used. The kernel has about
 /// 28,000 ephemeral ports per source address, and finding a free one slows down as they fill.
 pub const CONNECTIONS_PER_SOURCE: usize = 5_000;
 
+/// What the load generator's clients speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Text lines on the client port.
+    Line,
+    /// Binary frames on the client port.
+    Frame,
+    /// JSON over a WebSocket on the web port.
+    Ws,
+}
+
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The client ports of the nodes; connection `i` goes to `addrs[i % len]`.
+    /// The nodes' client ports (web ports for [`Wire::Ws`]); connection `i` goes to
+    /// `addrs[i % len]`.
     pub addrs: Vec<SocketAddr>,
-    /// Which protocol the clients speak.
-    pub protocol: Protocol,
+    /// What the clients speak.
+    pub protocol: Wire,
     /// The server processes' pids, for memory and CPU readings (summed).
     pub server_pids: Vec<u32>,
 }

@@ -10,8 +10,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chatd::bench::{Target, churn, connections, fanout};
-use chatd::protocol::Protocol;
+use chatd::bench::{Target, Wire, churn, connections, fanout};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Load generator for chatd.
@@ -28,8 +27,8 @@ struct Cli {
     )]
     addr: Vec<SocketAddr>,
     /// The protocol the clients speak.
-    #[arg(long, value_enum, default_value_t = Wire::Line, global = true)]
-    protocol: Wire,
+    #[arg(long, value_enum, default_value_t = Protocol::Line, global = true)]
+    protocol: Protocol,
     /// The server's pid, to report its memory and CPU use (repeat for a cluster: summed).
     #[arg(long, value_delimiter = ',', global = true)]
     server_pid: Vec<u32>,
@@ -41,9 +40,11 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum Wire {
+enum Protocol {
     Line,
     Frame,
+    /// JSON over a WebSocket: give the web port (`[web] listen`) as --addr.
+    Ws,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,8 +117,9 @@ fn main() -> ExitCode {
     let target = Target {
         addrs: cli.addr,
         protocol: match cli.protocol {
-            Wire::Line => Protocol::Line,
-            Wire::Frame => Protocol::Frame,
+            Protocol::Line => Wire::Line,
+            Protocol::Frame => Wire::Frame,
+            Protocol::Ws => Wire::Ws,
         },
         server_pids: cli.server_pid,
     };

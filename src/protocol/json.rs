@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{ChatMessage, Command, Event, NodeInfo, NodeStatus, RoomInfo};
 
 /// A command as the web front receives it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum JsonCommand {
     Nick {
@@ -99,6 +99,37 @@ impl From<JsonCommand> for Command {
                 node,
             } => Command::Create { room, node },
         }
+    }
+}
+
+impl JsonCommand {
+    /// The JSON form of a command; `None` for the debug-only ones.
+    fn of(command: &Command) -> Option<JsonCommand> {
+        Some(match command.clone() {
+            Command::Nick(nick) => JsonCommand::Nick { nick },
+            Command::Join(room) => JsonCommand::Join { room },
+            Command::Leave(room) => JsonCommand::Leave { room },
+            Command::Msg { room, text } => JsonCommand::Msg { room, text },
+            Command::Me { room, text } => JsonCommand::Me { room, text },
+            Command::PrivateMsg { to, text } => JsonCommand::PrivateMsg { to, text },
+            Command::ListRooms => JsonCommand::ListRooms,
+            Command::ListUsers(room) => JsonCommand::ListUsers { room },
+            Command::History { room, limit } => JsonCommand::History { room, limit },
+            Command::Ping(token) => JsonCommand::Ping { token },
+            Command::Quit(reason) => JsonCommand::Quit { reason },
+            Command::Help => JsonCommand::Help,
+            Command::ListNodes => JsonCommand::ListNodes,
+            Command::Create { room, node } => JsonCommand::Create {
+                room: Some(room),
+                node,
+            },
+            Command::CreateCode => JsonCommand::Create {
+                room: None,
+                node: None,
+            },
+            #[cfg(debug_assertions)]
+            Command::DebugPanic(_) => return None,
+        })
     }
 }
 
@@ -294,6 +325,11 @@ pub fn encode_event(event: &Event) -> Result<String, serde_json::Error> {
     serde_json::to_string(&JsonEvent::from(event))
 }
 
+/// Encodes a command as one JSON object, as a client sends it; `None` for a debug-only command.
+pub fn encode_command(command: &Command) -> Option<String> {
+    JsonCommand::of(command).and_then(|json| serde_json::to_string(&json).ok())
+}
+
 /// Decodes a command from one JSON object; the error says what is wrong, for the client.
 pub fn decode_command(text: &str) -> Result<Command, serde_json::Error> {
     serde_json::from_str::<JsonCommand>(text).map(Command::from)
@@ -363,6 +399,26 @@ mod tests {
             encode_event(&Event::NickOk { nick: "a".into() }).unwrap(),
             r#"{"type":"nick_ok","nick":"a"}"#
         );
+    }
+
+    #[test]
+    fn commands_round_trip() {
+        for command in [
+            Command::Nick("a".into()),
+            Command::Msg {
+                room: None,
+                text: "hi".into(),
+            },
+            Command::History {
+                room: Some("r".into()),
+                limit: Some(3),
+            },
+            Command::CreateCode,
+            Command::Quit(None),
+        ] {
+            let text = encode_command(&command).unwrap();
+            assert_eq!(decode_command(&text).unwrap(), command, "{text}");
+        }
     }
 
     proptest! {

@@ -236,7 +236,8 @@ fn text(bytes: Bytes) -> Option<Message> {
     Utf8Bytes::try_from(bytes).ok().map(Message::Text)
 }
 
-/// Sends queued events, one message each, until the queue is closed; then the close frame.
+/// Sends queued events, one message each and one flush per batch, until the queue is closed;
+/// then the close frame.
 /// Returns why the connection ended.
 async fn write_messages(
     mut sink: SplitSink<WebSocket, Message>,
@@ -248,14 +249,21 @@ async fn write_messages(
         if rx.recv_all(&mut batch).await == 0 {
             break;
         }
-        while let Some(bytes) = batch.pop_front() {
-            let Some(message) = text(bytes) else { continue };
-            tokio::select! {
-                sent = sink.send(message) => if let Err(e) = sent {
-                    return format!("write error: {e}");
-                },
-                _ = rx.closing() => break 'sending,
+        // Everything queued goes into the socket's buffer, then one flush: one write for the
+        // batch, as on the client port.
+        let sent = async {
+            for bytes in batch.drain(..) {
+                if let Some(message) = text(bytes) {
+                    sink.feed(message).await?;
+                }
             }
+            sink.flush().await
+        };
+        tokio::select! {
+            sent = sent => if let Err(e) = sent {
+                return format!("write error: {e}");
+            },
+            _ = rx.closing() => break 'sending,
         }
     }
     let (code, reason, last) = match rx.close_mode() {
