@@ -2,7 +2,8 @@
 
 CARGO ?= cargo
 # Tools the tests use; installed from Debian's packages when missing (CI runs as root).
-TOOLS := systemd-analyze:systemd mandoc:mandoc groff:groff man:man-db tmux:tmux
+TOOLS := systemd-analyze:systemd mandoc:mandoc groff:groff man:man-db tmux:tmux \
+	chromium:chromium chromedriver:chromium-driver ss:iproute2
 
 # Installation layout (FHS); `make install DESTDIR=/tmp/pkg PREFIX=/usr`.
 DESTDIR ?=

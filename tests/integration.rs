@@ -5,6 +5,7 @@
 mod admission;
 mod bad_input;
 mod bench;
+mod browser;
 mod chat;
 mod client;
 mod cluster;
