@@ -7,6 +7,7 @@
 //! wakeup. When either side ends, the session is told why.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ use crate::server::context::ConnectionLimits;
 use crate::server::front::{Input, Reader, Source};
 use crate::server::msg::session::SessionMsg;
 use crate::server::outbound::{Close, Outbound, OutboundRx};
+use crate::server::session::Opened;
 
 /// Most messages written by one vectored write.
 const WRITE_BATCH: usize = 64;
@@ -44,13 +46,7 @@ pub struct Accepted {
 
 /// Serves one connection until it closes, then tells the session why. A client that has no nick
 /// by its `registered_by` is closed with `registration_timeout`.
-pub async fn serve(
-    accepted: Accepted,
-    outbound: Outbound,
-    rx: OutboundRx,
-    session: ActorRef<SessionMsg>,
-    limits: ConnectionLimits,
-) {
+pub async fn serve(accepted: Accepted, opened: Opened, limits: ConnectionLimits) {
     let Accepted {
         stream,
         peer,
@@ -64,8 +60,26 @@ pub async fn serve(
         limits.max_line_bytes,
         limits.max_frame_bytes,
     );
-    let reader = read_commands(input, &outbound, &session, &limits, registered_by);
-    let writer = write_loop(write, rx, limits.grace);
+    let reader = read_commands(
+        input,
+        &opened.outbound,
+        &opened.session,
+        &limits,
+        registered_by,
+    );
+    let writer = write_loop(write, opened.rx, limits.grace);
+    drive(reader, writer, &opened.outbound, &opened.session, peer).await;
+}
+
+/// Runs a connection's `reader` and `writer` (any front's) until the connection ends, then tells
+/// the session why. The writer says whether the client was cut off.
+pub async fn drive(
+    reader: impl Future<Output = String>,
+    writer: impl Future<Output = (String, bool)>,
+    outbound: &Outbound,
+    session: &ActorRef<SessionMsg>,
+    peer: SocketAddr,
+) {
     tokio::pin!(reader, writer);
     tokio::select! {
         reason = &mut reader => {

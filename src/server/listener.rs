@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ractor::Actor;
 use socket2::{Domain, Protocol as SocketProtocol, SockRef, Socket, TcpKeepalive, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -21,9 +20,7 @@ use crate::protocol::{ErrorCode, Event, Protocol, line, now_ms};
 use crate::server::admission::{Admissions, Denied, Ticket};
 use crate::server::connection::{self, Accepted};
 use crate::server::context::NodeContext;
-use crate::server::front;
-use crate::server::outbound;
-use crate::server::session::{Session, SessionArgs};
+use crate::server::session;
 
 /// How long a banner or refusal may take to write.
 const GREETING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -180,28 +177,14 @@ async fn handle(
             return;
         }
     };
-    let (outbound, rx) = outbound::channel(tunables.send_queue, protocol.into());
-    if let Some(greeting) = front::greeting(protocol.into(), &ctx.local.node) {
-        outbound.send_event(&greeting);
-    }
-    let args = SessionArgs {
-        ctx: ctx.clone(),
-        peer,
-        outbound: outbound.clone(),
+    let Some(opened) = session::open(&ctx, peer, protocol.into()).await else {
+        return;
     };
-    let session =
-        match Actor::spawn_linked(None, Session, args, ctx.local.registry.get_cell()).await {
-            Ok((session, _)) => session,
-            Err(e) => {
-                tracing::error!(%peer, error = %e, "cannot start a session");
-                return;
-            }
-        };
     let client = Accepted {
         stream,
         peer,
         protocol,
         registered_by: accepted + registration,
     };
-    connection::serve(client, outbound, rx, session, tunables.connection.clone()).await;
+    connection::serve(client, opened, tunables.connection.clone()).await;
 }

@@ -24,7 +24,6 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use ractor::Actor;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, timeout};
 use tokio_util::sync::CancellationToken;
@@ -33,12 +32,11 @@ use tokio_util::task::TaskTracker;
 use crate::protocol::{ErrorCode, Refusal};
 use crate::server::admission::{Admissions, Ticket};
 use crate::server::config::Network;
-use crate::server::connection::read_commands;
+use crate::server::connection::{drive, read_commands};
 use crate::server::context::NodeContext;
-use crate::server::front::{self, Format, Input, Source, json};
-use crate::server::msg::session::SessionMsg;
-use crate::server::outbound::{self, Close, OutboundRx};
-use crate::server::session::{Session, SessionArgs};
+use crate::server::front::{Format, Input, Source, json};
+use crate::server::outbound::{Close, OutboundRx};
+use crate::server::session;
 
 /// The web page, embedded: no build step, no CDN, works offline and from a `.deb`.
 const PAGE: &str = include_str!("web/index.html");
@@ -158,46 +156,25 @@ async fn serve(
     _ticket: Ticket,
     accepted: Instant,
 ) {
-    let ctx = &state.ctx;
-    let tunables = ctx.tunables();
-    let limits = tunables.connection.clone();
-    let (outbound, rx) = outbound::channel(tunables.send_queue, Format::Json);
-    if let Some(greeting) = front::greeting(Format::Json, &ctx.local.node) {
-        outbound.send_event(&greeting);
-    }
-    let args = SessionArgs {
-        ctx: ctx.clone(),
-        peer,
-        outbound: outbound.clone(),
+    let limits = state.ctx.tunables().connection.clone();
+    let Some(opened) = session::open(&state.ctx, peer, Format::Json).await else {
+        return;
     };
-    let session =
-        match Actor::spawn_linked(None, Session, args, ctx.local.registry.get_cell()).await {
-            Ok((session, _)) => session,
-            Err(e) => {
-                tracing::error!(%peer, error = %e, "cannot start a session");
-                return;
-            }
-        };
     let (sink, stream) = socket.split();
     let input = Messages {
         stream,
         max: limits.max_frame_bytes,
     };
     let registered_by = accepted + limits.registration_timeout;
-    let reader = read_commands(input, &outbound, &session, &limits, registered_by);
-    let writer = write_messages(sink, rx, limits.grace);
-    tokio::pin!(reader, writer);
-    tokio::select! {
-        reason = &mut reader => {
-            if session.cast(SessionMsg::Closed(reason)).is_err() {
-                outbound.close();
-            }
-            writer.await;
-        }
-        reason = &mut writer => {
-            let _ = session.cast(SessionMsg::Closed(reason));
-        }
-    }
+    let reader = read_commands(
+        input,
+        &opened.outbound,
+        &opened.session,
+        &limits,
+        registered_by,
+    );
+    let writer = write_messages(sink, opened.rx, limits.grace);
+    drive(reader, writer, &opened.outbound, &opened.session, peer).await;
 }
 
 /// A WebSocket's incoming messages as front input.
@@ -237,13 +214,12 @@ fn text(bytes: Bytes) -> Option<Message> {
 }
 
 /// Sends queued events, one message each and one flush per batch, until the queue is closed;
-/// then the close frame.
-/// Returns why the connection ended.
+/// then the close frame. Returns why the connection ended, and whether the client was cut off.
 async fn write_messages(
     mut sink: SplitSink<WebSocket, Message>,
     mut rx: OutboundRx,
     grace: Duration,
-) -> String {
+) -> (String, bool) {
     let mut batch = VecDeque::new();
     'sending: loop {
         if rx.recv_all(&mut batch).await == 0 {
@@ -261,12 +237,12 @@ async fn write_messages(
         };
         tokio::select! {
             sent = sent => if let Err(e) = sent {
-                return format!("write error: {e}");
+                return (format!("write error: {e}"), false);
             },
             _ = rx.closing() => break 'sending,
         }
     }
-    let (code, reason, last) = match rx.close_mode() {
+    let (code, reason, last, aborted) = match rx.close_mode() {
         Close::Drain => {
             rx.drain_into(&mut batch);
             let _ = timeout(grace, async {
@@ -278,7 +254,12 @@ async fn write_messages(
                 Ok::<_, axum::Error>(())
             })
             .await;
-            (close_code::NORMAL, "connection closed".to_string(), None)
+            (
+                close_code::NORMAL,
+                "connection closed".to_string(),
+                None,
+                false,
+            )
         }
         Close::Abort {
             code,
@@ -289,7 +270,7 @@ async fn write_messages(
                 ErrorCode::FrameTooLarge => close_code::SIZE,
                 _ => close_code::POLICY,
             };
-            (close, format!("{code}: {reason}"), text(last_words))
+            (close, format!("{code}: {reason}"), text(last_words), true)
         }
     };
     let _ = timeout(CLOSE_TIMEOUT, async {
@@ -308,7 +289,7 @@ async fn write_messages(
         .await
     })
     .await;
-    reason
+    (reason, aborted)
 }
 
 #[cfg(test)]

@@ -18,10 +18,11 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 
 use crate::protocol::{ErrorCode, Event};
 use crate::server::context::NodeContext;
+use crate::server::front::{self, Format};
 use crate::server::msg::member::MemberAddr;
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::session::SessionMsg;
-use crate::server::outbound::Outbound;
+use crate::server::outbound::{self, Outbound, OutboundRx};
 use state::{CloseOnDrop, SessionState};
 
 /// How to start a session.
@@ -36,6 +37,41 @@ pub struct SessionArgs {
 
 /// The session actor.
 pub struct Session;
+
+/// A session started for a new connection: its queue's two ends and the actor.
+pub struct Opened {
+    /// The sending end, for the connection's reader (its cut-offs) and the session.
+    pub outbound: Outbound,
+    /// The receiving end, for the connection's writer.
+    pub rx: OutboundRx,
+    /// The session actor, linked to the registry.
+    pub session: ActorRef<SessionMsg>,
+}
+
+/// Starts the session of a connection from `peer` whose front encodes in `format`: its bounded
+/// queue, the front's greeting, and the actor. `None` (logged) when the actor cannot start.
+pub async fn open(ctx: &Arc<NodeContext>, peer: SocketAddr, format: Format) -> Option<Opened> {
+    let (outbound, rx) = outbound::channel(ctx.tunables().send_queue, format);
+    if let Some(greeting) = front::greeting(format, &ctx.local.node) {
+        outbound.send_event(&greeting);
+    }
+    let args = SessionArgs {
+        ctx: ctx.clone(),
+        peer,
+        outbound: outbound.clone(),
+    };
+    match Actor::spawn_linked(None, Session, args, ctx.local.registry.get_cell()).await {
+        Ok((session, _)) => Some(Opened {
+            outbound,
+            rx,
+            session,
+        }),
+        Err(e) => {
+            tracing::error!(%peer, error = %e, "cannot start a session");
+            None
+        }
+    }
+}
 
 /// The reason the rooms are shown when an administrator disconnects a user.
 fn kick_reason(reason: Option<&str>) -> String {
