@@ -66,6 +66,11 @@ async fn browser(driver: &Driver) -> Client {
 
 /// Waits until the page's message list contains `text`.
 async fn wait_for_log(page: &Client, text: &str) -> Result<(), String> {
+    wait_for_count(page, text, 1).await
+}
+
+/// Waits until the page's message list contains `text` `times` times; fails if it shows more.
+async fn wait_for_count(page: &Client, text: &str, times: usize) -> Result<(), String> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let log = page
@@ -75,7 +80,11 @@ async fn wait_for_log(page: &Client, text: &str) -> Result<(), String> {
             .text()
             .await
             .map_err(|e| e.to_string())?;
-        if log.contains(text) {
+        let count = log.matches(text).count();
+        if count > times {
+            return Err(format!("the page showed {text:?} {count} times:\n{log}"));
+        }
+        if count == times {
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
@@ -98,7 +107,7 @@ async fn type_into(page: &Client, id: &str, text: &str) -> Result<(), String> {
 }
 
 #[test]
-fn a_browser_user_chats_with_a_netcat_user() {
+fn a_browser_user_chats_with_a_netcat_user_and_survives_a_restart() {
     let server = Server::start("");
     let web = server.web_addr();
     let mut netcat = server.user("bob", "general");
@@ -130,6 +139,29 @@ fn a_browser_user_chats_with_a_netcat_user() {
         }
         let outcome = match outcome {
             Ok(()) => wait_for_log(&page, "<bob> <b>bold?</b> hi").await,
+            Err(e) => Err(e),
+        };
+        // The server restarts (as after a crash): the page reconnects, takes its nick back,
+        // rejoins its room, and shows nothing twice.
+        drop(netcat);
+        let server = server.restart("");
+        let outcome = match outcome {
+            Ok(()) => wait_for_count(&page, "you joined #general", 2).await,
+            Err(e) => Err(e),
+        };
+        let mut carol = server.user("carol", "general");
+        carol.send("/users");
+        let users = carol.expect("users (");
+        let outcome = match outcome {
+            Ok(()) if users.contains("webby") => {
+                carol.send("after the restart");
+                wait_for_log(&page, "<carol> after the restart").await
+            }
+            Ok(()) => Err(format!("webby is not back in #general: {users}")),
+            Err(e) => Err(e),
+        };
+        let outcome = match outcome {
+            Ok(()) => wait_for_count(&page, "<webby> hello from chromium", 1).await,
             Err(e) => Err(e),
         };
         if let Err(e) = outcome {

@@ -45,6 +45,19 @@ impl Server {
 
     /// Like [`Server::start`], with extra environment variables and command-line arguments.
     pub fn start_full(extra: &str, env: &[(&str, &str)], args: &[&str]) -> Server {
+        Self::spawn(extra, env, args, "127.0.0.1:0")
+    }
+
+    /// Stops this server at once (as a crash would) and starts a new one with the same
+    /// configuration on the same client and web ports.
+    pub fn restart(self, extra: &str) -> Server {
+        let addr = self.addr.to_string();
+        let web = self.web_addr().to_string();
+        drop(self);
+        Self::spawn(extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+    }
+
+    fn spawn(extra: &str, env: &[(&str, &str)], args: &[&str], listen: &str) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chatd.toml");
         std::fs::write(&path, extra).unwrap();
@@ -53,7 +66,7 @@ impl Server {
             .arg("--config")
             .arg(&path)
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .args(args)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
