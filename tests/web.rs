@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream as AsyncTcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -55,6 +56,23 @@ async fn expect(ws: &mut Ws, kind: &str, pred: impl Fn(&Value) -> bool) -> Value
         Ok(Some(value)) => value,
         _ => panic!("never got a {kind:?} event; got {seen:?}"),
     }
+}
+
+/// Reads (and drops) messages until the server's close frame, within `within`.
+async fn close_frame(ws: &mut Ws, within: Duration) -> CloseFrame {
+    let close = tokio::time::timeout(within, async {
+        while let Some(message) = ws.next().await {
+            match message {
+                Ok(Message::Close(frame)) => return frame,
+                Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    })
+    .await
+    .expect("the connection closes");
+    close.expect("a close frame")
 }
 
 /// A WebSocket user with a nick, in `room`.
@@ -151,19 +169,7 @@ fn bad_messages_get_an_error_and_the_session_continues() {
         expect(&mut ws, "pong", |e| e["token"] == "alive").await;
         // Past limits.max_frame_bytes: closed with 1009.
         ws.send(Message::text("x".repeat(5000))).await.unwrap();
-        let close = tokio::time::timeout(WAIT, async {
-            while let Some(message) = ws.next().await {
-                match message {
-                    Ok(Message::Close(frame)) => return frame,
-                    Ok(_) => continue,
-                    Err(_) => return None,
-                }
-            }
-            None
-        })
-        .await
-        .expect("the connection closes");
-        let frame = close.expect("a close frame");
+        let frame = close_frame(&mut ws, WAIT).await;
         assert_eq!(frame.code, CloseCode::Size, "{frame:?}");
     });
 }
@@ -211,19 +217,7 @@ fn a_browser_that_never_reads_is_closed_with_1008() {
         for _ in 0..3000 {
             flooder.send(&line);
         }
-        let close = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(message) = sleeper.next().await {
-                match message {
-                    Ok(Message::Close(frame)) => return frame,
-                    Ok(_) => continue,
-                    Err(_) => return None,
-                }
-            }
-            None
-        })
-        .await
-        .expect("the connection closes");
-        let frame = close.expect("a close frame");
+        let frame = close_frame(&mut sleeper, Duration::from_secs(30)).await;
         assert_eq!(frame.code, CloseCode::Policy, "{frame:?}");
         assert!(frame.reason.contains("send_queue_exceeded"), "{frame:?}");
     });
