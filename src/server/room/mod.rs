@@ -50,12 +50,28 @@ pub struct RoomState {
 }
 
 impl RoomState {
-    /// Sends an event to every member, once per node.
+    /// Sends an event to every member, once per node (the event itself goes to the last node,
+    /// so a room on one node clones nothing).
     fn deliver(&mut self, event: Event) {
-        for node in self.members.nodes() {
-            match self.router.route(&node) {
-                Some(route) => route.deliver(self.args.name.clone(), event.clone()),
-                None => tracing::warn!(room = %self.args.name, %node, "no route to node"),
+        let RoomState {
+            members,
+            router,
+            args,
+            ..
+        } = self;
+        let mut event = Some(event);
+        let mut nodes = members.nodes();
+        while let Some(node) = nodes.next() {
+            let Some(route) = router.route(node) else {
+                tracing::warn!(room = %args.name, %node, "no route to node");
+                continue;
+            };
+            let this = match nodes.len() {
+                0 => event.take(),
+                _ => event.clone(),
+            };
+            if let Some(this) = this {
+                route.deliver(args.name.clone(), this);
             }
         }
     }
