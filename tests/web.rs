@@ -277,3 +277,20 @@ fn behind_a_trusted_proxy_the_forwarded_address_is_the_clients() {
         assert!(users.contains("203.0.113.9"), "{users}");
     });
 }
+
+#[test]
+fn a_flooding_browser_is_rate_limited_and_stays_connected() {
+    let server = Server::start("[limits]\nrate = 1\nburst = 3\n");
+    runtime().block_on(async {
+        let mut ws = connect(server.web_addr()).await;
+        expect(&mut ws, "welcome", |_| true).await;
+        for i in 0..10 {
+            send(&mut ws, json!({"type": "ping", "token": format!("p{i}")})).await;
+        }
+        expect(&mut ws, "error", |e| e["code"] == "rate_limited").await;
+        // The bucket refills at one command a second: the connection is still served.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        send(&mut ws, json!({"type": "ping", "token": "later"})).await;
+        expect(&mut ws, "pong", |e| e["token"] == "later").await;
+    });
+}
