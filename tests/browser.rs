@@ -71,27 +71,51 @@ async fn wait_for_log(page: &Client, text: &str) -> Result<(), String> {
 
 /// Waits until the page's message list contains `text` `times` times; fails if it shows more.
 async fn wait_for_count(page: &Client, text: &str, times: usize) -> Result<(), String> {
+    wait_until(page, "log", |shown| match shown.matches(text).count() {
+        n if n > times => Err(format!("the page showed {text:?} {n} times")),
+        n => Ok(n == times),
+    })
+    .await
+    .map_err(|e| format!("{e} (waiting for {text:?})"))
+}
+
+/// Waits until the text of element `id` passes `check` (`Ok(true)`); `Err` stops at once.
+async fn wait_until(
+    page: &Client,
+    id: &str,
+    check: impl Fn(&str) -> Result<bool, String>,
+) -> Result<(), String> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let log = page
-            .find(Locator::Id("log"))
+        let shown = page
+            .find(Locator::Id(id))
             .await
             .map_err(|e| e.to_string())?
             .text()
             .await
             .map_err(|e| e.to_string())?;
-        let count = log.matches(text).count();
-        if count > times {
-            return Err(format!("the page showed {text:?} {count} times:\n{log}"));
+        match check(&shown) {
+            Ok(true) => return Ok(()),
+            Err(e) => return Err(format!("#{id}: {e}; it shows:\n{shown}")),
+            Ok(false) if tokio::time::Instant::now() > deadline => {
+                return Err(format!("#{id} never got there; it shows:\n{shown}"));
+            }
+            Ok(false) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-        if count == times {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err(format!("the page never showed {text:?}; it shows:\n{log}"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Ends a browser test: on failure, saves a screenshot and panics with `outcome`'s error.
+async fn finish(page: Client, outcome: Result<(), String>) {
+    if let Err(e) = outcome {
+        if let Ok(png) = page.screenshot().await {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser-failure.png");
+            let _ = std::fs::write(path, png);
+        }
+        let _ = page.close().await;
+        panic!("{e} (screenshot: target/browser-failure.png)");
+    }
+    let _ = page.close().await;
 }
 
 async fn type_into(page: &Client, id: &str, text: &str) -> Result<(), String> {
@@ -164,14 +188,134 @@ fn a_browser_user_chats_with_a_netcat_user_and_survives_a_restart() {
             Ok(()) => wait_for_count(&page, "<webby> hello from chromium", 1).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = outcome {
-            if let Ok(png) = page.screenshot().await {
-                let path = concat!(env!("CARGO_MANIFEST_DIR"), "/target/browser-failure.png");
-                let _ = std::fs::write(path, png);
+        finish(page, outcome).await;
+    });
+}
+
+/// Opens the page in the current tab and sets `nick` and joins #general.
+async fn enter(page: &Client, web: &str, nick: &str) -> Result<(), String> {
+    page.goto(&format!("http://{web}/"))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_for_log(page, "connected to chatd").await?;
+    type_into(page, "nick", nick).await?;
+    wait_for_log(page, &format!("you are now known as {nick}")).await?;
+    type_into(page, "room", "general").await?;
+    wait_for_log(page, "you joined #general").await
+}
+
+async fn click(page: &Client, locator: Locator<'_>) -> Result<(), String> {
+    page.find(locator)
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn displayed(page: &Client, id: &str) -> Result<bool, String> {
+    page.find(Locator::Id(id))
+        .await
+        .map_err(|e| e.to_string())?
+        .is_displayed()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn two_browsers_see_each_other_typing_talk_privately_and_fit_a_phone() {
+    let server = Server::start("");
+    let web = server.web_addr().to_string();
+    let driver = Driver::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let page = browser(&driver).await;
+        let outcome: Result<(), String> = async {
+            let ann = page.window().await.map_err(|e| e.to_string())?;
+            enter(&page, &web, "ann").await?;
+            let ben = page
+                .new_window(true)
+                .await
+                .map_err(|e| e.to_string())?
+                .handle;
+            page.switch_to_window(ben.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            enter(&page, &web, "ben").await?;
+            // ben types without sending: ann's typing line names him.
+            page.find(Locator::Id("message"))
+                .await
+                .map_err(|e| e.to_string())?
+                .send_keys("hel")
+                .await
+                .map_err(|e| e.to_string())?;
+            page.switch_to_window(ann.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            wait_until(&page, "typing", |t| Ok(t.contains("ben is typing…"))).await?;
+            // He sends: the message arrives and the typing line is empty again.
+            page.switch_to_window(ben.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            page.find(Locator::Id("message"))
+                .await
+                .map_err(|e| e.to_string())?
+                .send_keys("lo ann\u{E007}")
+                .await
+                .map_err(|e| e.to_string())?;
+            type_into(&page, "message", "/msg ann a secret").await?;
+            page.switch_to_window(ann.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            wait_for_log(&page, "<ben> hello ann").await?;
+            wait_until(&page, "typing", |t| Ok(t.trim().is_empty())).await?;
+            // The private message opened its own conversation, with one unread message.
+            wait_until(&page, "conversations", |t| {
+                Ok(t.contains("@ben") && t.contains('1'))
+            })
+            .await?;
+            if page
+                .find(Locator::Id("log"))
+                .await
+                .map_err(|e| e.to_string())?
+                .text()
+                .await
+                .map_err(|e| e.to_string())?
+                .contains("a secret")
+            {
+                return Err("the private message showed in #general".into());
             }
-            let _ = page.close().await;
-            panic!("{e} (screenshot: target/browser-failure.png)");
+            click(&page, Locator::XPath("//nav//button[contains(., '@ben')]")).await?;
+            wait_for_log(&page, "<ben> a secret").await?;
+            wait_until(&page, "users", |t| Ok(!t.contains("ann"))).await?;
+            // At phone width the conversations fold behind a button.
+            page.set_window_size(380, 700)
+                .await
+                .map_err(|e| e.to_string())?;
+            if displayed(&page, "side").await? || !displayed(&page, "menu").await? {
+                return Err(
+                    "at phone width the sidebar should fold behind the Rooms button".into(),
+                );
+            }
+            click(&page, Locator::Id("menu")).await?;
+            if !displayed(&page, "side").await? {
+                return Err("the Rooms button did not open the sidebar".into());
+            }
+            click(
+                &page,
+                Locator::XPath("//nav//button[contains(., '#general')]"),
+            )
+            .await?;
+            wait_for_log(&page, "<ben> hello ann").await?;
+            if displayed(&page, "side").await? {
+                return Err("picking a room did not fold the sidebar".into());
+            }
+            Ok(())
         }
-        let _ = page.close().await;
+        .await;
+        finish(page, outcome).await;
     });
 }

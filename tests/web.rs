@@ -294,3 +294,98 @@ fn a_flooding_browser_is_rate_limited_and_stays_connected() {
         expect(&mut ws, "pong", |e| e["token"] == "later").await;
     });
 }
+
+/// Every event up to and including the first `type` that satisfies `pred`.
+async fn events_until(ws: &mut Ws, kind: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(WAIT, async {
+        while let Some(message) = ws.next().await {
+            if let Ok(Message::Text(text)) = message {
+                let value: Value = serde_json::from_str(&text).expect("JSON from the server");
+                let last = value["type"] == kind && pred(&value);
+                seen.push(value);
+                if last {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "never got a {kind:?} event; got {seen:?}");
+    seen
+}
+
+#[test]
+fn typing_reaches_the_others_throttled_and_ends_by_expiry_message_or_leave() {
+    let server = Server::start("");
+    let mut bob = server.user("bob", "general");
+    bob.send("/typing on");
+    bob.expect("typing indicators on");
+    let mut dave = server.user("dave", "general");
+    runtime().block_on(async {
+        let mut alice = user(server.web_addr(), "alice", "general").await;
+        let mut carol = user(server.web_addr(), "carol", "general").await;
+        let typing = |active: bool| json!({"type": "typing", "room": "general", "active": active});
+        let alice_typing = |e: &Value| e["nick"] == "alice";
+
+        // A start is passed on; a refresh at once is throttled; with no more refreshes the
+        // state expires after about 6 s and the others are told.
+        let start = tokio::time::Instant::now();
+        send(&mut alice, typing(true)).await;
+        send(&mut alice, typing(true)).await;
+        let on = expect(&mut carol, "typing", alice_typing).await;
+        assert_eq!(
+            on,
+            json!({"type": "typing", "room": "general", "nick": "alice", "active": true})
+        );
+        bob.expect("#general -- alice is typing");
+        let until_off = events_until(&mut carol, "typing", alice_typing).await;
+        let elapsed = start.elapsed();
+        assert_eq!(until_off.last().unwrap()["active"], false, "{until_off:?}");
+        assert!(
+            elapsed >= Duration::from_millis(5500),
+            "expired after {elapsed:?}, before the 6 s expiry"
+        );
+        bob.expect("#general -- alice stopped typing");
+
+        // A message ends it: the others hear the stop, then the message.
+        send(&mut alice, typing(true)).await;
+        expect(&mut carol, "typing", |e| e["active"] == true).await;
+        send(&mut alice, json!({"type": "msg", "text": "done typing"})).await;
+        let seen = events_until(&mut carol, "message", |m| m["text"] == "done typing").await;
+        let kinds: Vec<&str> = seen.iter().filter_map(|e| e["type"].as_str()).collect();
+        assert_eq!(kinds, ["typing", "message"], "{seen:?}");
+        assert_eq!(seen[0]["active"], false);
+
+        // An explicit stop, and leaving, end it too.
+        send(&mut alice, typing(true)).await;
+        expect(&mut carol, "typing", |e| e["active"] == true).await;
+        send(&mut alice, typing(false)).await;
+        expect(&mut carol, "typing", |e| e["active"] == false).await;
+        send(&mut alice, typing(true)).await;
+        expect(&mut carol, "typing", |e| e["active"] == true).await;
+        send(&mut alice, json!({"type": "leave"})).await;
+        let seen = events_until(&mut carol, "user_left", |e| e["nick"] == "alice").await;
+        assert_eq!(seen[0]["type"], "typing", "{seen:?}");
+        assert_eq!(seen[0]["active"], false);
+
+        // Typing in a room one is not in is refused; the typist never hears herself.
+        send(&mut alice, typing(true)).await;
+        let seen = events_until(&mut alice, "error", |e| e["code"] == "not_in_room").await;
+        assert!(
+            !seen.iter().any(|e| e["type"] == "typing"),
+            "alice heard her own typing: {seen:?}"
+        );
+    });
+    // Netcat users who did not ask see none of it.
+    dave.sync();
+    assert!(
+        !dave
+            .seen
+            .iter()
+            .any(|l| l.contains(" is typing") || l.contains("stopped typing")),
+        "{:?}",
+        dave.seen
+    );
+}

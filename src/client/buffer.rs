@@ -82,6 +82,8 @@ pub struct Buffer {
     pub scroll: usize,
     /// Lines that arrived below the view while scrolled up.
     pub unseen_below: usize,
+    /// Who is typing (rooms only), with when that ends unless refreshed (ms since the epoch).
+    pub typing: Vec<(String, u64)>,
 }
 
 impl Buffer {
@@ -99,6 +101,7 @@ impl Buffer {
             last_seq: None,
             scroll: 0,
             unseen_below: 0,
+            typing: Vec::new(),
         }
     }
 
@@ -146,6 +149,30 @@ impl Buffer {
         self.users.retain(|u| !u.eq_ignore_ascii_case(nick));
     }
 
+    /// `nick` is typing until `until`, or (`None`) stopped.
+    pub fn set_typing(&mut self, nick: &str, until: Option<u64>) {
+        self.typing.retain(|(n, _)| n != nick);
+        if let Some(until) = until {
+            self.typing.push((nick.to_string(), until));
+        }
+    }
+
+    /// "bob is typing…", "bob and cy are typing…", "3 people are typing…", or nothing, at `now`.
+    pub fn typing_text(&self, now: u64) -> Option<String> {
+        let nicks: Vec<&str> = self
+            .typing
+            .iter()
+            .filter(|(_, until)| *until > now)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        match nicks.as_slice() {
+            [] => None,
+            [one] => Some(format!("{one} is typing…")),
+            [a, b] => Some(format!("{a} and {b} are typing…")),
+            many => Some(format!("{} people are typing…", many.len())),
+        }
+    }
+
     /// Marks everything read (the buffer became current).
     pub fn mark_read(&mut self) {
         self.unread = 0;
@@ -175,5 +202,21 @@ mod tests {
         b.add_user("BOB");
         b.remove_user("CY");
         assert_eq!(b.users, vec!["al", "Ann", "bob"]);
+    }
+
+    #[test]
+    fn typing_line_names_who_types_until_it_expires() {
+        let mut b = Buffer::new(Target::Room("r".into()), 10);
+        assert_eq!(b.typing_text(0), None);
+        b.set_typing("bob", Some(100));
+        assert_eq!(b.typing_text(50).as_deref(), Some("bob is typing…"));
+        assert_eq!(b.typing_text(100), None, "expired");
+        b.set_typing("cy", Some(200));
+        assert_eq!(b.typing_text(50).as_deref(), Some("bob and cy are typing…"));
+        b.set_typing("al", Some(200));
+        assert_eq!(b.typing_text(50).as_deref(), Some("3 people are typing…"));
+        b.set_typing("bob", None);
+        b.set_typing("al", None);
+        assert_eq!(b.typing_text(50).as_deref(), Some("cy is typing…"));
     }
 }

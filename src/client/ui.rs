@@ -313,6 +313,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             style.add_modifier(Modifier::BOLD),
         ));
     }
+    if let Some(typing) = app.typing_text() {
+        spans.push(Span::styled(format!(" [{typing}]"), style));
+    }
     let conn_style = if app.online() {
         style
     } else {

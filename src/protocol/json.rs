@@ -11,6 +11,11 @@
 //! → {"type":"frobnicate"}                 ← {"type":"error","code":"bad_frame","message":"..."}
 //! ```
 //!
+//! Typing: `{"type":"typing","room":"general","active":true}` tells the room's other members
+//! (they get `{"type":"typing","room":"general","nick":"alice","active":true}`); send it again
+//! at most every 3 s while typing, `false` when done. `{"type":"show_typing","show":false}` stops
+//! them arriving.
+//!
 //! Optional fields (`room` of `msg`, `me`, `leave`, `list_users`, `history`, `create`; `limit`;
 //! `reason` of `quit`; `node` of `create`; `token` of `ping`) may be left out; `create` without a
 //! `room` makes a room named by a code. Error codes are the snake-case
@@ -75,6 +80,13 @@ enum JsonCommand {
         #[serde(default)]
         node: Option<String>,
     },
+    Typing {
+        room: String,
+        active: bool,
+    },
+    ShowTyping {
+        show: bool,
+    },
 }
 
 impl From<JsonCommand> for Command {
@@ -98,6 +110,8 @@ impl From<JsonCommand> for Command {
                 room: Some(room),
                 node,
             } => Command::Create { room, node },
+            JsonCommand::Typing { room, active } => Command::Typing { room, active },
+            JsonCommand::ShowTyping { show } => Command::ShowTyping(show),
         }
     }
 }
@@ -127,6 +141,8 @@ impl JsonCommand {
                 room: None,
                 node: None,
             },
+            Command::Typing { room, active } => JsonCommand::Typing { room, active },
+            Command::ShowTyping(show) => JsonCommand::ShowTyping { show },
             #[cfg(debug_assertions)]
             Command::DebugPanic(_) => return None,
         })
@@ -236,6 +252,11 @@ enum JsonEvent<'a> {
     NodeList {
         nodes: Vec<JsonNode<'a>>,
     },
+    Typing {
+        room: &'a str,
+        nick: &'a str,
+        active: bool,
+    },
 }
 
 impl<'a> From<&'a Event> for JsonEvent<'a> {
@@ -315,6 +336,11 @@ impl<'a> From<&'a Event> for JsonEvent<'a> {
             Event::Shutdown { reason } => JsonEvent::Shutdown { reason },
             Event::NodeList { nodes } => JsonEvent::NodeList {
                 nodes: nodes.iter().map(JsonNode::from).collect(),
+            },
+            Event::Typing { room, nick, active } => JsonEvent::Typing {
+                room,
+                nick,
+                active: *active,
             },
         }
     }
@@ -399,6 +425,15 @@ mod tests {
             encode_event(&Event::NickOk { nick: "a".into() }).unwrap(),
             r#"{"type":"nick_ok","nick":"a"}"#
         );
+        assert_eq!(
+            encode_event(&Event::Typing {
+                room: "general".into(),
+                nick: "alice".into(),
+                active: true
+            })
+            .unwrap(),
+            r#"{"type":"typing","room":"general","nick":"alice","active":true}"#
+        );
     }
 
     #[test]
@@ -415,6 +450,11 @@ mod tests {
             },
             Command::CreateCode,
             Command::Quit(None),
+            Command::Typing {
+                room: "r".into(),
+                active: true,
+            },
+            Command::ShowTyping(false),
         ] {
             let text = encode_command(&command).unwrap();
             assert_eq!(decode_command(&text).unwrap(), command, "{text}");

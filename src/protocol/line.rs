@@ -40,6 +40,10 @@ pub const HELP: &[(&str, &str)] = &[
         "create a room (on a chosen node), or without a name an unlisted one named by a code, and join it",
     ),
     ("/nodes", "list the cluster's nodes"),
+    (
+        "/typing on|off",
+        "show when others are typing (off by default)",
+    ),
     ("/ping [TOKEN]", "check the connection"),
     ("/quit [REASON] (/q)", "disconnect"),
     ("/help (/h)", "show this list"),
@@ -135,6 +139,16 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
         "quit" | "q" => Command::Quit((!args.is_empty()).then(|| args.to_string())),
         "help" | "h" | "?" => Command::Help,
         "nodes" => Command::ListNodes,
+        "typing" => match args.to_ascii_lowercase().as_str() {
+            "on" => Command::ShowTyping(true),
+            "off" => Command::ShowTyping(false),
+            _ => {
+                return Err(Refusal::new(
+                    ErrorCode::BadArguments,
+                    "/typing takes on or off",
+                ));
+            }
+        },
         "create" => {
             let words: Vec<&str> = args.split_whitespace().collect();
             match words.as_slice() {
@@ -322,6 +336,16 @@ pub fn render(event: &Event) -> Bytes {
                 list.join(", ")
             )
         }
+        Event::Typing {
+            room,
+            nick,
+            active: true,
+        } => writeln!(out, "{} #{room} -- {nick} is typing", now()),
+        Event::Typing {
+            room,
+            nick,
+            active: false,
+        } => writeln!(out, "{} #{room} -- {nick} stopped typing", now()),
     };
     Bytes::from(out)
 }
@@ -392,6 +416,9 @@ mod tests {
         assert_eq!(cmd("/help"), Command::Help);
         assert_eq!(cmd("/h"), Command::Help);
         assert_eq!(cmd("/nodes"), Command::ListNodes);
+        assert_eq!(cmd("/typing on"), Command::ShowTyping(true));
+        assert_eq!(cmd("/TYPING Off"), Command::ShowTyping(false));
+        assert_eq!(refused("/typing"), ErrorCode::BadArguments);
         assert_eq!(
             cmd("/create #r on n2"),
             Command::Create {
@@ -482,6 +509,19 @@ mod tests {
             }),
             "00:00:00 *a -> b* psst\n"
         );
+        let typing = |active| {
+            String::from_utf8(
+                render(&Event::Typing {
+                    room: "r".into(),
+                    nick: "bob".into(),
+                    active,
+                })
+                .to_vec(),
+            )
+            .unwrap()
+        };
+        assert!(typing(true).ends_with(" #r -- bob is typing\n"));
+        assert!(typing(false).ends_with(" #r -- bob stopped typing\n"));
     }
 
     mod fuzz {

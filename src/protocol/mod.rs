@@ -83,6 +83,17 @@ pub enum Command {
     /// Create a room named by a random, unguessable code, unlisted in room lists, and join it:
     /// anyone with the code can join.
     CreateCode,
+    /// Tell a room's other members that you are typing (`active`) or stopped. The room
+    /// throttles and expires these (see [`TYPING_REFRESH_MS`], [`TYPING_EXPIRY_MS`]).
+    Typing {
+        /// The room.
+        room: String,
+        /// `true` while typing.
+        active: bool,
+    },
+    /// Whether to receive [`Event::Typing`]: on by default for the framed and JSON formats, off
+    /// for the line format (`/typing on`).
+    ShowTyping(bool),
     /// Debug builds only: make an actor panic, so tests can check supervision. (Always the
     /// last variant: release builds have none, and variants are encoded by position.)
     #[cfg(debug_assertions)]
@@ -288,7 +299,24 @@ pub enum Event {
         /// Every node this node knows, itself first.
         nodes: Vec<NodeInfo>,
     },
+    /// Someone in a room you are in started or stopped typing. `active: false` comes when they
+    /// say so, send a message, leave, disconnect, or stop refreshing for [`TYPING_EXPIRY_MS`].
+    Typing {
+        /// The room.
+        room: String,
+        /// Who.
+        nick: String,
+        /// `true`: typing; `false`: stopped.
+        active: bool,
+    },
 }
+
+/// A client that keeps typing sends [`Command::Typing`] `active: true` again at most this often;
+/// rooms pass on at most one such refresh per member in this time.
+pub const TYPING_REFRESH_MS: u64 = 3_000;
+
+/// A typing state that is not refreshed within this time ends (the room sends `active: false`).
+pub const TYPING_EXPIRY_MS: u64 = 6_000;
 
 /// Stable, machine-readable error codes. The line protocol shows them in snake case
 /// ([`ErrorCode::as_str`]); the framed protocol carries the variant.
@@ -476,9 +504,12 @@ impl Command {
             Command::PrivateMsg { to, text: t } => [text(to), text(t)],
             Command::History { room, .. } => [maybe(room), None],
             Command::Create { room, node } => [text(room), maybe(node)],
-            Command::ListRooms | Command::Help | Command::ListNodes | Command::CreateCode => {
-                [None, None]
-            }
+            Command::Typing { room, .. } => [text(room), None],
+            Command::ListRooms
+            | Command::Help
+            | Command::ListNodes
+            | Command::CreateCode
+            | Command::ShowTyping(_) => [None, None],
             #[cfg(debug_assertions)]
             Command::DebugPanic(PanicTarget::Room(room)) => [text(room), None],
             #[cfg(debug_assertions)]

@@ -65,6 +65,8 @@ struct Shared {
     closing: AtomicBool,
     /// Set once the client has a nick (its registration is complete).
     registered: AtomicBool,
+    /// Whether the client wants typing indicators.
+    typing: AtomicBool,
     /// Woken (all waiters) when a close is requested, to interrupt a blocked write.
     closed: Notify,
     how: OnceLock<Close>,
@@ -100,6 +102,7 @@ pub fn channel(bound: Bound, format: Format) -> (Outbound, OutboundRx) {
         ready: Notify::new(),
         closing: AtomicBool::new(false),
         registered: AtomicBool::new(false),
+        typing: AtomicBool::new(format != Format::Line),
         closed: Notify::new(),
         how: OnceLock::new(),
     });
@@ -176,6 +179,17 @@ impl Outbound {
     /// longer applies to it.
     pub fn set_registered(&self) {
         self.shared.registered.store(true, Ordering::Release);
+    }
+
+    /// Whether the client wants [`Event::Typing`]: on by default except for netcat users, who
+    /// ask with `/typing on`.
+    pub fn wants_typing(&self) -> bool {
+        self.shared.typing.load(Ordering::Relaxed)
+    }
+
+    /// Turns typing indicators on or off for this client.
+    pub fn set_typing(&self, on: bool) {
+        self.shared.typing.store(on, Ordering::Relaxed);
     }
 
     /// Whether the client is registered.

@@ -178,6 +178,19 @@ impl RelayState {
             }
         }
         let encoded = Encoded::new(&event);
+        if let Event::Typing { nick, .. } = &event {
+            // Only to those who want it, never back to the typist.
+            let sessions = &self.sessions;
+            for (session, outbound) in &subs.members {
+                let typist = sessions
+                    .get(session)
+                    .is_some_and(|s| s.nick.as_ref() == Some(nick));
+                if outbound.wants_typing() && !typist {
+                    outbound.send(encoded.bytes(outbound.format()));
+                }
+            }
+            return;
+        }
         for outbound in subs.members.values() {
             outbound.send(encoded.bytes(outbound.format()));
         }

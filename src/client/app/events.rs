@@ -173,6 +173,7 @@ impl App {
             } => {
                 if let Some(idx) = self.find(&Target::Room(room)) {
                     self.buffers[idx].remove_user(&nick);
+                    self.buffers[idx].set_typing(&nick, None);
                     let text = match reason {
                         Some(reason) => format!("{nick} left ({reason})"),
                         None => format!("{nick} left"),
@@ -266,6 +267,12 @@ impl App {
                     buffer.system(now, text);
                 }
             }
+            Event::Typing { room, nick, active } => {
+                if let Some(idx) = self.find(&Target::Room(room)) {
+                    let until = active.then_some(now + TYPING_EXPIRY_MS);
+                    self.buffers[idx].set_typing(&nick, until);
+                }
+            }
         }
         actions
     }
@@ -290,6 +297,7 @@ impl App {
         }
         let buffer = &mut self.buffers[idx];
         buffer.last_seq = Some(buffer.last_seq.map_or(m.seq, |last| last.max(m.seq)));
+        buffer.set_typing(&m.from, None);
         let own = self.is_me(&m.from);
         let mention = !own && self.mentions_me(&m.text);
         self.push(

@@ -89,9 +89,43 @@ impl App {
             KeyCode::Enter => return self.submit(),
             _ => {
                 self.input.edit(key);
+                return self.typed();
             }
         }
         Vec::new()
+    }
+
+    /// After an edit of the input line: tells the current room that the user is typing (at most
+    /// every [`TYPING_REFRESH_MS`]), or that they stopped when the line was emptied. Commands
+    /// being typed (`/...`) are nobody's business.
+    fn typed(&mut self) -> Vec<Action> {
+        let now = self.now();
+        let value = self.input.value();
+        let composing = !value.trim().is_empty() && !value.starts_with('/');
+        if !self.online() {
+            self.typing_sent = None;
+            return Vec::new();
+        }
+        if !composing {
+            return match self.typing_sent.take() {
+                Some((room, _)) => vec![Action::Send(Command::Typing {
+                    room,
+                    active: false,
+                })],
+                None => Vec::new(),
+            };
+        }
+        let Some(room) = self.current_room() else {
+            return Vec::new();
+        };
+        if let Some((sent, at)) = &self.typing_sent
+            && *sent == room
+            && now < at + TYPING_REFRESH_MS
+        {
+            return Vec::new();
+        }
+        self.typing_sent = Some((room.clone(), now));
+        vec![Action::Send(Command::Typing { room, active: true })]
     }
 
     /// A termination signal or a lost terminal: quit, telling the server why.
@@ -164,6 +198,8 @@ impl App {
     // ----- the input line -----
 
     fn submit(&mut self) -> Vec<Action> {
+        // A message ends the typing state at the room; a command leaves it to expire.
+        self.typing_sent = None;
         let line = self.input.take();
         if line.trim().is_empty() {
             return Vec::new();

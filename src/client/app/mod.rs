@@ -24,7 +24,10 @@ use super::input::InputLine;
 use super::theme::Theme;
 use super::view::{self, Clock, Look};
 use crate::names;
-use crate::protocol::{ChatMessage, Command, ErrorCode, Event, NodeStatus, PROTOCOL_VERSION, line};
+use crate::protocol::{
+    ChatMessage, Command, ErrorCode, Event, NodeStatus, PROTOCOL_VERSION, TYPING_EXPIRY_MS,
+    TYPING_REFRESH_MS, line,
+};
 
 mod events;
 mod keys;
@@ -215,6 +218,8 @@ pub struct App {
     attempt: u32,
     /// Reconnect by itself after a loss (false after a kick).
     auto_reconnect: bool,
+    /// The room we last told that the user is typing, and when (ms since the epoch).
+    typing_sent: Option<(String, u64)>,
 }
 
 impl App {
@@ -253,6 +258,7 @@ impl App {
             server_index: 0,
             attempt: 0,
             auto_reconnect: true,
+            typing_sent: None,
             config,
         }
     }
@@ -315,6 +321,11 @@ impl App {
 
     fn now(&self) -> u64 {
         (self.now)()
+    }
+
+    /// Who is typing in the current buffer, for the status bar.
+    pub fn typing_text(&self) -> Option<String> {
+        self.current_buffer().typing_text(self.now())
     }
 
     // ----- connection bookkeeping -----

@@ -676,3 +676,55 @@ fn mouse_wheel_scrolls_and_a_click_switches() {
         "row 2 of the screen is the sidebar's second entry"
     );
 }
+
+#[test]
+fn typing_is_announced_throttled_and_shown_until_it_ends() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NOW: AtomicU64 = AtomicU64::new(1_000);
+    let mut app = chatting();
+    app.now = || NOW.load(Ordering::Relaxed);
+    let typing = |active| {
+        vec![Action::Send(Command::Typing {
+            room: "lobby".into(),
+            active,
+        })]
+    };
+    assert_eq!(app.on_key(key(KeyCode::Char('h'))), typing(true));
+    assert!(app.on_key(key(KeyCode::Char('i'))).is_empty(), "throttled");
+    NOW.store(1_000 + TYPING_REFRESH_MS, Ordering::Relaxed);
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('!'))),
+        typing(true),
+        "refreshed"
+    );
+    for _ in 0..2 {
+        assert!(app.on_key(key(KeyCode::Backspace)).is_empty());
+    }
+    assert_eq!(
+        app.on_key(key(KeyCode::Backspace)),
+        typing(false),
+        "an emptied line stops it"
+    );
+    assert!(
+        app.on_key(key(KeyCode::Char('/'))).is_empty(),
+        "commands are private"
+    );
+
+    // Others typing show in the status line until they stop, say something, or expire.
+    let now = NOW.load(Ordering::Relaxed);
+    let bob = |active| Event::Typing {
+        room: "lobby".into(),
+        nick: "bob".into(),
+        active,
+    };
+    app.on_event(bob(true));
+    assert_eq!(app.typing_text().as_deref(), Some("bob is typing…"));
+    app.on_event(Event::Message(msg("lobby", 1, "bob", "hi")));
+    assert_eq!(app.typing_text(), None, "a message ends it");
+    app.on_event(bob(true));
+    app.on_event(bob(false));
+    assert_eq!(app.typing_text(), None);
+    app.on_event(bob(true));
+    NOW.store(now + TYPING_EXPIRY_MS, Ordering::Relaxed);
+    assert_eq!(app.typing_text(), None, "expired");
+}

@@ -33,6 +33,15 @@ pub struct Post {
     pub action: bool,
 }
 
+/// A member started or stopped typing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypingPost {
+    /// Who.
+    pub from: MemberAddr,
+    /// `true` while typing.
+    pub active: bool,
+}
+
 /// The answer to a join.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JoinReply {
@@ -65,7 +74,15 @@ pub struct UserList(pub Vec<String>);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryReply(pub Vec<ChatMessage>);
 
-crate::remote_payload!(Departure, Post, JoinReply, Adoption, UserList, HistoryReply);
+crate::remote_payload!(
+    Departure,
+    TypingPost,
+    Post,
+    JoinReply,
+    Adoption,
+    UserList,
+    HistoryReply
+);
 
 /// What a room does.
 #[derive(RactorClusterMessage)]
@@ -95,4 +112,9 @@ pub enum RoomMsg {
     /// The room's summary, for `chatctl rooms`.
     #[rpc]
     Info(RpcReplyPort<RoomRow>),
+    /// A member started or stopped typing (passed on to the others, throttled).
+    Typing(TypingPost),
+    /// Ends the typing states that were not refreshed in time (the room sends itself this
+    /// while anyone is typing).
+    TypingSweep,
 }

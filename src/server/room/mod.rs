@@ -11,6 +11,9 @@
 
 pub mod history;
 pub mod members;
+pub mod typing;
+
+use std::time::Instant;
 
 use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
@@ -23,12 +26,13 @@ use crate::server::msg::member::{Member, MemberAddr};
 use crate::server::msg::registry::RegistryMsg;
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::{
-    Adoption, Departure, HistoryReply, JoinReply, Post, RoomMsg, UserList,
+    Adoption, Departure, HistoryReply, JoinReply, Post, RoomMsg, TypingPost, UserList,
 };
 use crate::server::msg::room_supervisor::RoomArgs;
 use crate::server::timeouts::ROOM_RECOVERY_MS;
 use history::History;
 use members::Members;
+use typing::Typists;
 
 /// The room actor.
 pub struct Room;
@@ -47,6 +51,10 @@ pub struct RoomState {
     /// Join requests handled so far; the registry compares it with the joins it sent this way,
     /// so an empty room is only closed when no join is on its way to it.
     joins: u64,
+    /// Who is typing.
+    typists: Typists,
+    /// Whether a [`RoomMsg::TypingSweep`] is on its way.
+    sweeping: bool,
 }
 
 impl RoomState {
@@ -116,6 +124,7 @@ impl RoomState {
             return;
         }
         for addr in &gone {
+            self.typists.stop(addr);
             if let Some(nick) = self.members.remove(addr)
                 && self.presence()
             {
@@ -190,6 +199,7 @@ impl RoomState {
     }
 
     fn leave(&mut self, departure: Departure) {
+        self.stop_typing(&departure.addr);
         let Some(nick) = self.members.remove(&departure.addr) else {
             return;
         };
@@ -225,10 +235,60 @@ impl RoomState {
             }
             return;
         };
+        self.stop_typing(&post.from);
         let message = self
             .history
             .append(&self.args.name, nick, post.text, post.action, now_ms());
         self.deliver(Event::Message(message));
+    }
+
+    /// Tells the others that `addr` started or stopped typing, throttled (see [`typing`]), and
+    /// makes sure expired states are swept. Rooms too big for presence skip typing too.
+    fn typing(&mut self, myself: &ActorRef<RoomMsg>, TypingPost { from, active }: TypingPost) {
+        if !self.presence() {
+            return;
+        }
+        let Some(nick) = self.members.nick(&from).cloned() else {
+            return;
+        };
+        if self.typists.update(&from, active, Instant::now()) {
+            self.tell_typing(nick, active);
+        }
+        if !self.typists.is_empty() && !self.sweeping {
+            self.sweeping = true;
+            myself.send_after(typing::SWEEP_EVERY, || RoomMsg::TypingSweep);
+        }
+    }
+
+    /// Ends the typing states that were not refreshed in time.
+    fn sweep_typing(&mut self, myself: &ActorRef<RoomMsg>) {
+        self.sweeping = false;
+        for addr in self.typists.expire(Instant::now()) {
+            if let Some(nick) = self.members.nick(&addr).cloned() {
+                self.tell_typing(nick, false);
+            }
+        }
+        if !self.typists.is_empty() {
+            self.sweeping = true;
+            myself.send_after(typing::SWEEP_EVERY, || RoomMsg::TypingSweep);
+        }
+    }
+
+    /// `addr` is no longer typing (it said something or is leaving): the others are told if it was.
+    fn stop_typing(&mut self, addr: &MemberAddr) {
+        if self.typists.stop(addr)
+            && let Some(nick) = self.members.nick(addr).cloned()
+        {
+            self.tell_typing(nick, false);
+        }
+    }
+
+    fn tell_typing(&mut self, nick: String, active: bool) {
+        self.deliver(Event::Typing {
+            room: self.args.name.clone(),
+            nick,
+            active,
+        });
     }
 
     fn rename(&mut self, member: Member) {
@@ -298,6 +358,8 @@ impl Actor for Room {
             members: Members::default(),
             joins: 0,
             created_ms: now_ms(),
+            typists: Typists::default(),
+            sweeping: false,
         };
         if restore {
             let recovered = ractor::call_t!(
@@ -353,6 +415,8 @@ impl Actor for Room {
                     unlisted: state.args.unlisted,
                 });
             }
+            RoomMsg::Typing(post) => state.typing(&myself, post),
+            RoomMsg::TypingSweep => state.sweep_typing(&myself),
             RoomMsg::DebugPanic => {
                 #[cfg(debug_assertions)]
                 panic!("room {}: panic requested by /debug-panic", state.args.name);

@@ -16,6 +16,7 @@ mod private;
 mod quit;
 mod rooms;
 mod say;
+mod typing;
 mod users;
 
 use ractor::ActorRef;
@@ -55,6 +56,11 @@ pub async fn execute(
         Command::ListNodes => Ok(nodes::run(state).await?),
         Command::Create { room, node } => create::run(state, room, node).await,
         Command::CreateCode => create::by_code(state).await,
+        Command::Typing { room, active } => Ok(typing::run(state, room, active).await?),
+        Command::ShowTyping(on) => {
+            typing::show(state, on);
+            Ok(())
+        }
         Command::Help => {
             help::run(state);
             Ok(())
