@@ -24,7 +24,8 @@
 //! - [`server::front`]: the fronts — adapters between a wire format and the sessions
 //!   ([`server::front::line`], [`server::front::frame`], [`server::front::json`]).
 //! - [`server::admission`]: connection limits, in all and per address, shared by the fronts.
-//! - [`server::web`]: the web front's HTTP listener: the page, `/healthz`, the WebSocket.
+//! - [`server::web`]: the web front's HTTP listener: the page, `/healthz`, the WebSocket (over
+//!   TLS with `[web.tls]`).
 //! - [`server::connection`]: the task that owns a socket: bounded reads, rate limit, batched
 //!   writes.
 //! - [`server::outbound`]: a session's bounded outgoing queue of shared bytes.
@@ -34,7 +35,7 @@
 //! - [`server::registry`]: rooms and nicks by name ([`server::registry::nicks`]); parent of the
 //!   sessions.
 //! - [`server::room`]: the room actor: members ([`server::room::members`]), numbering and
-//!   history ([`server::room::history`]), fan-out.
+//!   history ([`server::room::history`]), who is typing ([`server::room::typing`]), fan-out.
 //! - [`server::room_supervisor`]: restarts rooms that fail.
 //! - [`server::relay`]: delivery of room events to this node's sessions.
 //! - [`server::cluster`]: linking nodes — the naming scheme ([`server::cluster::directory`]),
@@ -42,7 +43,8 @@
 //!   ([`server::cluster::admission`]), room failover, membership, the gateway, cookie and TLS.
 //! - [`server::timeouts`]: every actor call timeout, named.
 //! - [`server::control`]: the admin control socket that `chatctl` talks to.
-//! - [`server::stats`]: node-wide message counters.
+//! - [`server::stats`]: node-wide counters: messages, cut-offs, failovers.
+//! - [`server::metrics`]: the Prometheus endpoint that shows them (`[metrics] listen`).
 //! - [`server::reload`]: re-reading the configuration while running (SIGHUP, `chatctl reload`).
 //! - [`server::systemd`]: readiness, status, reload, stopping and watchdog notifications.
 //! - [`server::logging`]: journald under systemd, text or JSON on stderr otherwise.

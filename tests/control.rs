@@ -69,6 +69,14 @@ fn status_rooms_and_users_report_what_exists() {
         .collect();
     assert_eq!(nicks, ["ann", "bob"]);
     assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["protocol"] == "line" && u["sendq"].as_u64().is_some()),
+        "{users}"
+    );
+    assert!(
         json(&server, &["users", "general"])
             .as_array()
             .unwrap()

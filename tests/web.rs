@@ -32,12 +32,20 @@ async fn connect(addr: SocketAddr) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, value: Value) {
+/// Any WebSocket stream, plain or over TLS.
+trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Stream for S {}
+
+async fn send(ws: &mut WebSocketStream<impl Stream>, value: Value) {
     ws.send(Message::text(value.to_string())).await.unwrap();
 }
 
 /// Reads events until one has `type` and satisfies `pred`; returns it.
-async fn expect(ws: &mut Ws, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+async fn expect(
+    ws: &mut WebSocketStream<impl Stream>,
+    kind: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let mut seen = Vec::new();
     let found = tokio::time::timeout(WAIT, async {
         while let Some(message) = ws.next().await {
@@ -387,5 +395,151 @@ fn typing_reaches_the_others_throttled_and_ends_by_expiry_message_or_leave() {
             .any(|l| l.contains(" is typing") || l.contains("stopped typing")),
         "{:?}",
         dave.seen
+    );
+}
+
+/// The value of the sample `name` (with its labels) in a Prometheus exposition.
+fn sample(exposition: &str, name: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn metrics_count_sessions_by_front_messages_and_cut_offs() {
+    let server = Server::start("[metrics]\nlisten = \"127.0.0.1:0\"\n");
+    let metrics = server.metrics_addr();
+    let mut bob = server.user("bob", "general");
+    runtime().block_on(async {
+        let mut alice = user(server.web_addr(), "alice", "general").await;
+        send(&mut alice, json!({"type": "msg", "text": "counted"})).await;
+        expect(&mut alice, "message", |m| m["text"] == "counted").await;
+        bob.expect("<alice> counted");
+        let response = get(metrics, "/metrics");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(
+            response.contains("application/openmetrics-text"),
+            "{response}"
+        );
+        for (name, value) in [
+            ("chatd_sessions{protocol=\"line\"}", 1.0),
+            ("chatd_sessions{protocol=\"web\"}", 1.0),
+            ("chatd_sessions{protocol=\"frame\"}", 0.0),
+            ("chatd_rooms_hosted", 1.0),
+            ("chatd_messages_in_total", 1.0),
+            ("chatd_messages_out_total", 2.0),
+            ("chatd_cluster_peers_up", 0.0),
+            ("chatd_room_failovers_total", 0.0),
+        ] {
+            assert_eq!(
+                sample(&response, name),
+                Some(value),
+                "{name} in\n{response}"
+            );
+        }
+        assert!(sample(&response, "chatd_send_queue_bytes").is_some());
+        assert!(sample(&response, "chatd_resident_memory_bytes").is_some_and(|b| b > 0.0));
+        // An administrator's kick is a cut-off, by its reason.
+        let kicked = std::process::Command::new(env!("CARGO_BIN_EXE_chatctl"))
+            .arg("--socket")
+            .arg(&server.socket)
+            .args(["kick", "alice"])
+            .output()
+            .unwrap();
+        crate::util::assert_success(&kicked);
+        close_frame(&mut alice, WAIT).await;
+        crate::util::eventually(WAIT, "the kick counted", || {
+            sample(
+                &get(metrics, "/metrics"),
+                "chatd_cut_offs_total{reason=\"kicked\"}",
+            ) == Some(1.0)
+        });
+    });
+}
+
+/// A self-signed certificate for 127.0.0.1, as `[web.tls]` lines, and its DER for a client.
+fn web_certificate(dir: &std::path::Path) -> (String, Vec<u8>) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (dir.join("web.pem"), dir.join("web.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let lines = format!(
+        "[web.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        cert_path.display(),
+        key_path.display()
+    );
+    (lines, cert.der().to_vec())
+}
+
+/// A TLS connection to `addr` that trusts only `cert`.
+async fn tls_connect(
+    addr: SocketAddr,
+    cert: &[u8],
+) -> tokio_rustls::client::TlsStream<AsyncTcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(cert.to_vec()))
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = AsyncTcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    connector.connect(name, tcp).await.expect("TLS handshake")
+}
+
+#[test]
+fn with_web_tls_the_page_and_the_websocket_are_served_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tls, cert) = web_certificate(dir.path());
+    let server = Server::start(&tls);
+    let web = server.web_addr();
+    assert!(
+        server.log().contains(&format!("https://{web}/")),
+        "{}",
+        server.log()
+    );
+    let mut bob = server.user("bob", "general");
+    runtime().block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tls_connect(web, &cert).await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+        let stream = tls_connect(web, &cert).await;
+        let (mut wss, _) = tokio_tungstenite::client_async(format!("wss://{web}/ws"), stream)
+            .await
+            .expect("WebSocket over TLS");
+        expect(&mut wss, "welcome", |_| true).await;
+        send(&mut wss, json!({"type": "nick", "nick": "alice"})).await;
+        send(&mut wss, json!({"type": "join", "room": "general"})).await;
+        expect(&mut wss, "joined", |_| true).await;
+        send(&mut wss, json!({"type": "msg", "text": "encrypted hello"})).await;
+        bob.expect("#general <alice> encrypted hello");
+        bob.send("and back");
+        expect(&mut wss, "message", |m| m["text"] == "and back").await;
+    });
+    // Plain http on the TLS port gets no page.
+    let mut plain = TcpStream::connect(web).unwrap();
+    plain.set_read_timeout(Some(WAIT)).unwrap();
+    write!(plain, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(
+        !answer.starts_with(b"HTTP/1.1 200"),
+        "plain http was served"
     );
 }

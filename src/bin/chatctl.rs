@@ -253,9 +253,13 @@ fn human(cmd: &Cmd, data: &Value) {
             ),
         ),
         Cmd::Users { .. } => table(
-            &["nick", "node", "address", "since", "rooms"],
+            &[
+                "nick", "node", "protocol", "address", "since", "sendq", "rooms",
+            ],
             rows(
-                &["nick", "node", "address", "since_ms", "rooms"],
+                &[
+                    "nick", "node", "protocol", "address", "since_ms", "sendq", "rooms",
+                ],
                 &["since_ms"],
             ),
         ),

@@ -118,6 +118,15 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
         }
         None => None,
     };
+    let metrics = match config.metrics {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
+            listener.set_nonblocking(true)?;
+            Some(listener)
+        }
+        None => None,
+    };
     let control = chatd::server::control::server::bind(&config.control)?;
     // Until the runtime watches them, SIGTERM, SIGINT and SIGHUP wait instead of killing the
     // process by their default action: a supervisor may signal the daemon the instant the
@@ -158,7 +167,7 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
         overrides,
         set_log_level: Some(set_log_level),
     };
-    let result = run(config, options, listener, web, control);
+    let result = run(config, options, listener, web, metrics, control);
     if let Some(pidfile) = &daemon {
         let _ = std::fs::remove_file(pidfile);
     }
@@ -170,6 +179,7 @@ fn run(
     options: ReloadOptions,
     listener: std::net::TcpListener,
     web: Option<std::net::TcpListener>,
+    metrics: Option<std::net::TcpListener>,
     control: chatd::server::control::server::ControlSocket,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -178,8 +188,12 @@ fn run(
         .context("cannot start the runtime")?;
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        let web = web.map(tokio::net::TcpListener::from_std).transpose()?;
+        let listeners = chatd::server::node::Listeners {
+            client: tokio::net::TcpListener::from_std(listener)?,
+            web: web.map(tokio::net::TcpListener::from_std).transpose()?,
+            metrics: metrics.map(tokio::net::TcpListener::from_std).transpose()?,
+            control: Some(control),
+        };
         let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
         let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
         // Registered now so that a SIGHUP during start-up is caught; the node watches it later.
@@ -195,7 +209,7 @@ fn run(
                 _ = interrupt.recv() => {}
             }
         };
-        chatd::server::node::run(config, options, listener, web, Some(control), shutdown).await?;
+        chatd::server::node::run(config, options, listeners, shutdown).await?;
         Ok(())
     })
 }

@@ -36,6 +36,16 @@ pub struct Settings {
     pub control: ControlSettings,
     /// `[web]`
     pub web: WebSettings,
+    /// `[metrics]`
+    pub metrics: MetricsSettings,
+}
+
+/// `[metrics]`: the Prometheus endpoint (see [`crate::server::metrics`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Address serving `GET /metrics`, `IP:PORT`; empty: no metrics endpoint.
+    pub listen: String,
 }
 
 /// `[web]`: the browser front (see [`crate::server::web`]).
@@ -50,6 +60,27 @@ pub struct WebSettings {
     pub allowed_origins: Vec<String>,
     /// Reverse proxies (`IP` or `IP/PREFIX`) whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<String>,
+    /// `[web.tls]`: serve https and wss.
+    pub tls: WebTlsSettings,
+}
+
+/// `[web.tls]`: set both keys to serve the web front over TLS (both empty: plain http).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebTlsSettings {
+    /// The certificate chain (PEM).
+    pub cert: String,
+    /// Its private key (PEM).
+    pub key: String,
+}
+
+/// The validated `[web.tls]` section.
+#[derive(Debug, Clone)]
+pub struct WebTlsConfig {
+    /// Certificate chain file.
+    pub cert: PathBuf,
+    /// Private key file.
+    pub key: PathBuf,
 }
 
 impl Default for WebSettings {
@@ -59,6 +90,7 @@ impl Default for WebSettings {
             listen: "127.0.0.1:8080".into(),
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            tls: WebTlsSettings::default(),
         }
     }
 }
@@ -72,6 +104,8 @@ pub struct WebConfig {
     pub allowed_origins: Vec<String>,
     /// `web.trusted_proxies`, parsed.
     pub trusted_proxies: Vec<Network>,
+    /// `[web.tls]`, when set.
+    pub tls: Option<WebTlsConfig>,
 }
 
 /// `[control]`: the admin control socket (see [`crate::server::control`]).
@@ -388,6 +422,8 @@ pub struct Config {
     pub exempt_addresses: Vec<Network>,
     /// `[web]`, when enabled.
     pub web: Option<WebConfig>,
+    /// `metrics.listen`, when set.
+    pub metrics: Option<SocketAddr>,
     /// `CHATD_` variables that are not configuration (no `__` in the name), to be warned about.
     pub ignored_env: Vec<String>,
 }
@@ -470,7 +506,7 @@ pub const REPLAY_LINE_OVERHEAD: usize = 128;
 
 /// The sections of the file, as `CHATD_SECTION__KEY` variables name them.
 const SECTIONS: &[&str] = &[
-    "server", "limits", "history", "log", "cluster", "control", "web",
+    "server", "limits", "history", "log", "cluster", "control", "web", "metrics",
 ];
 
 /// Splits the `CHATD_` environment (the process's, or `env`) into configuration variables and
@@ -935,16 +971,48 @@ impl Config {
                         .map_err(|message| invalid("web.trusted_proxies", message))?,
                 );
             }
+            let t = &s.web.tls;
+            let tls = match (t.cert.is_empty(), t.key.is_empty()) {
+                (true, true) => None,
+                (false, false) => {
+                    for (key, path) in [("web.tls.cert", &t.cert), ("web.tls.key", &t.key)] {
+                        if let Err(e) = std::fs::metadata(path) {
+                            return Err(invalid(key, format!("{path}: {e}")));
+                        }
+                    }
+                    Some(WebTlsConfig {
+                        cert: PathBuf::from(&t.cert),
+                        key: PathBuf::from(&t.key),
+                    })
+                }
+                _ => {
+                    return Err(invalid(
+                        "web.tls",
+                        "set cert and key together (or neither)".into(),
+                    ));
+                }
+            };
             Some(WebConfig {
                 listen,
                 allowed_origins: s.web.allowed_origins.clone(),
                 trusted_proxies,
+                tls,
             })
         } else {
             None
         };
+        let metrics = match s.metrics.listen.as_str() {
+            "" => None,
+            listen => Some(listen.parse().map_err(|e| {
+                invalid(
+                    "metrics.listen",
+                    format!("{listen:?} is not an IP:PORT address ({e})"),
+                )
+            })?),
+        };
         Ok(Config {
             web,
+            metrics,
             control,
             file: file.map(Path::to_path_buf),
             listen,

@@ -212,17 +212,35 @@ impl Actor for Root {
     }
 }
 
-/// Serves `listener` (and the web front and the control socket, when given) with the actor tree built from
-/// `config` until `shutdown` resolves, `chatctl shutdown` asks, or a core actor fails; then shuts
-/// down gracefully. SIGHUP (and `chatctl reload`) reload the configuration.
+/// The node's sockets, bound before it starts (before a daemon forks, so that a port in use is
+/// reported on the terminal).
+pub struct Listeners {
+    /// The client port (`server.listen`).
+    pub client: TcpListener,
+    /// The web front (`web.listen`), when enabled.
+    pub web: Option<TcpListener>,
+    /// The metrics endpoint (`metrics.listen`), when set.
+    pub metrics: Option<TcpListener>,
+    /// The control socket, when wanted.
+    pub control: Option<ControlSocket>,
+}
+
+/// Serves the client port (and the web front, the metrics endpoint and the control socket, when
+/// given) with the actor tree built from `config` until `shutdown` resolves, `chatctl shutdown`
+/// asks, or a core actor fails; then shuts down gracefully. SIGHUP (and `chatctl reload`) reload
+/// the configuration.
 pub async fn run(
     config: Config,
     options: ReloadOptions,
-    listener: TcpListener,
-    web: Option<TcpListener>,
-    control: Option<ControlSocket>,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
+    let Listeners {
+        client: listener,
+        web,
+        metrics,
+        control,
+    } = listeners;
     let failed = CancellationToken::new();
     let failure = Arc::new(std::sync::Mutex::new(None));
     let grace = Duration::from_secs(config.settings.server.shutdown_grace_secs);
@@ -238,6 +256,12 @@ pub async fn run(
         .as_ref()
         .map(|w| (w.allowed_origins.clone(), w.trusted_proxies.clone()))
         .unwrap_or_default();
+    let web_tls = match config.web.as_ref().and_then(|w| w.tls.as_ref()) {
+        Some(tls) => Some(
+            crate::server::web::tls(tls).map_err(|e| NodeError::Start(format!("web TLS: {e}")))?,
+        ),
+        None => None,
+    };
     let node = config.node_name().to_string();
     let cookie = match &config.cluster {
         Some(cluster) => Some(
@@ -313,7 +337,8 @@ pub async fn run(
         let addr = web
             .local_addr()
             .map_err(|e| NodeError::Start(format!("web front: {e}")))?;
-        tracing::info!(addr = %addr, "web front open: http://{addr}/");
+        let scheme = if web_tls.is_some() { "https" } else { "http" };
+        tracing::info!(addr = %addr, "web front open: {scheme}://{addr}/");
         let state = Arc::new(WebState {
             ctx: ctx.clone(),
             admissions: admissions.clone(),
@@ -321,7 +346,17 @@ pub async fn run(
             trusted_proxies: trusted_proxies.clone(),
             tracker: tracker.clone(),
         });
-        tracker.spawn(crate::server::web::run(web, state, stop.clone()));
+        tracker.spawn(crate::server::web::run(web, web_tls, state, stop.clone()));
+    }
+    if let Some(metrics) = metrics {
+        if let Ok(addr) = metrics.local_addr() {
+            tracing::info!(addr = %addr, "metrics at http://{addr}/metrics");
+        }
+        tracker.spawn(crate::server::metrics::run(
+            metrics,
+            ctx.clone(),
+            stop.clone(),
+        ));
     }
     tracker.spawn(listener::run(
         listener,

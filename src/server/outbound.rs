@@ -170,6 +170,19 @@ impl Outbound {
         });
     }
 
+    /// Why the server cut this client off, if it did (a close that dropped what was queued).
+    pub fn cut_off(&self) -> Option<ErrorCode> {
+        match self.shared.how.get() {
+            Some(Close::Abort { code, .. }) => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The bytes queued and not yet taken by the connection's writer.
+    pub fn queued_bytes(&self) -> usize {
+        self.shared.queue.lock().map_or(0, |queue| queue.bytes)
+    }
+
     /// Whether a close was requested.
     pub fn is_closing(&self) -> bool {
         self.shared.closing.load(Ordering::Acquire)

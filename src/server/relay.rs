@@ -16,7 +16,7 @@ use crate::server::cluster::{directory, failover};
 use crate::server::front::Encoded;
 use crate::server::msg::admin::UserRow;
 use crate::server::msg::member::{Member, MemberAddr};
-use crate::server::msg::relay::{RelayMsg, RoomRecovery};
+use crate::server::msg::relay::{Load, RelayMsg, RoomRecovery};
 use crate::server::msg::room::{Adoption, Departure, HistoryReply, RoomMsg};
 use crate::server::msg::session::SessionMsg;
 use crate::server::outbound::Outbound;
@@ -282,8 +282,20 @@ impl RelayState {
                 address: s.peer.clone(),
                 since_ms: s.since_ms,
                 rooms: s.rooms.clone(),
+                protocol: s.outbound.format().name().to_string(),
+                sendq: s.outbound.queued_bytes() as u64,
             })
             .collect()
+    }
+
+    /// Sessions by front and what their queues hold.
+    fn load(&self) -> Load {
+        let mut load = Load::default();
+        for s in self.sessions.values() {
+            load.sessions[s.outbound.format().index()] += 1;
+            load.queued_bytes += s.outbound.queued_bytes() as u64;
+        }
+        load
     }
 
     /// An event for every local session; with `close`, each connection closes after it.
@@ -363,6 +375,9 @@ impl Actor for Relay {
                 let _ = reply.send(state.recover(&room, room_ref));
             }
             RelayMsg::DropRoom { room, notice } => state.drop_room(&myself, room, notice),
+            RelayMsg::Load(reply) => {
+                let _ = reply.send(state.load());
+            }
             RelayMsg::Sessions(reply) => {
                 let _ = reply.send(state.rows());
             }
@@ -407,6 +422,7 @@ impl Actor for Relay {
                     .room
                     .get_name()
                     .and_then(|n| directory::host_of(&n).map(str::to_string));
+                state.stats.failover();
                 failover::recreate(name.to_string(), dead_host);
             }
             Some(winner) if !current_alive && winner.get_id() != subs.room.get_id() => {

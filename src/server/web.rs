@@ -1,6 +1,7 @@
 //! The web front's HTTP listener (`[web]`): `GET /` serves the web page embedded in the binary,
 //! `GET /healthz` answers 200 once the node serves, and `GET /ws` upgrades to a WebSocket that
-//! speaks the JSON front ([`crate::server::front::json`]).
+//! speaks the JSON front ([`crate::server::front::json`]); with `[web.tls]` all of it is served
+//! over TLS (https, wss) through axum-server's rustls acceptor.
 //!
 //! A WebSocket is a session like any other: admitted under the same connection limits as the
 //! client port (counted together), greeted with `welcome`, read through the same rate limit,
@@ -21,6 +22,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -31,11 +33,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::protocol::{ErrorCode, Refusal};
 use crate::server::admission::{Admissions, Ticket};
-use crate::server::config::Network;
+use crate::server::config::{Network, WebTlsConfig};
 use crate::server::connection::{drive, read_commands};
 use crate::server::context::NodeContext;
 use crate::server::front::{Format, Input, Source, json};
 use crate::server::outbound::{Close, OutboundRx};
+use crate::server::pem::{TlsError, certificates, private_key, rustls_error};
 use crate::server::session;
 
 /// The web page, embedded: no build step, no CDN, works offline and from a `.deb`.
@@ -57,18 +60,62 @@ pub struct WebState {
     pub tracker: TaskTracker,
 }
 
-/// Serves HTTP on `listener` until `stop`.
-pub async fn run(listener: TcpListener, state: Arc<WebState>, stop: CancellationToken) {
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The TLS setup of `[web.tls]`: its certificate chain and key, HTTP/1.1 only.
+pub fn tls(config: &WebTlsConfig) -> Result<RustlsConfig, TlsError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(rustls_error)?
+        .with_no_client_auth()
+        .with_single_cert(certificates(&config.cert)?, private_key(&config.key)?)
+        .map_err(rustls_error)?;
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(RustlsConfig::from_config(Arc::new(server)))
+}
+
+/// Serves HTTP on `listener` (HTTPS with `tls`) until `stop`.
+pub async fn run(
+    listener: TcpListener,
+    tls: Option<RustlsConfig>,
+    state: Arc<WebState>,
+    stop: CancellationToken,
+) {
     let app = Router::new()
         .route("/", get(page))
         .route("/healthz", get(healthz))
         .route("/ws", get(upgrade))
         .with_state(state);
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(e) = axum::serve(listener, service)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
-    {
+    let served = match tls {
+        None => {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        }
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                stop.cancelled().await;
+                stopper.graceful_shutdown(Some(CLOSE_TIMEOUT));
+            });
+            let acceptor = RustlsAcceptor::new(tls).handshake_timeout(TLS_HANDSHAKE_TIMEOUT);
+            match listener.into_std().and_then(axum_server::from_tcp) {
+                Ok(server) => {
+                    server
+                        .acceptor(acceptor)
+                        .handle(handle)
+                        .serve(service)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    if let Err(e) = served {
         tracing::error!(error = %e, "the web front stopped");
     }
 }

@@ -146,18 +146,28 @@ impl Server {
 
     /// The web front's address (from the log line that opens it).
     pub fn web_addr(&self) -> SocketAddr {
-        self.wait_log("web front open");
+        self.logged_addr("web front open")
+    }
+
+    /// The metrics endpoint's address (from the log line that opens it).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.logged_addr("metrics at")
+    }
+
+    /// The `addr=` of the first log line containing `marker`.
+    fn logged_addr(&self, marker: &str) -> SocketAddr {
+        self.wait_log(marker);
         let log = self.log();
         let line = log
             .lines()
-            .find(|l| l.contains("web front open"))
-            .expect("the web front's log line");
+            .find(|l| l.contains(marker))
+            .expect("the log line");
         let addr = line
             .split("addr=")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
-            .expect("addr= in the web front's log line");
-        addr.parse().expect("the web front's address")
+            .unwrap_or_else(|| panic!("addr= in {line:?}"));
+        addr.parse().expect("an address")
     }
 
     /// Everything chatd logged so far.

@@ -5,32 +5,15 @@
 //! A node's certificate must name the host part of its `cluster.advertise` address (a DNS name or
 //! an IP address SAN), since peers dial that address and check the name.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::server::config::TlsConfig;
-
-/// TLS could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    /// A PEM file could not be read or holds nothing usable.
-    #[error("{path}: {message}")]
-    File {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// rustls refused the material (e.g. the key does not match the certificate).
-    #[error("{0}")]
-    Rustls(String),
-}
+use crate::server::pem::{TlsError, certificates, file_error, private_key, rustls_error};
 
 /// Both sides of node-to-node TLS.
 #[derive(Clone)]
@@ -47,33 +30,11 @@ impl std::fmt::Debug for Tls {
     }
 }
 
-fn file_error(path: &Path, e: impl std::fmt::Display) -> TlsError {
-    TlsError::File {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
-
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| file_error(path, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_error(path, e))?;
-    if certs.is_empty() {
-        return Err(file_error(path, "no certificate in the file"));
-    }
-    Ok(certs)
-}
-
-fn rustls_error(e: impl std::fmt::Display) -> TlsError {
-    TlsError::Rustls(e.to_string())
-}
-
 /// Loads the certificate, key and CA, and builds both sides.
 pub fn load(config: &TlsConfig) -> Result<Tls, TlsError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let chain = certificates(&config.cert)?;
-    let key = PrivateKeyDer::from_pem_file(&config.key).map_err(|e| file_error(&config.key, e))?;
+    let key = private_key(&config.key)?;
     let mut roots = RootCertStore::empty();
     for ca in certificates(&config.ca)? {
         roots.add(ca).map_err(|e| file_error(&config.ca, e))?;

@@ -68,6 +68,29 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// Every format, in the order [`Format::index`] numbers them.
+    pub const ALL: [Format; 3] = [Format::Line, Format::Frame, Format::Json];
+
+    /// The front's name as administrators see it: `line`, `frame`, `web`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Line => "line",
+            Format::Frame => "frame",
+            Format::Json => "web",
+        }
+    }
+
+    /// This format's place in [`Format::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Format::Line => 0,
+            Format::Frame => 1,
+            Format::Json => 2,
+        }
+    }
+}
+
 impl From<Protocol> for Format {
     fn from(protocol: Protocol) -> Format {
         match protocol {

@@ -34,6 +34,12 @@ pub struct UserRow {
     pub since_ms: u64,
     /// Rooms it is in.
     pub rooms: Vec<String>,
+    /// Its front: `line`, `frame` or `web`.
+    #[serde(default)]
+    pub protocol: String,
+    /// Bytes waiting in its send queue.
+    #[serde(default)]
+    pub sendq: u64,
 }
 
 crate::remote_payload!(RoomRow, UserRow);

@@ -19,6 +19,15 @@ pub struct RoomRecovery {
     pub last_seq: u64,
 }
 
+/// How much this node's sessions hold, for the metrics endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Load {
+    /// Sessions by front, indexed as [`crate::server::front::Format::ALL`].
+    pub sessions: [u64; 3],
+    /// Bytes waiting in all send queues.
+    pub queued_bytes: u64,
+}
+
 /// What the relay does.
 #[derive(RactorMessage)]
 pub enum RelayMsg {
@@ -92,6 +101,8 @@ pub enum RelayMsg {
     Broadcast(Event),
     /// Every local session, for `chatctl users`.
     Sessions(RpcReplyPort<Vec<UserRow>>),
+    /// Sessions by front and queued bytes, for the metrics endpoint.
+    Load(RpcReplyPort<Load>),
     /// Send every local session `Shutdown` and close its connection after what is queued.
     Shutdown(String, RpcReplyPort<usize>),
 }

@@ -133,6 +133,7 @@ impl Actor for Session {
             SessionMsg::Refused(refusal) => state.send(refusal.into()),
             SessionMsg::RoomGone(room) => state.forget_room(&room),
             SessionMsg::Kick(reason) => {
+                state.ctx.stats.cut_off(ErrorCode::Kicked);
                 let why = reason.as_deref().unwrap_or("no reason given");
                 state.send(Event::error(
                     ErrorCode::Kicked,
@@ -141,12 +142,24 @@ impl Actor for Session {
                 myself.stop(Some(kick_reason(reason.as_deref())));
             }
             SessionMsg::NickLost(nick) => {
+                state.ctx.stats.cut_off(ErrorCode::NickTaken);
                 state.send(Event::error(
                     ErrorCode::NickTaken,
                     format!("nick {nick:?} is held by a user on another node; disconnecting"),
                 ));
                 myself.stop(Some("nick collision".into()));
             }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<SessionMsg>,
+        state: &mut SessionState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(why) = state.outbound.cut_off() {
+            state.ctx.stats.cut_off(why);
         }
         Ok(())
     }
