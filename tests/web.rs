@@ -123,6 +123,8 @@ fn the_page_and_the_health_check_are_served() {
         );
     }
     assert!(!page.contains("innerHTML"), "text is inserted as text");
+    let not_websocket = get(web, "/ws");
+    assert!(not_websocket.starts_with("HTTP/1.1 426"), "{not_websocket}");
 }
 
 #[test]
@@ -156,6 +158,8 @@ fn a_browser_user_and_a_netcat_user_chat_both_ways() {
         assert_eq!(joined["room"].as_str().map(str::len), Some(6), "{joined}");
         send(&mut alice, json!({"type": "quit", "reason": "bye"})).await;
         netcat.expect("alice left (quit: bye)");
+        let frame = close_frame(&mut alice, WAIT).await;
+        assert_eq!(frame.code, CloseCode::Normal, "{frame:?}");
     });
 }
 
@@ -175,6 +179,22 @@ fn bad_messages_get_an_error_and_the_session_continues() {
         expect(&mut ws, "error", |e| e["code"] == "invalid_character").await;
         send(&mut ws, json!({"type": "ping", "token": "alive"})).await;
         expect(&mut ws, "pong", |e| e["token"] == "alive").await;
+        // A WebSocket ping is answered with its pong, in line with the events.
+        ws.send(Message::Ping(b"still there?".to_vec().into()))
+            .await
+            .unwrap();
+        let pong = tokio::time::timeout(WAIT, async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Pong(data))) => return data,
+                    Some(Ok(_)) => continue,
+                    other => panic!("no pong: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("a pong");
+        assert_eq!(&pong[..], b"still there?");
         // Past limits.max_frame_bytes: closed with 1009.
         ws.send(Message::text("x".repeat(5000))).await.unwrap();
         let frame = close_frame(&mut ws, WAIT).await;

@@ -115,10 +115,14 @@ async fn receive(
         cut_off: false,
         room,
     };
+    // One wait for the stop, registered once: a fresh one per message cost the load generator
+    // a third of its time (each registers with and leaves the token's shared waiter list).
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     loop {
         let item = tokio::select! {
             biased;
-            _ = stop.cancelled() => break,
+            _ = &mut stopped => break,
             item = reader.recv() => item,
         };
         match item {

@@ -255,7 +255,7 @@ async fn write_batch<W: AsyncWrite + Unpin>(
 }
 
 /// Writes until the queue is closed; returns why, and whether the client was cut off.
-async fn write_loop<W: AsyncWrite + Unpin>(
+pub async fn write_loop<W: AsyncWrite + Unpin>(
     mut w: W,
     mut rx: OutboundRx,
     grace: Duration,

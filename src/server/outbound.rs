@@ -155,14 +155,23 @@ impl Outbound {
         self.send(front::encode(self.format, event))
     }
 
-    /// Closes after writing what is queued. The first close wins.
+    /// Closes after writing what is queued (and the front's goodbye, a WebSocket's close frame).
+    /// The first close wins.
     pub fn close(&self) {
+        if !self.is_closing()
+            && let Some(goodbye) = front::goodbye(self.format)
+            && let Ok(mut queue) = self.shared.queue.lock()
+        {
+            queue.bytes += goodbye.len();
+            queue.items.push_back(goodbye);
+        }
         self.shared.close(Close::Drain);
     }
 
-    /// Closes at once, dropping what is queued, after trying to send an error event.
+    /// Closes at once, dropping what is queued, after trying to send an error event (and, on
+    /// a WebSocket, the close frame with its code).
     pub fn abort(&self, code: ErrorCode, message: &str) {
-        let last_words = front::encode(self.format, &Event::error(code, message));
+        let last_words = front::last_words(self.format, code, message);
         self.shared.close(Close::Abort {
             code,
             last_words,

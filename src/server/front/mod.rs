@@ -21,7 +21,7 @@ use std::cell::OnceCell;
 use bytes::Bytes;
 use tokio::net::tcp::OwnedReadHalf;
 
-use crate::protocol::{Event, Protocol};
+use crate::protocol::{ErrorCode, Event, Protocol};
 pub use input::{Input, Source};
 
 /// Reads a connection's input in the format of its front.
@@ -109,6 +109,24 @@ pub fn encode(format: Format, event: &Event) -> Bytes {
     }
 }
 
+/// The last bytes of a client being cut off with `code`: the error event (and, on a WebSocket,
+/// the close frame that carries the code).
+pub fn last_words(format: Format, code: ErrorCode, message: &str) -> Bytes {
+    match format {
+        Format::Json => json::last_words(code, message),
+        Format::Line | Format::Frame => encode(format, &Event::error(code, message)),
+    }
+}
+
+/// What ends a connection that closes normally, after everything queued (a WebSocket's close
+/// frame); `None` where closing the socket says it.
+pub fn goodbye(format: Format) -> Option<Bytes> {
+    match format {
+        Format::Json => Some(json::goodbye()),
+        Format::Line | Format::Frame => None,
+    }
+}
+
 /// What a client of `format` is told first, once its front is known (the text banner that
 /// every client-port connection gets before that is the listener's).
 pub fn greeting(format: Format, node: &str) -> Option<Event> {
@@ -162,9 +180,10 @@ mod tests {
         assert_eq!(a.as_ptr(), b.as_ptr(), "the line bytes were encoded twice");
         assert!(a.ends_with(b" -- hello\n"));
         assert_eq!(encoded.bytes(Format::Frame), encode(Format::Frame, &event));
-        assert_eq!(
-            encoded.bytes(Format::Json),
-            r#"{"type":"notice","room":null,"text":"hello"}"#
+        assert!(
+            encoded
+                .bytes(Format::Json)
+                .ends_with(br#"{"type":"notice","room":null,"text":"hello"}"#)
         );
         assert!(greeting(Format::Line, "n").is_none());
         assert!(
