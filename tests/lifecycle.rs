@@ -41,6 +41,15 @@ fn check_config_prints_the_effective_settings() {
     assert!(out.contains("burst = 42"), "{out}");
     let (ok, out, _) = check_config(&["--config", file, "--name", "flagnode"], &[]);
     assert!(ok && out.contains("name = \"flagnode\""), "{out}");
+    let (ok, out, _) = check_config(
+        &["--web-port", "7002", "--metrics-listen", "127.0.0.1:7003"],
+        &[],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("listen = \"127.0.0.1:7002\""), "{out}");
+    assert!(out.contains("listen = \"127.0.0.1:7003\""), "{out}");
+    let (ok, out, _) = check_config(&["--no-web"], &[]);
+    assert!(ok && out.contains("[web]\nenabled = false"), "{out}");
 }
 
 #[test]

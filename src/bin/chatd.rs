@@ -33,6 +33,18 @@ struct Cli {
     /// Join a cluster through this node, HOST:PORT (repeatable; adds to `cluster.seeds`).
     #[arg(long, value_name = "ADDR")]
     connect: Vec<String>,
+    /// Web front address, IP:PORT (overrides `web.listen`; turns the web front on).
+    #[arg(long, value_name = "ADDR")]
+    web_listen: Option<String>,
+    /// Web front port number (replaces the port of `web.listen`; turns the web front on).
+    #[arg(long, value_name = "N")]
+    web_port: Option<u16>,
+    /// No web front (sets `web.enabled = false`).
+    #[arg(long, conflicts_with_all = ["web_listen", "web_port"])]
+    no_web: bool,
+    /// Serve Prometheus metrics on this address, IP:PORT (overrides `metrics.listen`).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<String>,
     /// Fork into the background (for hosts without systemd; refused under systemd).
     #[arg(long)]
     daemon: bool,
@@ -69,6 +81,10 @@ fn main() -> ExitCode {
         port: cli.port,
         dist_port: cli.dist_port,
         connect: cli.connect.clone(),
+        web_listen: cli.web_listen.clone(),
+        web_port: cli.web_port,
+        no_web: cli.no_web,
+        metrics_listen: cli.metrics_listen.clone(),
     };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(config) => config,

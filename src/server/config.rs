@@ -401,6 +401,14 @@ pub struct Overrides {
     pub dist_port: Option<u16>,
     /// `--connect ADDR` (repeatable): enables clustering and adds seeds.
     pub connect: Vec<String>,
+    /// `--web-listen ADDR`: the web front's address (and the web front on).
+    pub web_listen: Option<String>,
+    /// `--web-port N`: replaces the port of `web.listen` (and turns the web front on).
+    pub web_port: Option<u16>,
+    /// `--no-web`: no web front.
+    pub no_web: bool,
+    /// `--metrics-listen ADDR`: serve metrics there.
+    pub metrics_listen: Option<String>,
 }
 
 /// The validated configuration the daemon runs with.
@@ -766,6 +774,23 @@ impl Config {
                 settings.cluster.listen = addr.to_string();
             }
         }
+        if let Some(listen) = &overrides.web_listen {
+            settings.web.enabled = true;
+            settings.web.listen = listen.clone();
+        }
+        if let Some(port) = overrides.web_port {
+            settings.web.enabled = true;
+            if let Ok(mut addr) = settings.web.listen.parse::<SocketAddr>() {
+                addr.set_port(port);
+                settings.web.listen = addr.to_string();
+            }
+        }
+        if overrides.no_web {
+            settings.web.enabled = false;
+        }
+        if let Some(listen) = &overrides.metrics_listen {
+            settings.metrics.listen = listen.clone();
+        }
         if !overrides.connect.is_empty() {
             settings.cluster.enabled = true;
             settings
@@ -1091,11 +1116,21 @@ mod tests {
         let flags = Overrides {
             name: Some("flag".into()),
             port: Some(7777),
+            web_port: Some(7778),
+            metrics_listen: Some("127.0.0.1:7779".into()),
             ..Overrides::default()
         };
         let c = load(text, &[("CHATD_SERVER__NAME", "env")], &flags).unwrap();
         assert_eq!(c.node_name(), "flag");
         assert_eq!(c.listen, "127.0.0.1:7777".parse().unwrap());
+        let web = c.web.as_ref().map(|w| w.listen);
+        assert_eq!(web, Some("127.0.0.1:7778".parse().unwrap()));
+        assert_eq!(c.metrics, Some("127.0.0.1:7779".parse().unwrap()));
+        let off = Overrides {
+            no_web: true,
+            ..Overrides::default()
+        };
+        assert!(load(text, &[], &off).unwrap().web.is_none());
     }
 
     #[test]
