@@ -640,3 +640,40 @@ fn strangers_on_the_cluster_port_hold_a_few_bytes_for_a_moment_and_nodes_still_j
     });
     drop(b);
 }
+
+#[test]
+fn a_room_by_code_stays_unlisted_when_it_moves_after_its_host_dies() {
+    let names = ["alpha", "bravo", "charlie"];
+    let mut servers = mesh(&names);
+    let all: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let mut ann = servers[0].user("ann", "lobby");
+    // Codes are placed like any room: draw until one lands off ann's node.
+    let (code, host) = (0..30)
+        .find_map(|_| {
+            ann.send("/create");
+            let joined = ann.expect("-- you joined #");
+            let code = joined.rsplit('#').next()?.split(';').next()?.to_string();
+            let host = chatd::server::cluster::directory::placement(&code, &all)?;
+            if host == "alpha" {
+                ann.send(&format!("/leave #{code}"));
+                ann.expect(&format!("you left #{code}"));
+                None
+            } else {
+                Some((code, host))
+            }
+        })
+        .expect("a code placed on bravo or charlie");
+    let index = names.iter().position(|n| *n == host).unwrap();
+    drop(servers.remove(index)); // SIGKILL
+    ann.expect(&format!("#{code} -- this room moved to node "));
+    ann.send(&format!("/msg ann still in #{code}"));
+    ann.expect("still in");
+    let mut c = servers[0].line();
+    c.send("/rooms");
+    let rooms = c.expect("-- rooms (");
+    assert!(rooms.contains("#lobby"), "{rooms}");
+    assert!(
+        !rooms.contains(&code),
+        "the moved room by code is listed: {rooms}"
+    );
+}

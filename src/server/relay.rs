@@ -38,6 +38,8 @@ struct Subscribers {
     /// Recent messages of a room hosted on another node, kept so that the room's history
     /// survives that node's death (the room is re-created from what survivors received).
     history: VecDeque<ChatMessage>,
+    /// A room by code: re-created unlisted if its host dies.
+    unlisted: bool,
 }
 
 /// The relay actor.
@@ -122,6 +124,7 @@ impl RelayState {
         myself: &ActorRef<RelayMsg>,
         room: String,
         room_ref: ActorRef<RoomMsg>,
+        unlisted: bool,
         session: u64,
         preamble: Vec<Event>,
     ) {
@@ -148,6 +151,7 @@ impl RelayState {
             members: HashMap::new(),
             last_seq: 0,
             history: VecDeque::new(),
+            unlisted,
         });
         subs.room = room_ref;
         subs.members.insert(session, local.outbound.clone());
@@ -352,9 +356,10 @@ impl Actor for Relay {
             RelayMsg::Subscribe {
                 room,
                 room_ref,
+                unlisted,
                 session,
                 preamble,
-            } => state.subscribe(&myself, room, room_ref, session, preamble),
+            } => state.subscribe(&myself, room, room_ref, unlisted, session, preamble),
             RelayMsg::Unsubscribe {
                 room,
                 session,
@@ -423,7 +428,7 @@ impl Actor for Relay {
                     .get_name()
                     .and_then(|n| directory::host_of(&n).map(str::to_string));
                 state.stats.failover();
-                failover::recreate(name.to_string(), dead_host);
+                failover::recreate(name.to_string(), dead_host, subs.unlisted);
             }
             Some(winner) if !current_alive && winner.get_id() != subs.room.get_id() => {
                 state.hand_over(name, winner);

@@ -22,9 +22,10 @@ pub fn new_host(room: &str, reachable: Vec<String>, dead_host: Option<&str>) -> 
     directory::placement(room, &nodes)
 }
 
-/// Has `room`, whose host `dead_host` is gone, re-created where placement now puts it; runs in
-/// the background and stops as soon as an instance of the room is visible.
-pub fn recreate(room: String, dead_host: Option<String>) {
+/// Has `room`, whose host `dead_host` is gone, re-created (unlisted again if it was) where
+/// placement now puts it; runs in the background and stops as soon as an instance of the room
+/// is visible.
+pub fn recreate(room: String, dead_host: Option<String>, unlisted: bool) {
     tokio::spawn(async move {
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
@@ -46,7 +47,7 @@ pub fn recreate(room: String, dead_host: Option<String>) {
                 FAILOVER_CREATE_MS,
                 RoomCreation {
                     name: room.clone(),
-                    unlisted: false,
+                    unlisted,
                 }
             ) {
                 return;

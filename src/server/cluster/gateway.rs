@@ -124,6 +124,7 @@ impl Actor for Gateway {
                         let _ = state.relay.cast(RelayMsg::Subscribe {
                             room: sub.room,
                             room_ref,
+                            unlisted: sub.unlisted,
                             session: sub.session,
                             preamble: sub.preamble,
                         });

@@ -145,6 +145,7 @@ impl Route<'_> {
         room: String,
         instance: &ActorRef<RoomMsg>,
         actor_name: &str,
+        unlisted: bool,
         session: u64,
         preamble: Vec<Event>,
     ) {
@@ -154,6 +155,7 @@ impl Route<'_> {
                 .cast(RelayMsg::Subscribe {
                     room,
                     room_ref: instance.clone(),
+                    unlisted,
                     session,
                     preamble,
                 })
@@ -162,6 +164,7 @@ impl Route<'_> {
                 .cast(GatewayMsg::Subscribe(Subscription {
                     room,
                     room_actor: actor_name.to_string(),
+                    unlisted,
                     session,
                     preamble,
                 }))

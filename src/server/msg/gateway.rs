@@ -42,6 +42,9 @@ pub struct Subscription {
     pub room: String,
     /// The room instance's actor name (to find its reference here).
     pub room_actor: String,
+    /// The room is unlisted (a room by code): so is any copy re-created after a failover.
+    #[serde(default)]
+    pub unlisted: bool,
     /// The member's session number on this node.
     pub session: u64,
     /// Events before any live one (history, `Joined`).

@@ -60,6 +60,8 @@ pub enum RelayMsg {
         room: String,
         /// The room, for telling it when the session goes away.
         room_ref: ActorRef<RoomMsg>,
+        /// The room is unlisted (a room by code): a failover re-creates it unlisted.
+        unlisted: bool,
         /// Session number.
         session: u64,
         /// Events sent to the member before any live event.

@@ -91,6 +91,7 @@ impl RoomState {
                 self.args.name.clone(),
                 myself,
                 &self.actor_name,
+                self.args.unlisted,
                 addr.session,
                 preamble,
             ),
