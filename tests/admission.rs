@@ -80,7 +80,7 @@ fn client_sockets_have_tcp_keepalive() {
 fn a_client_that_never_reads_is_cut_off_by_bytes_and_memory_stays_bounded() {
     let server = Server::start(
         "[limits]\nsend_queue_bytes = 4194304\nrate = 100\nburst = 100\n\
-         [history]\nreplay = 50\nmax_message_bytes = 65000\n",
+         [history]\nreplay = 50\nmax_message_bytes = 65000\nmax_fetch = 50\n",
     );
     // A room whose history is 50 messages of 60 KB: each /history reply is 3 MB.
     let mut writer = FrameClient::connect(server.addr, &Command::Nick("writer".into()));

@@ -11,6 +11,7 @@ mod client;
 mod cluster;
 mod commands;
 mod control;
+mod history;
 mod layout;
 mod lifecycle;
 mod overload;

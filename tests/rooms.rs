@@ -59,6 +59,7 @@ fn a_post_the_room_refuses_is_answered_not_dropped() {
         let (room_supervisor, _) = Actor::spawn(None, RoomSupervisor, ()).await.unwrap();
         let registry_args = RegistryArgs {
             node: node.into(),
+            store: None,
             tunables: Arc::new(Live::new(tunables)),
             relay: relay.clone(),
             room_supervisor,

@@ -233,6 +233,20 @@ fn human(cmd: &Cmd, data: &Value) {
                 let width = fields.keys().map(String::len).max().unwrap_or(0);
                 for (key, value) in fields {
                     let shown = match (key.as_str(), value) {
+                        ("history", Value::Object(h)) => {
+                            let mut shown = text(&h["place"]);
+                            if let Some(written) = h.get("written") {
+                                shown.push_str(&format!(
+                                    " ({} written, {} dropped)",
+                                    text(written),
+                                    text(&h["dropped"])
+                                ));
+                            }
+                            if let Some(error) = h.get("error").filter(|e| !e.is_null()) {
+                                shown.push_str(&format!(" — writes failing: {}", text(error)));
+                            }
+                            shown
+                        }
                         ("cluster_peers", Value::Array(peers)) if peers.is_empty() => "none".into(),
                         ("cluster_peers", Value::Array(peers)) => peers
                             .iter()
@@ -246,9 +260,16 @@ fn human(cmd: &Cmd, data: &Value) {
             }
         }
         Cmd::Rooms { .. } => table(
-            &["room", "members", "node", "messages", "created"],
+            &["room", "members", "node", "messages", "stored", "created"],
             rows(
-                &["name", "members", "node", "messages", "created_ms"],
+                &[
+                    "name",
+                    "members",
+                    "node",
+                    "messages",
+                    "stored",
+                    "created_ms",
+                ],
                 &["created_ms"],
             ),
         ),

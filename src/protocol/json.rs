@@ -16,6 +16,9 @@
 //! at most every 3 s while typing, `false` when done. `{"type":"show_typing","show":false}` stops
 //! them arriving.
 //!
+//! Catch-up: `{"type":"history_range","room":"general","after":41,"limit":100}` answers with a
+//! `history` event holding the messages numbered above 41 (`before` gives those below a number).
+//!
 //! Optional fields (`room` of `msg`, `me`, `leave`, `list_users`, `history`, `create`; `limit`;
 //! `reason` of `quit`; `node` of `create`; `token` of `ping`) may be left out; `create` without a
 //! `room` makes a room named by a code. Error codes are the snake-case
@@ -87,6 +90,16 @@ enum JsonCommand {
     ShowTyping {
         show: bool,
     },
+    HistoryRange {
+        #[serde(default)]
+        room: Option<String>,
+        #[serde(default)]
+        after: Option<u64>,
+        #[serde(default)]
+        before: Option<u64>,
+        #[serde(default)]
+        limit: Option<u32>,
+    },
 }
 
 impl From<JsonCommand> for Command {
@@ -112,6 +125,17 @@ impl From<JsonCommand> for Command {
             } => Command::Create { room, node },
             JsonCommand::Typing { room, active } => Command::Typing { room, active },
             JsonCommand::ShowTyping { show } => Command::ShowTyping(show),
+            JsonCommand::HistoryRange {
+                room,
+                after,
+                before,
+                limit,
+            } => Command::HistoryRange {
+                room,
+                after,
+                before,
+                limit,
+            },
         }
     }
 }
@@ -143,6 +167,17 @@ impl JsonCommand {
             },
             Command::Typing { room, active } => JsonCommand::Typing { room, active },
             Command::ShowTyping(show) => JsonCommand::ShowTyping { show },
+            Command::HistoryRange {
+                room,
+                after,
+                before,
+                limit,
+            } => JsonCommand::HistoryRange {
+                room,
+                after,
+                before,
+                limit,
+            },
             #[cfg(debug_assertions)]
             Command::DebugPanic(_) => return None,
         })
@@ -455,6 +490,12 @@ mod tests {
                 active: true,
             },
             Command::ShowTyping(false),
+            Command::HistoryRange {
+                room: None,
+                after: Some(41),
+                before: None,
+                limit: Some(10),
+            },
         ] {
             let text = encode_command(&command).unwrap();
             assert_eq!(decode_command(&text).unwrap(), command, "{text}");

@@ -36,6 +36,10 @@ pub const HELP: &[(&str, &str)] = &[
         "show the current room's last N messages",
     ),
     (
+        "/history after|before SEQ [N]",
+        "the N messages after (or before) message number SEQ",
+    ),
+    (
         "/create [ROOM [on NODE]]",
         "create a room (on a chosen node), or without a name an unlisted one named by a code, and join it",
     ),
@@ -124,16 +128,52 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
             text: text("an action")?,
         },
         "history" | "messages" => {
-            let limit = match optional("a number")? {
-                None => None,
-                Some(n) => Some(n.parse::<u32>().map_err(|_| {
+            let number = |word: &str| {
+                word.parse::<u64>().map_err(|_| {
                     Refusal::new(
                         ErrorCode::BadArguments,
-                        format!("/history takes a number, not {n:?}"),
+                        format!("/{name} takes a number, not {word:?}"),
                     )
-                })?),
+                })
             };
-            Command::History { room: None, limit }
+            let limit = |word: &str| {
+                number(word).and_then(|n| {
+                    u32::try_from(n).map_err(|_| {
+                        Refusal::new(ErrorCode::BadArguments, format!("{n} is too many"))
+                    })
+                })
+            };
+            let words: Vec<&str> = args.split_whitespace().collect();
+            match words.as_slice() {
+                [] => Command::History {
+                    room: None,
+                    limit: None,
+                },
+                [n] => Command::History {
+                    room: None,
+                    limit: Some(limit(n)?),
+                },
+                [side @ ("after" | "before"), seq, rest @ ..] if rest.len() <= 1 => {
+                    let seq = Some(number(seq)?);
+                    let (after, before) = if *side == "after" {
+                        (seq, None)
+                    } else {
+                        (None, seq)
+                    };
+                    Command::HistoryRange {
+                        room: None,
+                        after,
+                        before,
+                        limit: rest.first().map(|n| limit(n)).transpose()?,
+                    }
+                }
+                _ => {
+                    return Err(Refusal::new(
+                        ErrorCode::BadArguments,
+                        format!("/{name} takes N, after SEQ [N], or before SEQ [N]"),
+                    ));
+                }
+            }
         }
         "ping" => Command::Ping(args.to_string()),
         "quit" | "q" => Command::Quit((!args.is_empty()).then(|| args.to_string())),
@@ -410,6 +450,33 @@ mod tests {
                 limit: None
             }
         );
+        assert_eq!(
+            cmd("/history after 41 100"),
+            Command::HistoryRange {
+                room: None,
+                after: Some(41),
+                before: None,
+                limit: Some(100)
+            }
+        );
+        assert_eq!(
+            cmd("/messages before 7"),
+            Command::HistoryRange {
+                room: None,
+                after: None,
+                before: Some(7),
+                limit: None
+            }
+        );
+        for bad in [
+            "/history after",
+            "/history after x",
+            "/history since 4",
+            "/history 1 2",
+            "/history after 1 2 3",
+        ] {
+            assert_eq!(refused(bad), ErrorCode::BadArguments, "{bad}");
+        }
         assert_eq!(cmd("/ping abc"), Command::Ping("abc".into()));
         assert_eq!(cmd("/quit bye all"), Command::Quit(Some("bye all".into())));
         assert_eq!(cmd("/q"), Command::Quit(None));

@@ -94,6 +94,20 @@ pub enum Command {
     /// Whether to receive [`Event::Typing`]: on by default for the framed and JSON formats, off
     /// for the line format (`/typing on`).
     ShowTyping(bool),
+    /// A room's stored messages by sequence number, answered with [`Event::History`]: those
+    /// after `after` (the first `limit`), or before `before` (the last `limit`), or the last
+    /// `limit`; `None` room means the current one, `None` limit `history.replay`, and at most
+    /// `history.max_fetch`.
+    HistoryRange {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// Only messages numbered above this.
+        after: Option<u64>,
+        /// Only messages numbered below this.
+        before: Option<u64>,
+        /// How many.
+        limit: Option<u32>,
+    },
     /// Debug builds only: make an actor panic, so tests can check supervision. (Always the
     /// last variant: release builds have none, and variants are encoded by position.)
     #[cfg(debug_assertions)]
@@ -502,7 +516,9 @@ impl Command {
                 [maybe(room), text(t)]
             }
             Command::PrivateMsg { to, text: t } => [text(to), text(t)],
-            Command::History { room, .. } => [maybe(room), None],
+            Command::History { room, .. } | Command::HistoryRange { room, .. } => {
+                [maybe(room), None]
+            }
             Command::Create { room, node } => [text(room), maybe(node)],
             Command::Typing { room, .. } => [text(room), None],
             Command::ListRooms

@@ -246,7 +246,7 @@ impl Default for Limits {
     }
 }
 
-/// `[history]`: what each room remembers.
+/// `[history]`: what each room remembers, and where (see [`crate::server::store`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HistorySettings {
@@ -254,6 +254,20 @@ pub struct HistorySettings {
     pub replay: usize,
     /// Longest message or action text, in bytes; longer ones are refused on every protocol.
     pub max_message_bytes: usize,
+    /// Where history is kept: `sqlite` (a file), `postgres` (a shared database) or `memory`
+    /// (only the last `replay` messages per room, lost at a restart).
+    pub store: String,
+    /// The SQLite file; empty: `$STATE_DIRECTORY/NODE.db` under systemd, else
+    /// `$XDG_STATE_HOME/chatd/NODE.db`, else `./chatd-NODE.db`.
+    pub path: String,
+    /// `batch`: commit at least every `batch_ms`; `always`: commit before delivering.
+    pub sync: String,
+    /// With `sync = "batch"`, the longest a message waits to be committed, in milliseconds.
+    pub batch_ms: u64,
+    /// Messages waiting to be written; past it, messages are delivered but not stored (logged).
+    pub write_queue: usize,
+    /// The most messages one history request may ask for.
+    pub max_fetch: usize,
 }
 
 impl Default for HistorySettings {
@@ -261,8 +275,61 @@ impl Default for HistorySettings {
         HistorySettings {
             replay: 50,
             max_message_bytes: 4096,
+            store: "sqlite".into(),
+            path: String::new(),
+            sync: "batch".into(),
+            batch_ms: 50,
+            write_queue: 65_536,
+            max_fetch: 200,
         }
     }
+}
+
+/// Where history is kept (`history.store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// In memory only: the last `history.replay` messages per room.
+    Memory,
+    /// A SQLite file.
+    Sqlite(PathBuf),
+}
+
+/// When a stored message is committed (`history.sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// In batches, at least every `history.batch_ms`: a crash loses at most that window.
+    Batch,
+    /// Before the message is delivered: nothing a member received is lost.
+    Always,
+}
+
+/// The validated `[history]` store settings.
+#[derive(Debug, Clone)]
+pub struct HistoryConfig {
+    /// Where.
+    pub backend: Backend,
+    /// When commits happen.
+    pub sync: SyncMode,
+    /// `history.batch_ms`
+    pub batch: Duration,
+    /// `history.write_queue`
+    pub write_queue: usize,
+}
+
+/// Where the SQLite file goes when `history.path` is empty.
+pub fn default_history_path(node: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("STATE_DIRECTORY") {
+        // systemd's StateDirectory= (several directories are separated by ':').
+        let dir = dir.to_string_lossy();
+        let first = dir.split(':').next().unwrap_or_default();
+        return PathBuf::from(first).join(format!("{node}.db"));
+    }
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME") {
+        return PathBuf::from(dir).join("chatd").join(format!("{node}.db"));
+    }
+    // Absolute now: a daemon moves to / before it opens the file.
+    let here = PathBuf::from(format!("chatd-{node}.db"));
+    std::path::absolute(&here).unwrap_or(here)
 }
 
 /// `[log]`: logging.
@@ -432,6 +499,8 @@ pub struct Config {
     pub web: Option<WebConfig>,
     /// `metrics.listen`, when set.
     pub metrics: Option<SocketAddr>,
+    /// `[history]`: the store.
+    pub history: HistoryConfig,
     /// `CHATD_` variables that are not configuration (no `__` in the name), to be warned about.
     pub ignored_env: Vec<String>,
 }
@@ -892,6 +961,14 @@ impl Config {
                 1_000_000,
             ),
             ("history.replay", s.history.replay as u64, 0, 100_000),
+            ("history.batch_ms", s.history.batch_ms, 1, 10_000),
+            (
+                "history.write_queue",
+                s.history.write_queue as u64,
+                1,
+                10_000_000,
+            ),
+            ("history.max_fetch", s.history.max_fetch as u64, 1, 100_000),
             (
                 "limits.send_queue_bytes",
                 l.send_queue_bytes as u64,
@@ -932,6 +1009,50 @@ impl Config {
                 ),
             ));
         }
+        // So must the biggest answer to a history request.
+        let fetch_bytes =
+            s.history.max_fetch * (s.history.max_message_bytes + REPLAY_LINE_OVERHEAD);
+        if l.send_queue_bytes < fetch_bytes {
+            return Err(invalid(
+                "history.max_fetch",
+                format!(
+                    "the largest answer must fit limits.send_queue_bytes ({}): at most {} \
+                     (history.max_fetch × (history.max_message_bytes + {REPLAY_LINE_OVERHEAD}))",
+                    l.send_queue_bytes,
+                    l.send_queue_bytes / (s.history.max_message_bytes + REPLAY_LINE_OVERHEAD)
+                ),
+            ));
+        }
+        let backend = match s.history.store.as_str() {
+            "memory" => Backend::Memory,
+            "sqlite" => Backend::Sqlite(if s.history.path.is_empty() {
+                default_history_path(&s.server.name)
+            } else {
+                PathBuf::from(&s.history.path)
+            }),
+            other => {
+                return Err(invalid(
+                    "history.store",
+                    format!("must be sqlite or memory, not {other:?}"),
+                ));
+            }
+        };
+        let sync = match s.history.sync.as_str() {
+            "batch" => SyncMode::Batch,
+            "always" => SyncMode::Always,
+            other => {
+                return Err(invalid(
+                    "history.sync",
+                    format!("must be batch or always, not {other:?}"),
+                ));
+            }
+        };
+        let history = HistoryConfig {
+            backend,
+            sync,
+            batch: Duration::from_millis(s.history.batch_ms),
+            write_queue: s.history.write_queue,
+        };
         let mut exempt = Vec::new();
         for address in &l.exempt_addresses {
             let network = Network::parse(address)
@@ -1038,6 +1159,7 @@ impl Config {
         Ok(Config {
             web,
             metrics,
+            history,
             control,
             file: file.map(Path::to_path_buf),
             listen,

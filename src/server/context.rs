@@ -11,6 +11,7 @@ use crate::server::config::{Config, Network};
 use crate::server::msg::membership::MembershipMsg;
 use crate::server::outbound::Bound;
 use crate::server::stats::Stats;
+use crate::server::store::Store;
 
 /// What a node's connections and sessions share.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub struct NodeContext {
     pub nick_settle: Duration,
     /// Node-wide counters.
     pub stats: Arc<Stats>,
+    /// The history store (`None`: `history.store = "memory"`).
+    pub store: Option<Store>,
     /// The bounds new connections, sessions and rooms get; replaced by a reload.
     pub tunables: Arc<Live>,
 }
@@ -73,6 +76,8 @@ pub struct Tunables {
     pub max_rooms_per_session: usize,
     /// `history.max_message_bytes`
     pub max_message_bytes: usize,
+    /// `history.max_fetch`
+    pub max_fetch: usize,
     /// Who may connect how often.
     pub admission: Admission,
     /// The per-connection bounds.
@@ -114,6 +119,7 @@ impl Tunables {
             },
             max_rooms_per_session: limits.max_rooms_per_session,
             max_message_bytes: config.settings.history.max_message_bytes,
+            max_fetch: config.settings.history.max_fetch,
             admission: Admission {
                 per_ip: limits.max_connections_per_ip,
                 exempt: config.exempt_addresses.clone(),

@@ -23,6 +23,7 @@ pub mod room;
 pub mod room_supervisor;
 pub mod session;
 pub mod stats;
+pub mod store;
 pub mod systemd;
 pub mod timeouts;
 pub mod web;

@@ -43,6 +43,7 @@ use crate::server::relay::{Relay, RelayArgs};
 use crate::server::reload::{ReloadOptions, Reloader};
 use crate::server::room_supervisor::RoomSupervisor;
 use crate::server::stats::Stats;
+use crate::server::store::Store;
 use crate::server::timeouts::{NODE_CALL_MS, SHUTDOWN_CALL_MS};
 use crate::server::web::WebState;
 
@@ -102,6 +103,8 @@ struct RootArgs {
     /// Node-to-node TLS, loaded before anything starts.
     tls: Option<crate::server::cluster::tls::Tls>,
     stats: Arc<Stats>,
+    /// The history store, opened before anything starts (`None`: memory only).
+    store: Option<Store>,
     /// The bounds in force, shared with the registry and the node context.
     tunables: Arc<Live>,
     failed: CancellationToken,
@@ -136,6 +139,7 @@ impl Actor for Root {
             Actor::spawn_linked(None, RoomSupervisor, (), cell.clone()).await?;
         let registry_args = RegistryArgs {
             node,
+            store: args.store.clone(),
             tunables: args.tunables,
             relay: relay.clone(),
             room_supervisor,
@@ -278,8 +282,14 @@ pub async fn run(
         None => None,
     };
     let stats = Arc::new(Stats::default());
+    let store = Store::open(&config.history).map_err(|e| NodeError::Start(e.to_string()))?;
+    if let Some(store) = &store {
+        tracing::info!(path = %store.place().display(), "history store open");
+    }
     let tunables = Arc::new(Live::new(tunables));
+    let store_at_exit = store.clone();
     let root_args = RootArgs {
+        store: store.clone(),
         tunables: tunables.clone(),
         config,
         cookie,
@@ -308,6 +318,7 @@ pub async fn run(
         max_connections,
         nick_settle,
         stats,
+        store,
         tunables,
     });
     let reloader = Arc::new(Reloader::new(reload_config, options, ctx.clone()));
@@ -393,6 +404,16 @@ pub async fn run(
     }
     root.stop(Some("shutdown".into()));
     let _ = root_handle.await;
+    // Everything the rooms handed over is committed before the process ends.
+    if let Some(store) = store_at_exit {
+        store.flush().await;
+        let health = store.health();
+        tracing::info!(
+            written = health.written,
+            dropped = health.dropped,
+            "history committed"
+        );
+    }
     let failure = failure.lock().ok().and_then(|mut f| f.take());
     match failure {
         Some(failure) => Err(NodeError::CoreFailed(failure)),

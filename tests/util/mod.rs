@@ -24,7 +24,9 @@ pub struct Server {
     /// The configuration file it was started with.
     pub config: PathBuf,
     log: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
+    /// The server's files (configuration, control socket, history database); a restart keeps
+    /// them.
+    dir: Option<tempfile::TempDir>,
 }
 
 pub fn chatd_bin() -> PathBuf {
@@ -49,16 +51,47 @@ impl Server {
     }
 
     /// Stops this server at once (as a crash would) and starts a new one with the same
-    /// configuration on the same client and web ports.
-    pub fn restart(self, extra: &str) -> Server {
+    /// configuration, history database and client and web ports.
+    pub fn restart(mut self, extra: &str) -> Server {
         let addr = self.addr.to_string();
         let web = self.web_addr().to_string();
+        let dir = self.dir.take();
         drop(self);
-        Self::spawn(extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+        Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+    }
+
+    /// Stops this server with SIGTERM, waits for it to exit, and starts a new one as
+    /// [`Server::restart`] does.
+    pub fn stop_and_restart(mut self, extra: &str) -> Server {
+        let addr = self.addr.to_string();
+        let web = self.web_addr().to_string();
+        self.signal("TERM");
+        self.wait_exit(WAIT);
+        let dir = self.dir.take();
+        drop(self);
+        Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+    }
+
+    /// Where this server keeps its history (unless its configuration says otherwise).
+    pub fn history_path(&self) -> PathBuf {
+        self.dir
+            .as_ref()
+            .map(|d| d.path().join("history.db"))
+            .unwrap_or_default()
     }
 
     fn spawn(extra: &str, env: &[(&str, &str)], args: &[&str], listen: &str) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Self::spawn_in(None, extra, env, args, listen)
+    }
+
+    fn spawn_in(
+        dir: Option<tempfile::TempDir>,
+        extra: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+        listen: &str,
+    ) -> Server {
+        let dir = dir.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let path = dir.path().join("chatd.toml");
         std::fs::write(&path, extra).unwrap();
         let mut command = Command::new(chatd_bin());
@@ -82,6 +115,10 @@ impl Server {
         // The web front on a port the kernel picks (its default, 8080, would collide).
         if !extra.contains("[web]") {
             command.env("CHATD_WEB__LISTEN", "127.0.0.1:0");
+        }
+        // Each server its own history database, in its own directory.
+        if !extra.contains("path =") {
+            command.env("CHATD_HISTORY__PATH", dir.path().join("history.db"));
         }
         let socket = dir.path().join("control.sock");
         if !extra.contains("[control]") {
@@ -124,7 +161,7 @@ impl Server {
             socket,
             config: path,
             log,
-            _dir: dir,
+            dir: Some(dir),
         }
     }
 

@@ -341,6 +341,10 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
                 "messages_out": messages_out,
                 "message_rate_per_sec": (ctx.message_rate() * 10.0).round() / 10.0,
                 "rss_kib": crate::server::stats::rss_kib(std::process::id()),
+                "history": match &ctx.node.store {
+                    Some(store) => json!(store.health()),
+                    None => json!({"place": "memory"}),
+                },
                 "cluster_peers": nodes.iter().filter(|n| n.status != NodeStatus::This).map(node_json).collect::<Vec<Value>>(),
             }))
         }

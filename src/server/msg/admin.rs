@@ -19,6 +19,9 @@ pub struct RoomRow {
     /// Left out of room lists (a room by code); `chatctl rooms --all` shows it.
     #[serde(default)]
     pub unlisted: bool,
+    /// Messages in the history store (`None` without one).
+    #[serde(default)]
+    pub stored: Option<u64>,
 }
 
 /// A connected user, as `users` lists it.

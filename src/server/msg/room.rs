@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::admin::RoomRow;
 use super::member::{Member, MemberAddr};
 use crate::protocol::{ChatMessage, ErrorCode};
+use crate::server::store::Range;
 
 /// A member leaving, with the reason shown to the others.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +76,7 @@ pub struct UserList(pub Vec<String>);
 pub struct HistoryReply(pub Vec<ChatMessage>);
 
 crate::remote_payload!(
+    Range,
     Departure,
     TypingPost,
     Post,
@@ -99,9 +101,9 @@ pub enum RoomMsg {
     /// The members' nicks, sorted.
     #[rpc]
     Users(RpcReplyPort<UserList>),
-    /// The last N messages (all kept if N is 0).
+    /// The messages in a range, from the store (and the messages not yet written to it).
     #[rpc]
-    History(u32, RpcReplyPort<HistoryReply>),
+    History(Range, RpcReplyPort<HistoryReply>),
     /// Debug builds panic on this (to test supervision); release builds ignore it.
     DebugPanic,
     /// A member handed over by a losing copy of this room, or by its node's relay after the

@@ -6,6 +6,7 @@ use ractor_cluster::RactorMessage;
 use super::registry::RegistryMsg;
 use super::relay::RelayMsg;
 use super::room::RoomMsg;
+use crate::server::store::Store;
 
 /// How to start a room.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct RoomArgs {
     pub relay: ActorRef<RelayMsg>,
     /// This node's registry, told about member counts.
     pub registry: ActorRef<RegistryMsg>,
+    /// Where messages are stored (`None`: memory only).
+    pub store: Option<Store>,
     /// Distinguishes this room from an earlier one of the same name on this node that may still
     /// be stopping (actor names are unique per process).
     pub incarnation: u64,

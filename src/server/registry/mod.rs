@@ -31,6 +31,7 @@ use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::RoomMsg;
 use crate::server::msg::room_supervisor::{RoomArgs, RoomSupervisorMsg};
 use crate::server::msg::session::SessionMsg;
+use crate::server::store::Store;
 use crate::server::timeouts::ROOM_CREATE_MS;
 use nicks::NickTable;
 
@@ -39,6 +40,8 @@ use nicks::NickTable;
 pub struct RegistryArgs {
     /// This node's name.
     pub node: String,
+    /// The history store, handed to every room.
+    pub store: Option<Store>,
     /// The bounds in force: rooms are created with the current [`RoomDefaults`].
     ///
     /// [`RoomDefaults`]: crate::server::context::RoomDefaults
@@ -101,6 +104,7 @@ impl RegistryState {
             presence_max: defaults.presence_max,
             relay: self.args.relay.clone(),
             registry: myself.clone(),
+            store: self.args.store.clone(),
             restore: false,
         };
         match ractor::call_t!(

@@ -30,6 +30,11 @@ impl History {
         self.seq
     }
 
+    /// Numbers on after `seq` if it is past the last number (a restart found it in the store).
+    pub fn continue_from(&mut self, seq: u64) {
+        self.seq = self.seq.max(seq);
+    }
+
     /// Numbers a new message, keeps it, and returns it.
     pub fn append(
         &mut self,

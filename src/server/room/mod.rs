@@ -16,7 +16,7 @@ pub mod typing;
 use std::time::Instant;
 
 use ractor::pg::GroupChangeMessage;
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use crate::protocol::{ChatMessage, ErrorCode, Event, now_ms};
 use crate::server::cluster::directory;
@@ -29,6 +29,7 @@ use crate::server::msg::room::{
     Adoption, Departure, HistoryReply, JoinReply, Post, RoomMsg, TypingPost, UserList,
 };
 use crate::server::msg::room_supervisor::RoomArgs;
+use crate::server::store::Range;
 use crate::server::timeouts::ROOM_RECOVERY_MS;
 use history::History;
 use members::Members;
@@ -220,7 +221,7 @@ impl RoomState {
         }
     }
 
-    fn post(&mut self, post: Post) {
+    async fn post(&mut self, post: Post) {
         let Some(nick) = self.members.nick(&post.from).cloned() else {
             // The sender's session believed it was a member (a window while copies of the room
             // merge or the room moves): it is told, never dropped silently.
@@ -240,7 +241,63 @@ impl RoomState {
         let message = self
             .history
             .append(&self.args.name, nick, post.text, post.action, now_ms());
+        if let Some(store) = &self.args.store {
+            if store.durable() {
+                // sync = "always": nothing a member receives may be lost.
+                if let Err(e) = store.append_durable(message.clone()).await {
+                    tracing::warn!(room = %self.args.name, error = %e, "delivered a message the store did not commit");
+                }
+            } else {
+                store.append(message.clone());
+            }
+        }
         self.deliver(Event::Message(message));
+    }
+
+    /// Answers a history request: the store's messages in `range`, with the newest ones this
+    /// room holds (they may not be committed yet), or only the latter without a store. The
+    /// store is read off the room's path; the room goes on meanwhile.
+    fn fetch(&self, range: Range, reply: RpcReplyPort<HistoryReply>) {
+        let recent = range.apply(&self.history.last(0));
+        let Some(store) = self.args.store.clone() else {
+            let _ = reply.send(HistoryReply(recent));
+            return;
+        };
+        let name = self.args.name.clone();
+        tokio::spawn(async move {
+            let mut messages = match store.fetch(&name, range).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    tracing::warn!(room = %name, error = %e, "history fetch failed; answering from memory");
+                    Vec::new()
+                }
+            };
+            messages.extend(recent);
+            messages.sort_by_key(|m| m.seq);
+            messages.dedup_by_key(|m| m.seq);
+            let _ = reply.send(HistoryReply(range.apply(&messages)));
+        });
+    }
+
+    /// Continues the numbering and fills the recent history from the store, after a restart.
+    async fn load(&mut self) {
+        let Some(store) = self.args.store.clone() else {
+            return;
+        };
+        let name = &self.args.name;
+        let recent = Range::last(u32::try_from(self.args.history).unwrap_or(u32::MAX));
+        match (store.last_seq(name).await, store.fetch(name, recent).await) {
+            (Ok(last), Ok(messages)) => {
+                if last > 0 {
+                    tracing::debug!(room = %name, last, "history continues from the store");
+                }
+                self.history.continue_from(last);
+                self.history.merge(messages);
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(room = %name, error = %e, "the store's history could not be read; numbering continues from memory");
+            }
+        }
     }
 
     /// Tells the others that `addr` started or stopped typing, throttled (see [`typing`]), and
@@ -381,6 +438,7 @@ impl Actor for Room {
             });
             state.report_count();
         }
+        state.load().await;
         Ok(state)
     }
 
@@ -396,25 +454,35 @@ impl Actor for Room {
                 let _ = reply.send(answer);
             }
             RoomMsg::Leave(departure) => state.leave(departure),
-            RoomMsg::Post(post) => state.post(post),
+            RoomMsg::Post(post) => state.post(post).await,
             RoomMsg::Rename(member) => state.rename(member),
             RoomMsg::Users(reply) => {
                 let _ = reply.send(UserList(state.members.users()));
             }
-            RoomMsg::History(limit, reply) => {
-                let _ = reply.send(HistoryReply(state.history.last(limit as usize)));
-            }
+            RoomMsg::History(range, reply) => state.fetch(range, reply),
             RoomMsg::Adopt(adoption) => state.adopt(&myself, adoption),
             RoomMsg::MergeHistory(HistoryReply(messages)) => state.history.merge(messages),
             RoomMsg::Info(reply) => {
-                let _ = reply.send(RoomRow {
+                let row = RoomRow {
                     name: state.args.name.clone(),
                     node: state.args.node.clone(),
                     members: state.members.len() as u32,
                     messages: state.history.seq(),
                     created_ms: state.created_ms,
                     unlisted: state.args.unlisted,
-                });
+                    stored: None,
+                };
+                match state.args.store.clone() {
+                    Some(store) => {
+                        tokio::spawn(async move {
+                            let stored = store.count(&row.name).await.ok();
+                            let _ = reply.send(RoomRow { stored, ..row });
+                        });
+                    }
+                    None => {
+                        let _ = reply.send(row);
+                    }
+                }
             }
             RoomMsg::Typing(post) => state.typing(&myself, post),
             RoomMsg::TypingSweep => state.sweep_typing(&myself),

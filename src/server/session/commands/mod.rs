@@ -44,7 +44,13 @@ pub async fn execute(
         Command::PrivateMsg { to, text } => Ok(private::run(state, to, text).await?),
         Command::ListRooms => Ok(rooms::run(state).await?),
         Command::ListUsers(room) => Ok(users::run(state, room).await?),
-        Command::History { room, limit } => Ok(history::run(state, room, limit).await?),
+        Command::History { room, limit } => Ok(history::run(state, room, None, None, limit).await?),
+        Command::HistoryRange {
+            room,
+            after,
+            before,
+            limit,
+        } => Ok(history::run(state, room, after, before, limit).await?),
         Command::Ping(token) => {
             ping::run(state, token);
             Ok(())

@@ -1,0 +1,311 @@
+//! Durable history (`[history] store`): every room message, numbered by its room, kept in a
+//! database so that a restart continues the numbering, a joiner's replay survives it, and a
+//! client that was away catches up exactly by sequence number.
+//!
+//! The store is never on a room's critical path: a room hands each message to the store's
+//! writer without waiting ([`Store::append`]), and the writer commits in batches — at least every
+//! `history.batch_ms` (`sync = "batch"`), or before the room delivers (`sync = "always"`, where
+//! the room waits for [`Store::append_durable`]). The promise:
+//!
+//! - after a clean stop nothing is lost (the writer commits what it holds before the node exits);
+//! - after `kill -9`, at most the last batch window (`history.batch_ms`) is lost;
+//! - with `sync = "always"`, nothing any member received is lost.
+//!
+//! A write that fails (full disk, read-only file) is retried; chat goes on meanwhile, the error
+//! is logged once per episode and shown by `chatctl status`, and messages the writer could not
+//! keep (its queue full, `history.write_queue`) are counted as dropped: their sequence numbers
+//! show the gap to any client that fetches them. Reads run on their own connection off the
+//! runtime's threads.
+//!
+//! [`sqlite`] is the embedded backend: one file in WAL mode, schema versioned by SQLite's
+//! `user_version` and marked with its `application_id`, so a file that is not a chatd database
+//! (or has a newer schema) stops the start with a message naming it.
+
+pub mod error;
+pub mod range;
+pub mod sqlite;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::protocol::ChatMessage;
+use crate::server::config::{Backend, HistoryConfig, SyncMode};
+pub use error::StoreError;
+pub use range::Range;
+use writer::{Shared, Write};
+
+/// The node's history store: cheap to clone, shared by its rooms and the control socket.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+    /// `sync = "always"`: rooms wait for the commit before delivering.
+    durable: bool,
+    writer: std::sync::mpsc::SyncSender<Write>,
+    reader: Arc<Mutex<sqlite::Reader>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.shared.place)
+    }
+}
+
+/// How the store is doing, for `chatctl status` and the metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Where the history is.
+    pub place: String,
+    /// Messages committed since the start.
+    pub written: u64,
+    /// Messages not stored because the writer fell behind.
+    pub dropped: u64,
+    /// The error writes are failing with now, if they are.
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Opens the store `config` names (creating or upgrading its schema); `None` for `memory`.
+    /// A database that is not chatd's, or that a newer chatd wrote, is refused.
+    pub fn open(config: &HistoryConfig) -> Result<Option<Store>, StoreError> {
+        match &config.backend {
+            Backend::Memory => Ok(None),
+            Backend::Sqlite(path) => Self::open_sqlite(path, config).map(Some),
+        }
+    }
+
+    fn open_sqlite(path: &Path, config: &HistoryConfig) -> Result<Store, StoreError> {
+        let place = path.display().to_string();
+        let durable = config.sync == SyncMode::Always;
+        let (writer_conn, reader) = sqlite::open(path, durable)?;
+        let shared = Arc::new(Shared {
+            place,
+            trouble: Mutex::new(None),
+            dropped: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+        });
+        let (tx, rx) = std::sync::mpsc::sync_channel(config.write_queue);
+        let batch = config.batch;
+        let writer_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("chatd-history".into())
+            .spawn(move || {
+                let mut conn = writer_conn;
+                let commit = move |messages: &[ChatMessage]| {
+                    sqlite::commit(&mut conn, messages).map_err(|e| e.to_string())
+                };
+                writer::write_loop(commit, rx, batch, writer_shared)
+            })
+            .map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                message: format!("cannot start the writer: {e}"),
+            })?;
+        Ok(Store {
+            shared,
+            durable,
+            writer: tx,
+            reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+
+    /// Whether rooms wait for each message's commit before delivering it (`sync = "always"`).
+    pub fn durable(&self) -> bool {
+        self.durable
+    }
+
+    /// Hands a message to the writer without waiting. If the writer's queue is full the
+    /// message is delivered but not stored, and counted.
+    pub fn append(&self, message: ChatMessage) {
+        if self.writer.try_send(Write::Message(message)).is_err()
+            && self.shared.dropped.fetch_add(1, Ordering::Relaxed) == 0
+        {
+            tracing::error!(store = %self.shared.place, "the history writer is behind; messages are delivered but not stored");
+        }
+    }
+
+    /// Stores a message and waits until it is committed (`sync = "always"`).
+    pub async fn append_durable(&self, message: ChatMessage) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.writer
+            .try_send(Write::Durable(message, tx))
+            .map_err(|_| StoreError::Query("the history writer is behind".into()))?;
+        rx.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Waits until everything handed over so far is committed (a clean stop).
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.writer.try_send(Write::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Runs `query` on the reading connection, off the runtime's threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&sqlite::Reader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let reader = reader
+                .lock()
+                .map_err(|_| StoreError::Query("the reader is poisoned".into()))?;
+            query(&reader)
+        })
+        .await
+        .map_err(|e| StoreError::Query(e.to_string()))?
+    }
+
+    /// The number of the last stored message of `room` (0 if none).
+    pub async fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
+        let room = room.to_string();
+        self.read(move |r| r.last_seq(&room)).await
+    }
+
+    /// The stored messages of `room` in `range`, oldest first.
+    pub async fn fetch(&self, room: &str, range: Range) -> Result<Vec<ChatMessage>, StoreError> {
+        let room = room.to_string();
+        self.read(move |r| r.fetch(&room, range)).await
+    }
+
+    /// How many messages of `room` are stored.
+    pub async fn count(&self, room: &str) -> Result<u64, StoreError> {
+        let room = room.to_string();
+        self.read(move |r| r.count(&room)).await
+    }
+
+    /// How the store is doing.
+    pub fn health(&self) -> Health {
+        Health {
+            place: self.shared.place.clone(),
+            written: self.shared.written.load(Ordering::Relaxed),
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
+            error: self.shared.trouble.lock().ok().and_then(|t| t.clone()),
+        }
+    }
+
+    /// Where the history is.
+    pub fn place(&self) -> PathBuf {
+        PathBuf::from(&self.shared.place)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: u64) -> ChatMessage {
+        ChatMessage {
+            room: "r".into(),
+            seq,
+            from: "a".into(),
+            text: format!("m{seq}"),
+            action: false,
+            ts: seq,
+        }
+    }
+
+    fn config(path: &Path) -> HistoryConfig {
+        HistoryConfig {
+            backend: Backend::Sqlite(path.to_path_buf()),
+            sync: SyncMode::Batch,
+            batch: std::time::Duration::from_millis(5),
+            write_queue: 1000,
+        }
+    }
+
+    fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open(&config(path)).map(|store| store.expect("a sqlite store"))
+    }
+
+    #[tokio::test]
+    async fn messages_are_stored_fetched_by_range_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("n.db");
+        let store = open(&path).unwrap();
+        assert_eq!(store.last_seq("r").await.unwrap(), 0);
+        for seq in 1..=10 {
+            store.append(message(seq));
+        }
+        store
+            .append_durable(ChatMessage {
+                room: "other".into(),
+                ..message(1)
+            })
+            .await
+            .unwrap();
+        store.flush().await;
+        assert_eq!(store.last_seq("r").await.unwrap(), 10);
+        assert_eq!(store.count("r").await.unwrap(), 10);
+        assert_eq!(store.count("other").await.unwrap(), 1);
+        let seqs = |ms: Vec<ChatMessage>| ms.iter().map(|m| m.seq).collect::<Vec<_>>();
+        let after = Range {
+            after: Some(7),
+            before: None,
+            limit: 100,
+        };
+        assert_eq!(seqs(store.fetch("r", after).await.unwrap()), [8, 9, 10]);
+        assert_eq!(
+            seqs(store.fetch("r", Range::last(2)).await.unwrap()),
+            [9, 10]
+        );
+        let before = Range {
+            after: None,
+            before: Some(4),
+            limit: 2,
+        };
+        assert_eq!(seqs(store.fetch("r", before).await.unwrap()), [2, 3]);
+        assert_eq!(
+            store.fetch("r", Range::last(1)).await.unwrap()[0],
+            message(10)
+        );
+        // The same number twice keeps the first.
+        store.append(ChatMessage {
+            text: "again".into(),
+            ..message(10)
+        });
+        store.flush().await;
+        assert_eq!(
+            store.fetch("r", Range::last(1)).await.unwrap()[0].text,
+            "m10"
+        );
+        assert_eq!(store.health().written, 12);
+        drop(store);
+        let store = open(&path).unwrap();
+        assert_eq!(store.last_seq("r").await.unwrap(), 10);
+        assert_eq!(store.health().error, None);
+    }
+
+    #[test]
+    fn files_that_are_not_chatd_databases_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![0x5a; 8192]).unwrap();
+        let e = open(&garbage).unwrap_err().to_string();
+        assert!(e.contains("garbage.db") && e.contains("not a chatd"), "{e}");
+
+        let other = dir.path().join("other.db");
+        rusqlite::Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE accounts (id INTEGER);")
+            .unwrap();
+        let e = open(&other).unwrap_err().to_string();
+        assert!(
+            e.contains("other.db") && e.contains("something else"),
+            "{e}"
+        );
+
+        let newer = dir.path().join("newer.db");
+        drop(open(&newer).unwrap());
+        rusqlite::Connection::open(&newer)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99;")
+            .unwrap();
+        let e = open(&newer).unwrap_err().to_string();
+        assert!(e.contains("newer.db") && e.contains("newer chatd"), "{e}");
+    }
+}

@@ -1,0 +1,273 @@
+//! Durable history against the real binary and a real SQLite file: restarts keep the history and
+//! the numbering, a crash loses at most the batch window, clients catch up by sequence number,
+//! and a database that cannot be used is handled as the manual says.
+
+use std::process::Command;
+use std::time::Duration;
+
+use chatd::protocol::{ChatMessage, Command as Cmd, Event};
+use serde_json::Value;
+
+use crate::util::{FrameClient, Server, WAIT, assert_success, eventually};
+
+/// A framed user with a nick, in `room` (its history and `Joined` read).
+fn framed(server: &Server, nick: &str, room: &str) -> (FrameClient, Vec<ChatMessage>) {
+    let mut c = FrameClient::connect(server.addr, &Cmd::Nick(nick.into()));
+    c.expect("nick ok", |e| matches!(e, Event::NickOk { .. }));
+    c.send(&Cmd::Join(room.into()));
+    let history = match c.expect("history", |e| matches!(e, Event::History { .. })) {
+        Event::History { messages, .. } => messages,
+        _ => unreachable!(),
+    };
+    c.expect("joined", |e| matches!(e, Event::Joined { .. }));
+    (c, history)
+}
+
+/// Says `text` and returns it as numbered by the room.
+fn say(c: &mut FrameClient, room: &str, text: &str) -> ChatMessage {
+    c.send(&Cmd::Msg {
+        room: Some(room.into()),
+        text: text.into(),
+    });
+    match c.expect(
+        "own message",
+        |e| matches!(e, Event::Message(m) if m.text == text),
+    ) {
+        Event::Message(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+/// The messages a history request answers with.
+fn fetch(c: &mut FrameClient, command: Cmd) -> Vec<ChatMessage> {
+    c.send(&command);
+    match c.expect("history", |e| matches!(e, Event::History { .. })) {
+        Event::History { messages, .. } => messages,
+        _ => unreachable!(),
+    }
+}
+
+fn seqs(messages: &[ChatMessage]) -> Vec<u64> {
+    messages.iter().map(|m| m.seq).collect()
+}
+
+fn chatctl_json(server: &Server, args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_chatctl"))
+        .arg("--socket")
+        .arg(&server.socket)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_restart_keeps_the_history_and_continues_the_numbering() {
+    let server = Server::start("");
+    let (mut ann, history) = framed(&server, "ann", "keep");
+    assert!(history.is_empty());
+    let said: Vec<ChatMessage> = (1..=30)
+        .map(|i| say(&mut ann, "keep", &format!("m{i}")))
+        .collect();
+    assert_eq!(seqs(&said), (1..=30).collect::<Vec<_>>());
+    drop(ann);
+
+    let server = server.stop_and_restart("");
+    let (mut bob, replay) = framed(&server, "bob", "keep");
+    assert_eq!(replay, said, "the replay on join comes back from the store");
+    let next = say(&mut bob, "keep", "after the restart");
+    assert_eq!(next.seq, 31, "the numbering continues");
+
+    // Catch-up by number: exactly the messages after (or before) one, at most max_fetch.
+    let after = fetch(
+        &mut bob,
+        Cmd::HistoryRange {
+            room: Some("keep".into()),
+            after: Some(25),
+            before: None,
+            limit: None,
+        },
+    );
+    assert_eq!(seqs(&after), [26, 27, 28, 29, 30, 31]);
+    let before = fetch(
+        &mut bob,
+        Cmd::HistoryRange {
+            room: Some("keep".into()),
+            after: None,
+            before: Some(4),
+            limit: Some(2),
+        },
+    );
+    assert_eq!(seqs(&before), [2, 3]);
+    bob.send(&Cmd::HistoryRange {
+        room: Some("keep".into()),
+        after: Some(0),
+        before: None,
+        limit: Some(100_000),
+    });
+    bob.expect(
+        "too many",
+        |e| matches!(e, Event::Error { message, .. } if message.contains("at most 200")),
+    );
+
+    // chatctl shows what is stored, and where.
+    let rooms = chatctl_json(&server, &["rooms"]);
+    let keep = rooms
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "keep")
+        .cloned()
+        .unwrap();
+    assert_eq!(keep["messages"], 31);
+    eventually(WAIT, "the 31st message stored", || {
+        chatctl_json(&server, &["rooms"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "keep" && r["stored"] == 31)
+    });
+    let status = chatctl_json(&server, &["status"]);
+    assert!(
+        status["history"]["place"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("history.db")),
+        "{status}"
+    );
+    assert_eq!(status["history"]["error"], Value::Null);
+}
+
+#[test]
+fn a_crash_loses_at_most_the_batch_window_and_never_reuses_a_number() {
+    let server = Server::start("[history]\nbatch_ms = 20\n");
+    let (mut ann, _) = framed(&server, "ann", "steady");
+    let mut said = Vec::new();
+    for i in 0..200 {
+        said.push(say(&mut ann, "steady", &format!("s{i}")));
+    }
+    // Well past the batch window: all of these are committed.
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 200..260 {
+        ann.send(&Cmd::Msg {
+            room: Some("steady".into()),
+            text: format!("s{i}"),
+        });
+    }
+    let server = server.restart(""); // SIGKILL mid-stream
+    let (mut bob, _) = framed(&server, "bob", "steady");
+    let stored = fetch(
+        &mut bob,
+        Cmd::HistoryRange {
+            room: Some("steady".into()),
+            after: Some(0),
+            before: None,
+            limit: Some(200),
+        },
+    );
+    assert_eq!(
+        stored, said,
+        "everything older than the batch window survived"
+    );
+    let rest = fetch(
+        &mut bob,
+        Cmd::HistoryRange {
+            room: Some("steady".into()),
+            after: Some(200),
+            before: None,
+            limit: Some(200),
+        },
+    );
+    let numbers = seqs(&rest);
+    assert!(
+        numbers.iter().copied().eq(201..201 + numbers.len() as u64),
+        "the survivors of the last window are the oldest of it, in order: {numbers:?}"
+    );
+    let next = say(&mut bob, "steady", "after the crash");
+    assert_eq!(
+        next.seq,
+        201 + numbers.len() as u64,
+        "numbering continues after the last stored message, never reusing one"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_chatd_database_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.db");
+    std::fs::write(
+        &path,
+        "this is not a database, it is a shopping list\n".repeat(100),
+    )
+    .unwrap();
+    let out = Command::new(crate::util::chatd_bin())
+        .args(["--listen", "127.0.0.1:0", "--no-web"])
+        .env("CHATD_HISTORY__PATH", &path)
+        .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&path.display().to_string()) && stderr.contains("not a chatd"),
+        "{stderr}"
+    );
+}
+
+/// A directory made read-only by a read-only bind mount of itself (root ignores file modes);
+/// the mount goes when dropped.
+struct ReadOnly(std::path::PathBuf);
+
+impl ReadOnly {
+    fn make(dir: &std::path::Path) -> ReadOnly {
+        let run = |args: &[&str]| {
+            let status = Command::new("mount").args(args).status().unwrap();
+            assert!(status.success(), "mount {args:?} (the tests run as root)");
+        };
+        let dir_text = dir.to_str().unwrap();
+        run(&["--bind", dir_text, dir_text]);
+        run(&["-o", "remount,ro,bind", dir_text]);
+        ReadOnly(dir.to_path_buf())
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn with_a_read_only_database_chat_goes_on_and_status_shows_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ro").join("history.db");
+    let config = format!("[history]\npath = \"{}\"\n", db.display());
+    let server = Server::start(&config);
+    let (mut ann, _) = framed(&server, "ann", "ro");
+    say(&mut ann, "ro", "before");
+    drop(ann);
+    let mut server = server;
+    server.signal("TERM");
+    server.wait_exit(WAIT);
+    drop(server);
+
+    let _read_only = ReadOnly::make(db.parent().unwrap());
+    let server = Server::start(&config);
+    let (mut ann, replay) = framed(&server, "ann", "ro");
+    assert_eq!(seqs(&replay), [1], "reading still works");
+    let (mut bob, _) = framed(&server, "bob", "ro");
+    let said = say(&mut ann, "ro", "while read-only");
+    assert_eq!(said.seq, 2);
+    bob.expect(
+        "delivered",
+        |e| matches!(e, Event::Message(m) if m.text == "while read-only"),
+    );
+    eventually(WAIT, "status shows the failing writes", || {
+        chatctl_json(&server, &["status"])["history"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("readonly") || e.contains("read-only"))
+    });
+    // Chat goes on.
+    say(&mut ann, "ro", "still chatting");
+}
