@@ -99,3 +99,19 @@ fn every_scenario_runs_and_reports() {
         assert_eq!(number(&r, "errors"), 0.0, "{r}");
     }
 }
+
+#[test]
+fn the_store_scenario_writes_and_fetches_on_a_scratch_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chatd-bench"))
+        .args(["--json", "store", "--messages", "5000", "--rooms", "10"])
+        .args(["--fetch", "100", "--fetches", "20"])
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["scenario"], "store");
+    assert_eq!(number(&r, "written"), 5000.0, "{r}");
+    assert_eq!(number(&r, "dropped"), 0.0, "{r}");
+    assert_eq!(number(&r, "fetch_messages"), 100.0, "{r}");
+    assert!(number(&r, "writes_per_sec") > 0.0, "{r}");
+}

@@ -4,6 +4,7 @@
 //! - [`connections`]: many idle sessions; server memory per session and connect rate.
 //! - [`fanout`]: rooms × members with senders; deliveries per second, latency, loss and order.
 //! - [`churn`]: connect → nick → join → message → quit in a loop; cycles per second.
+//! - [`store`]: the history store alone: writes per second and fetch latency (no server).
 //!
 //! Every scenario is bounded in time and count and returns a [`report::Report`].
 
@@ -12,6 +13,7 @@ pub mod client;
 pub mod connections;
 pub mod fanout;
 pub mod report;
+pub mod store;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::OnceLock;

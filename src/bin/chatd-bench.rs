@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chatd::bench::{Target, Wire, churn, connections, fanout};
+use chatd::bench::{Target, Wire, churn, connections, fanout, store};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Load generator for chatd.
@@ -106,6 +106,27 @@ enum Scenario {
         #[arg(long, default_value_t = 5.0)]
         duration: f64,
     },
+    /// The history store alone, on a scratch SQLite file (no server): writes/s, fetch latency.
+    Store {
+        /// Messages written.
+        #[arg(long, default_value_t = 200_000)]
+        messages: usize,
+        /// Rooms they are spread over.
+        #[arg(long, default_value_t = 100)]
+        rooms: usize,
+        /// Messages per fetch.
+        #[arg(long, default_value_t = 1000)]
+        fetch: u32,
+        /// Fetches timed.
+        #[arg(long, default_value_t = 200)]
+        fetches: usize,
+        /// The writer's batch window, milliseconds (`history.batch_ms`).
+        #[arg(long, default_value_t = 50)]
+        batch_ms: u64,
+        /// Bytes of text per message.
+        #[arg(long, default_value_t = 64)]
+        payload: usize,
+    },
 }
 
 fn secs(value: f64) -> Duration {
@@ -184,6 +205,24 @@ fn main() -> ExitCode {
                     duration: secs(duration),
                 };
                 churn::run(target, args).await
+            }
+            Scenario::Store {
+                messages,
+                rooms,
+                fetch,
+                fetches,
+                batch_ms,
+                payload,
+            } => {
+                let args = store::StoreArgs {
+                    messages,
+                    rooms,
+                    fetch,
+                    fetches,
+                    batch: Duration::from_millis(batch_ms),
+                    payload,
+                };
+                store::run(args).await
             }
         }
     });
