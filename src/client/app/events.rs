@@ -219,7 +219,9 @@ impl App {
                     self.buffers[idx].set_users(users);
                 }
             }
-            Event::History { room, messages } => self.on_history(room, messages, now),
+            Event::History { room, messages } => {
+                actions.extend(self.on_history(room, messages, now));
+            }
             Event::Pong { token } => {
                 let current = self.current;
                 self.buffers[current].system(now, format!("pong {token}").trim_end().to_string());
@@ -278,6 +280,11 @@ impl App {
     }
 
     fn on_message(&mut self, m: ChatMessage, history: bool, now: u64) {
+        if !history && let Some(catch_up) = self.catch_up.get_mut(&m.room) {
+            // Shown once the gap before it is filled.
+            catch_up.held.push(m);
+            return;
+        }
         let idx = self.room_buffer(&m.room);
         if !history {
             match self.buffers[idx].last_seq {
@@ -316,7 +323,66 @@ impl App {
         );
     }
 
-    fn on_history(&mut self, room: String, messages: Vec<ChatMessage>, now: u64) {
+    /// Asks for the next page of a catch-up.
+    fn fetch_gap(room: &str, catch_up: &CatchUp) -> Action {
+        Action::Send(Command::HistoryRange {
+            room: Some(room.to_string()),
+            after: Some(catch_up.after),
+            before: Some(catch_up.before),
+            limit: None,
+        })
+    }
+
+    /// A page of a catch-up: shown; the next page asked for, or, once the gap is filled (or the
+    /// server's history has nothing more), what waited is shown and what is lost announced.
+    fn on_catch_up(
+        &mut self,
+        room: String,
+        mut catch_up: CatchUp,
+        page: Vec<ChatMessage>,
+        now: u64,
+    ) -> Vec<Action> {
+        let idx = self.room_buffer(&room);
+        let page: Vec<ChatMessage> = page
+            .into_iter()
+            .filter(|m| m.seq > catch_up.after && m.seq < catch_up.before)
+            .collect();
+        if let Some(first) = page.first() {
+            if first.seq > catch_up.after + 1 {
+                self.buffers[idx].error(now, missed_text(first.seq - catch_up.after - 1));
+            }
+            if catch_up.after == self.buffers[idx].last_seq.unwrap_or(0) {
+                self.buffers[idx].system(now, "catching up from the room's history");
+            }
+        }
+        let last = page.last().map(|m| m.seq);
+        for m in page {
+            self.on_message(m, true, now);
+        }
+        match last {
+            Some(last) if last + 1 < catch_up.before => {
+                catch_up.after = last;
+                let ask = Self::fetch_gap(&room, &catch_up);
+                self.catch_up.insert(room, catch_up);
+                vec![ask]
+            }
+            _ => {
+                let filled_to = last.unwrap_or(catch_up.after);
+                if filled_to + 1 < catch_up.before {
+                    self.buffers[idx].error(now, missed_text(catch_up.before - filled_to - 1));
+                }
+                for m in catch_up.held {
+                    self.on_message(m, false, now);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_history(&mut self, room: String, messages: Vec<ChatMessage>, now: u64) -> Vec<Action> {
+        if let Some(catch_up) = self.catch_up.remove(&room) {
+            return self.on_catch_up(room, catch_up, messages, now);
+        }
         let idx = self.room_buffer(&room);
         let asked = self.history_requested.remove(&room);
         let last = self.buffers[idx].last_seq;
@@ -334,8 +400,18 @@ impl App {
                     messages.into_iter().filter(|m| m.seq > last).collect();
                 if let Some(first) = fresh.first()
                     && first.seq > last + 1
+                    && self.online()
                 {
-                    self.buffers[idx].error(now, missed_text(first.seq - last - 1));
+                    // A gap the replay does not cover: fetch it from the server's history
+                    // first; the replay waits.
+                    let catch_up = CatchUp {
+                        after: last,
+                        before: first.seq,
+                        held: fresh,
+                    };
+                    let ask = Self::fetch_gap(&room, &catch_up);
+                    self.catch_up.insert(room, catch_up);
+                    return vec![ask];
                 }
                 fresh
             }
@@ -344,7 +420,7 @@ impl App {
             if asked {
                 self.buffers[idx].system(now, "no history");
             }
-            return;
+            return Vec::new();
         }
         let what = if asked {
             format!("history: {} messages", fresh.len())
@@ -359,5 +435,6 @@ impl App {
             self.on_message(m, true, now);
         }
         self.buffers[idx].system(now, "end of history");
+        Vec::new()
     }
 }

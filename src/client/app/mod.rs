@@ -10,7 +10,7 @@
 //! already shown are skipped, and messages that neither the replay nor the live stream carried are
 //! announced ("N messages missed"), so a gap is never silent.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use ratatui::crossterm::event::{
@@ -113,6 +113,16 @@ struct NickClaim {
     tries: usize,
 }
 
+/// A room filling the gap left by a lost connection: messages numbered after `after` and before
+/// `before` are asked for, page by page; the replay and live messages that came after the gap
+/// wait in `held` so that everything shows in order.
+#[derive(Debug, Clone)]
+struct CatchUp {
+    after: u64,
+    before: u64,
+    held: Vec<ChatMessage>,
+}
+
 /// How many underscores an automatic nick claim may append before giving up.
 const NICK_RETRIES: usize = 3;
 
@@ -210,6 +220,9 @@ pub struct App {
     pending_switch: Option<String>,
     /// Rooms whose next history answer the user asked for (shown in full, not de-duplicated).
     history_requested: HashSet<String>,
+    /// Rooms catching up after a reconnect: the gap is being fetched from the server's history,
+    /// and what arrives after it waits.
+    catch_up: HashMap<String, CatchUp>,
     /// Room names seen in `/rooms` answers, for completion.
     known_rooms: Vec<String>,
     /// Index into `config.servers` of the server in use or being tried.
@@ -254,6 +267,7 @@ impl App {
             rejoin: None,
             pending_switch: None,
             history_requested: HashSet::new(),
+            catch_up: HashMap::new(),
             known_rooms: Vec::new(),
             server_index: 0,
             attempt: 0,
@@ -385,6 +399,8 @@ impl App {
 
     fn disconnected(&mut self, server: &str, reason: String) -> Vec<Action> {
         let now = self.now();
+        // A catch-up in progress starts over after the next reconnect, from what was shown.
+        self.catch_up.clear();
         let text = format!("disconnected from {server}: {reason}");
         // Every room stays in the sidebar and is joined again after reconnecting.
         for (i, buffer) in self.buffers.iter_mut().enumerate() {

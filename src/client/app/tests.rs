@@ -318,16 +318,23 @@ fn history_after_a_reconnect_fills_the_gap_and_shows_what_is_lost() {
         vec!["<bob> m1", "<bob> m2", "<bob> m3", "<bob> m4", "<bob> m5"]
     );
     assert_eq!(app.buffers[1].last_seq, Some(5));
-    // A replay that starts after a gap says how much is missing.
-    app.on_event(Event::History {
+    // A replay that starts after a gap: the gap is asked for; what the server's history no
+    // longer has is announced, then the replay shows.
+    let ask = app.on_event(Event::History {
         room: "lobby".into(),
         messages: vec![msg("lobby", 8, "bob", "m8")],
+    });
+    assert_eq!(ask, vec![gap("lobby", 5, 8)]);
+    app.on_event(Event::History {
+        room: "lobby".into(),
+        messages: Vec::new(),
     });
     assert!(
         texts(&app, 1)
             .iter()
             .any(|t| t == "! 2 messages missed (no longer in the room's history)")
     );
+    assert_eq!(texts(&app, 1).last().unwrap(), "<bob> m8");
     // So does a live message after a gap.
     app.on_event(Event::Message(msg("lobby", 10, "bob", "m10")));
     assert!(
@@ -339,6 +346,48 @@ fn history_after_a_reconnect_fills_the_gap_and_shows_what_is_lost() {
     app.on_event(Event::Message(msg("lobby", 1, "bob", "fresh")));
     assert_eq!(texts(&app, 1).last().unwrap(), "<bob> fresh");
     assert!(texts(&app, 1).iter().any(|t| t.contains("restarted")));
+}
+
+fn gap(room: &str, after: u64, before: u64) -> Action {
+    Action::Send(Command::HistoryRange {
+        room: Some(room.into()),
+        after: Some(after),
+        before: Some(before),
+        limit: None,
+    })
+}
+
+#[test]
+fn a_long_absence_is_caught_up_page_by_page_in_order() {
+    let mut app = chatting();
+    app.on_event(Event::Message(msg("lobby", 1, "bob", "m1")));
+    // Back after 100 messages: the replay holds 52..=101.
+    let ask = app.on_event(Event::History {
+        room: "lobby".into(),
+        messages: (52..=101)
+            .map(|s| msg("lobby", s, "bob", &format!("m{s}")))
+            .collect(),
+    });
+    assert_eq!(ask, vec![gap("lobby", 1, 52)]);
+    // A live message during the catch-up waits for the gap.
+    app.on_event(Event::Message(msg("lobby", 102, "cy", "live")));
+    let page = |from: u64, to: u64| Event::History {
+        room: "lobby".into(),
+        messages: (from..=to)
+            .map(|s| msg("lobby", s, "bob", &format!("m{s}")))
+            .collect(),
+    };
+    assert_eq!(app.on_event(page(2, 30)), vec![gap("lobby", 30, 52)]);
+    assert!(app.on_event(page(31, 51)).is_empty(), "the gap is filled");
+    let shown: Vec<String> = texts(&app, 1)
+        .into_iter()
+        .filter(|t| t.starts_with('<'))
+        .collect();
+    let mut expected: Vec<String> = (1..=101).map(|s| format!("<bob> m{s}")).collect();
+    expected.push("<cy> live".into());
+    assert_eq!(shown, expected, "everything once, in order");
+    assert!(!texts(&app, 1).iter().any(|t| t.contains("missed")));
+    assert_eq!(app.buffers[1].last_seq, Some(102));
 }
 
 #[test]
