@@ -129,6 +129,28 @@ fn a_restart_keeps_the_history_and_continues_the_numbering() {
             .iter()
             .any(|r| r["name"] == "keep" && r["stored"] == 31)
     });
+    // An administrator reads and purges.
+    let last = chatctl_json(&server, &["history", "#keep", "3"]);
+    let texts: Vec<&str> = last
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["m29", "m30", "after the restart"]);
+    let purged = chatctl_json(&server, &["purge", "keep", "--before", "11"]);
+    assert_eq!(purged["purged"], 10, "{purged}");
+    let oldest = fetch(
+        &mut bob,
+        Cmd::HistoryRange {
+            room: Some("keep".into()),
+            after: Some(0),
+            before: None,
+            limit: Some(3),
+        },
+    );
+    assert_eq!(seqs(&oldest), [11, 12, 13], "the purged range is gone");
+    assert_eq!(say(&mut bob, "keep", "numbering goes on").seq, 32);
     let status = chatctl_json(&server, &["status"]);
     assert!(
         status["history"]["place"]

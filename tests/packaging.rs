@@ -259,6 +259,8 @@ fn man_pages_lint_cleanly_and_document_every_flag_and_key() {
         "kick",
         "announce",
         "nodes",
+        "history",
+        "purge",
         "reload",
         "shutdown",
         "completions",

@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 
 use super::report::{Report, round3};
 use crate::protocol::ChatMessage;
-use crate::server::config::{Backend, HistoryConfig, SyncMode};
+use crate::server::config::{Backend, HistoryConfig, Retention, SyncMode};
 use crate::server::store::{Range, Store};
 
 /// How to run the store scenario.
@@ -52,6 +52,7 @@ pub async fn run(args: StoreArgs) -> Report {
         sync: SyncMode::Batch,
         batch: args.batch,
         write_queue: args.messages.max(1),
+        retention: Retention::default(),
     };
     let store = match Store::open(&config) {
         Ok(Some(store)) => store,

@@ -62,6 +62,21 @@ enum Cmd {
     },
     /// The cluster's nodes and their state.
     Nodes,
+    /// A room's last messages, from its history.
+    History {
+        /// The room.
+        room: String,
+        /// How many (the daemon's history.replay by default).
+        limit: Option<u32>,
+    },
+    /// Delete a room's stored messages (moderation): all of them, or those before a number.
+    Purge {
+        /// The room.
+        room: String,
+        /// Only the messages numbered below SEQ.
+        #[arg(long, value_name = "SEQ")]
+        before: Option<u64>,
+    },
     /// Re-read the daemon's configuration (like SIGHUP); report what changed and what needs a
     /// restart.
     Reload,
@@ -115,6 +130,14 @@ fn request(cmd: &Cmd) -> Option<Request> {
         },
         Cmd::Announce { text } => Request::Announce { text: text.clone() },
         Cmd::Nodes => Request::Nodes,
+        Cmd::History { room, limit } => Request::History {
+            room: room.clone(),
+            limit: *limit,
+        },
+        Cmd::Purge { room, before } => Request::Purge {
+            room: room.clone(),
+            before: *before,
+        },
         Cmd::Reload => Request::Reload,
         Cmd::Shutdown { delay, message } => Request::Shutdown {
             delay_secs: Some(*delay),
@@ -289,6 +312,15 @@ fn human(cmd: &Cmd, data: &Value) {
             rows(&["name", "status", "address"], &[]),
         ),
         Cmd::Kick { nick, .. } => println!("kicked {nick}"),
+        Cmd::History { .. } => table(
+            &["seq", "time", "from", "text"],
+            rows(&["seq", "ts", "from", "text"], &["ts"]),
+        ),
+        Cmd::Purge { .. } => println!(
+            "purged {} messages from #{}",
+            text(&data["purged"]),
+            text(&data["room"])
+        ),
         Cmd::Announce { .. } => println!("announced on {} node(s)", text(&data["nodes"])),
         Cmd::Completions { .. } => {}
         Cmd::Reload => {

@@ -268,6 +268,10 @@ pub struct HistorySettings {
     pub write_queue: usize,
     /// The most messages one history request may ask for.
     pub max_fetch: usize,
+    /// Messages kept per room in the store, the oldest deleted first; 0 keeps all.
+    pub max_messages_per_room: u64,
+    /// Days a stored message is kept; 0 keeps them forever.
+    pub max_age_days: u64,
 }
 
 impl Default for HistorySettings {
@@ -281,6 +285,8 @@ impl Default for HistorySettings {
             batch_ms: 50,
             write_queue: 65_536,
             max_fetch: 200,
+            max_messages_per_room: 0,
+            max_age_days: 0,
         }
     }
 }
@@ -314,6 +320,24 @@ pub struct HistoryConfig {
     pub batch: Duration,
     /// `history.write_queue`
     pub write_queue: usize,
+    /// `history.max_messages_per_room` and `history.max_age_days`.
+    pub retention: Retention,
+}
+
+/// What the store deletes by itself, a little at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Messages kept per room (the newest); `None` keeps all.
+    pub max_messages: Option<u64>,
+    /// How long a message is kept; `None` keeps them forever.
+    pub max_age: Option<Duration>,
+}
+
+impl Retention {
+    /// Whether anything is ever deleted.
+    pub fn is_active(&self) -> bool {
+        self.max_messages.is_some() || self.max_age.is_some()
+    }
 }
 
 /// Where the SQLite file goes when `history.path` is empty.
@@ -970,6 +994,13 @@ impl Config {
             ),
             ("history.max_fetch", s.history.max_fetch as u64, 1, 100_000),
             (
+                "history.max_messages_per_room",
+                s.history.max_messages_per_room,
+                0,
+                1_000_000_000_000,
+            ),
+            ("history.max_age_days", s.history.max_age_days, 0, 36_500),
+            (
                 "limits.send_queue_bytes",
                 l.send_queue_bytes as u64,
                 1024,
@@ -1052,6 +1083,12 @@ impl Config {
             sync,
             batch: Duration::from_millis(s.history.batch_ms),
             write_queue: s.history.write_queue,
+            retention: Retention {
+                max_messages: (s.history.max_messages_per_room > 0)
+                    .then_some(s.history.max_messages_per_room),
+                max_age: (s.history.max_age_days > 0)
+                    .then(|| Duration::from_secs(s.history.max_age_days * 86_400)),
+            },
         };
         let mut exempt = Vec::new();
         for address in &l.exempt_addresses {

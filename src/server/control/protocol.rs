@@ -4,7 +4,8 @@
 //! Request: `{"v": 1, "cmd": "kick", "nick": "alice", "reason": "spam"}` (`v` may be left out).
 //! Response: `{"ok": true, "data": ...}` or `{"ok": false, "error": {"code": "...", "message":
 //! "..."}}`. Commands: `status`, `rooms`, `users` (`room`), `kick` (`nick`, `reason`),
-//! `announce` (`text`), `nodes`, `reload`, `shutdown` (`delay_secs`, `message`). Error codes:
+//! `announce` (`text`), `nodes`, `history` (`room`, `limit`), `purge` (`room`, `before`),
+//! `reload`, `shutdown` (`delay_secs`, `message`). Error codes:
 //! `bad_request`, `unknown_command`, `request_too_large`, `unsupported_version`, `not_found`,
 //! `permission_denied`, `unavailable`, `bad_config`.
 
@@ -50,6 +51,22 @@ pub enum Request {
     },
     /// The cluster's nodes.
     Nodes,
+    /// A room's last messages, from its history.
+    History {
+        /// The room.
+        room: String,
+        /// How many (`history.replay` by default).
+        #[serde(default)]
+        limit: Option<u32>,
+    },
+    /// Delete a room's stored messages (moderation): all, or those numbered below `before`.
+    Purge {
+        /// The room.
+        room: String,
+        /// Only messages numbered below this.
+        #[serde(default)]
+        before: Option<u64>,
+    },
     /// Re-read the configuration; apply what can change at runtime.
     Reload,
     /// Announce, wait, then shut this node down gracefully.
@@ -149,6 +166,8 @@ pub fn parse(line: &str) -> Result<Request, ControlError> {
         ("kick", &["nick", "reason"]),
         ("announce", &["text"]),
         ("nodes", &[]),
+        ("history", &["room", "limit"]),
+        ("purge", &["room", "before"]),
         ("reload", &[]),
         ("shutdown", &["delay_secs", "message"]),
     ];

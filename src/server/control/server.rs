@@ -15,7 +15,7 @@ use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 
 use super::access::{self, AllowedGroup, Peer};
-use super::protocol::{MAX_REQUEST_BYTES, Request, Response, parse};
+use super::protocol::{ControlError, MAX_REQUEST_BYTES, Request, Response, parse};
 use crate::names::canonical_room;
 use crate::protocol::{Event, NodeInfo, NodeStatus, now_ms};
 use crate::server::cluster::directory;
@@ -26,8 +26,9 @@ use crate::server::msg::gateway::{GatewayMsg, KickRequest};
 use crate::server::msg::membership::MembershipMsg;
 use crate::server::msg::registry::{NickHolder, RegistryMsg};
 use crate::server::msg::relay::RelayMsg;
-use crate::server::msg::room::RoomMsg;
+use crate::server::msg::room::{Purge, Purged, RoomMsg};
 use crate::server::reload::Reloader;
+use crate::server::store::Range;
 use crate::server::timeouts::ADMIN_CALL_MS;
 
 /// How many one-second samples the message rate averages over.
@@ -276,6 +277,15 @@ async fn nodes(ctx: &ControlContext) -> Vec<NodeInfo> {
     }
 }
 
+/// The room named `room` (its canonical name and actor), wherever it is in the cluster.
+fn room_of(room: &str) -> Result<(String, ractor::ActorRef<RoomMsg>), ControlError> {
+    let name = canonical_room(room).map_err(|e| ControlError::new("bad_request", e.0))?;
+    match directory::room_winner(&name) {
+        Some(actor) => Ok((name, actor)),
+        None => Err(ControlError::new("not_found", format!("no room #{name}"))),
+    }
+}
+
 async fn rooms() -> Vec<RoomRow> {
     let mut rows = Vec::new();
     for name in directory::rooms() {
@@ -352,6 +362,30 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
             let mut rows = rooms().await;
             rows.retain(|row| all || !row.unlisted);
             Response::ok(json!(rows))
+        }
+        Request::History { room, limit } => {
+            let room = match room_of(&room) {
+                Ok((_, room)) => room,
+                Err(e) => return e.into(),
+            };
+            let limit = limit.unwrap_or(ctx.node.tunables().rooms.history as u32);
+            match ractor::call_t!(room, RoomMsg::History, ADMIN_CALL_MS, Range::last(limit)) {
+                Ok(messages) => Response::ok(json!(messages.0)),
+                Err(e) => unavailable("the room", e),
+            }
+        }
+        Request::Purge { room, before } => {
+            let (name, room) = match room_of(&room) {
+                Ok(found) => found,
+                Err(e) => return e.into(),
+            };
+            match ractor::call_t!(room, RoomMsg::Purge, ADMIN_CALL_MS, Purge { before }) {
+                Ok(Purged(purged)) => {
+                    tracing::info!(room = %name, ?before, purged, "history purged by an administrator");
+                    Response::ok(json!({ "room": name, "purged": purged }))
+                }
+                Err(e) => unavailable("the room", e),
+            }
         }
         Request::Users { room } => {
             let room = match room.map(|r| canonical_room(&r)).transpose() {

@@ -67,6 +67,17 @@ pub struct Adoption {
     pub notice: String,
 }
 
+/// Which messages a purge deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purge {
+    /// Only those numbered below this; all for `None`.
+    pub before: Option<u64>,
+}
+
+/// How many messages a purge deleted (from the store, or from memory without one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purged(pub u64);
+
 /// The nicks of a room's members, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList(pub Vec<String>);
@@ -77,6 +88,8 @@ pub struct HistoryReply(pub Vec<ChatMessage>);
 
 crate::remote_payload!(
     Range,
+    Purge,
+    Purged,
     Departure,
     TypingPost,
     Post,
@@ -119,4 +132,8 @@ pub enum RoomMsg {
     /// Ends the typing states that were not refreshed in time (the room sends itself this
     /// while anyone is typing).
     TypingSweep,
+    /// Delete the messages numbered below a number (all without one), from the store and from
+    /// memory (moderation, `chatctl purge`); answers how many.
+    #[rpc]
+    Purge(Purge, RpcReplyPort<Purged>),
 }

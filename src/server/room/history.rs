@@ -71,6 +71,15 @@ impl History {
         self.messages.iter().skip(skip).cloned().collect()
     }
 
+    /// Forgets the kept messages numbered below `before` (all for `None`); how many. The
+    /// numbering goes on.
+    pub fn purge(&mut self, before: Option<u64>) -> u64 {
+        let kept = self.messages.len();
+        self.messages
+            .retain(|m| before.is_some_and(|before| m.seq >= before));
+        (kept - self.messages.len()) as u64
+    }
+
     /// Gives every kept message away (to the copy of the room that wins a merge).
     pub fn take(&mut self) -> Vec<ChatMessage> {
         self.messages.drain(..).collect()

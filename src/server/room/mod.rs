@@ -26,7 +26,8 @@ use crate::server::msg::member::{Member, MemberAddr};
 use crate::server::msg::registry::RegistryMsg;
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::{
-    Adoption, Departure, HistoryReply, JoinReply, Post, RoomMsg, TypingPost, UserList,
+    Adoption, Departure, HistoryReply, JoinReply, Post, Purge, Purged, RoomMsg, TypingPost,
+    UserList,
 };
 use crate::server::msg::room_supervisor::RoomArgs;
 use crate::server::store::Range;
@@ -486,6 +487,27 @@ impl Actor for Room {
             }
             RoomMsg::Typing(post) => state.typing(&myself, post),
             RoomMsg::TypingSweep => state.sweep_typing(&myself),
+            RoomMsg::Purge(Purge { before }, reply) => {
+                let forgotten = state.history.purge(before);
+                match state.args.store.clone() {
+                    Some(store) => {
+                        let name = state.args.name.clone();
+                        tokio::spawn(async move {
+                            let purged = match store.purge(&name, before).await {
+                                Ok(n) => n,
+                                Err(e) => {
+                                    tracing::warn!(room = %name, error = %e, "purge failed");
+                                    0
+                                }
+                            };
+                            let _ = reply.send(Purged(purged));
+                        });
+                    }
+                    None => {
+                        let _ = reply.send(Purged(forgotten));
+                    }
+                }
+            }
             RoomMsg::DebugPanic => {
                 #[cfg(debug_assertions)]
                 panic!("room {}: panic requested by /debug-panic", state.args.name);

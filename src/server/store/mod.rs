@@ -90,16 +90,11 @@ impl Store {
         });
         let (tx, rx) = std::sync::mpsc::sync_channel(config.write_queue);
         let batch = config.batch;
+        let retention = config.retention;
         let writer_shared = shared.clone();
         std::thread::Builder::new()
             .name("chatd-history".into())
-            .spawn(move || {
-                let mut conn = writer_conn;
-                let commit = move |messages: &[ChatMessage]| {
-                    sqlite::commit(&mut conn, messages).map_err(|e| e.to_string())
-                };
-                writer::write_loop(commit, rx, batch, writer_shared)
-            })
+            .spawn(move || writer::write_loop(writer_conn, rx, batch, retention, writer_shared))
             .map_err(|e| StoreError::Open {
                 path: path.display().to_string(),
                 message: format!("cannot start the writer: {e}"),
@@ -142,6 +137,21 @@ impl Store {
         if self.writer.try_send(Write::Flush(tx)).is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// Deletes `room`'s stored messages numbered below `before` (all of them for `None`), after
+    /// everything handed over before; how many.
+    pub async fn purge(&self, room: &str, before: Option<u64>) -> Result<u64, StoreError> {
+        let (done, answer) = oneshot::channel();
+        let purge = Write::Purge {
+            room: room.to_string(),
+            before,
+            done,
+        };
+        self.writer
+            .try_send(purge)
+            .map_err(|_| StoreError::Query("the history writer is behind; try again".into()))?;
+        answer.await.map_err(|_| StoreError::Stopped)?
     }
 
     /// Runs `query` on the reading connection, off the runtime's threads.
@@ -215,6 +225,7 @@ mod tests {
             sync: SyncMode::Batch,
             batch: std::time::Duration::from_millis(5),
             write_queue: 1000,
+            retention: crate::server::config::Retention::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 //! each. A file that is not a SQLite database, a SQLite database of something else, or one a
 //! newer chatd wrote is refused with a message naming it.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,7 +14,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StoreError;
 use super::range::Range;
+use super::writer::Writing;
 use crate::protocol::ChatMessage;
+use crate::server::config::Retention;
 
 /// `PRAGMA application_id` of a chatd database: "chat".
 const APPLICATION_ID: i64 = 0x6368_6174;
@@ -30,6 +33,10 @@ const MIGRATIONS: &[&str] = &[
         action INTEGER NOT NULL,
         PRIMARY KEY (room, seq)
     ) WITHOUT ROWID;",
+    // 2: every room that had messages, with its last number (kept when messages are purged or
+    // expire, so that numbering never restarts), for retention to walk.
+    "CREATE TABLE rooms (name TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+     INSERT INTO rooms SELECT room, max(seq) FROM messages GROUP BY room;",
 ];
 
 /// How long a connection waits for a lock held by the other.
@@ -50,7 +57,7 @@ fn query_error(e: rusqlite::Error) -> StoreError {
 /// to date, and returns the writer's connection and a reader. With `durable`, every commit
 /// reaches the disk before it returns (`synchronous = FULL`); otherwise a commit survives a
 /// crash of the process but not of the machine (`NORMAL`, WAL's usual setting).
-pub fn open(path: &Path, durable: bool) -> Result<(Connection, Reader), StoreError> {
+pub fn open(path: &Path, durable: bool) -> Result<(Writer, Reader), StoreError> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
@@ -70,7 +77,7 @@ pub fn open(path: &Path, durable: bool) -> Result<(Connection, Reader), StoreErr
     reader
         .busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| open_error(path, e))?;
-    Ok((conn, Reader { conn: reader }))
+    Ok((Writer { conn }, Reader { conn: reader }))
 }
 
 /// The schema version of a chatd database (0 for a new, empty file); refuses anything else.
@@ -121,30 +128,127 @@ fn migrate(conn: &Connection, version: usize) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Writes one batch in one transaction. A message already stored (the same room and number) is
-/// left as it is.
-pub fn commit(conn: &mut Connection, messages: &[ChatMessage]) -> rusqlite::Result<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let tx = conn.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO messages (room, seq, ts, sender, text, action)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for m in messages {
-            insert.execute(params![
-                m.room,
-                m.seq as i64,
-                m.ts as i64,
-                m.from,
-                m.text,
-                m.action
-            ])?;
+/// The writer's connection.
+pub struct Writer {
+    conn: Connection,
+}
+
+impl Writer {
+    /// Writes one batch in one transaction. A message already stored (the same room and number)
+    /// is left as it is.
+    fn insert(&mut self, messages: &[ChatMessage]) -> rusqlite::Result<()> {
+        if messages.is_empty() {
+            return Ok(());
         }
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO messages (room, seq, ts, sender, text, action)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut last: HashMap<&str, u64> = HashMap::new();
+            for m in messages {
+                insert.execute(params![
+                    m.room,
+                    m.seq as i64,
+                    m.ts as i64,
+                    m.from,
+                    m.text,
+                    m.action
+                ])?;
+                let seq = last.entry(&m.room).or_default();
+                *seq = (*seq).max(m.seq);
+            }
+            let mut room = tx.prepare_cached(
+                "INSERT INTO rooms (name, last_seq) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)",
+            )?;
+            for (name, seq) in last {
+                room.execute(params![name, number(seq)])?;
+            }
+        }
+        tx.commit()
     }
-    tx.commit()
+
+    /// Deletes up to `limit` of `room`'s messages numbered at most `through`, oldest first.
+    fn delete_through(&self, room: &str, through: i64, limit: u64) -> rusqlite::Result<u64> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM messages WHERE room = ?1 AND seq IN
+                 (SELECT seq FROM messages WHERE room = ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3)",
+            )?
+            .execute(params![room, through, limit as i64])
+            .map(|n| n as u64)
+    }
+
+    fn retain_step(
+        &mut self,
+        retention: &Retention,
+        now_ms: u64,
+        limit: u64,
+    ) -> rusqlite::Result<u64> {
+        let rooms: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT name FROM rooms")?
+            .query_map([], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut deleted = 0;
+        for room in rooms {
+            if deleted >= limit {
+                break;
+            }
+            if let Some(keep) = retention.max_messages {
+                let last: Option<i64> = self.conn.query_row(
+                    "SELECT max(seq) FROM messages WHERE room = ?1",
+                    [&room],
+                    |row| row.get(0),
+                )?;
+                let through = last.unwrap_or(0) - number(keep);
+                if through > 0 {
+                    deleted += self.delete_through(&room, through, limit - deleted)?;
+                }
+            }
+            if let Some(age) = retention.max_age {
+                let cutoff = number(now_ms.saturating_sub(age.as_millis() as u64));
+                // Numbers grow with time in a room: the messages to go are a prefix.
+                let through: Option<i64> = self
+                    .conn
+                    .query_row(
+                        "SELECT max(seq) FROM (SELECT seq FROM messages WHERE room = ?1 AND ts < ?2
+                         ORDER BY seq LIMIT ?3)",
+                        params![room, cutoff, (limit - deleted) as i64],
+                        |row| row.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                if let Some(through) = through {
+                    deleted += self.delete_through(&room, through, limit - deleted)?;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+impl Writing for Writer {
+    fn commit(&mut self, messages: &[ChatMessage]) -> Result<(), String> {
+        self.insert(messages).map_err(|e| e.to_string())
+    }
+
+    fn purge(&mut self, room: &str, before: Option<u64>) -> Result<u64, String> {
+        self.conn
+            .execute(
+                "DELETE FROM messages WHERE room = ?1 AND seq < ?2",
+                params![room, number(before.unwrap_or(u64::MAX))],
+            )
+            .map(|n| n as u64)
+            .map_err(|e| e.to_string())
+    }
+
+    fn retain(&mut self, retention: &Retention, now_ms: u64, limit: u64) -> Result<u64, String> {
+        self.retain_step(retention, now_ms, limit)
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// A connection for queries.
@@ -169,16 +273,17 @@ fn number(seq: u64) -> i64 {
 }
 
 impl Reader {
-    /// The number of the last stored message of `room` (0 if none).
+    /// The number of the last message of `room` ever stored (0 if none), even if it was
+    /// purged or expired since.
     pub fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT max(seq) FROM messages WHERE room = ?1",
+                "SELECT max(coalesce((SELECT max(seq) FROM messages WHERE room = ?1), 0),
+                            coalesce((SELECT last_seq FROM rooms WHERE name = ?1), 0))",
                 [room],
-                |row| row.get::<_, Option<i64>>(0),
+                |row| row.get::<_, i64>(0),
             )
-            .optional()
-            .map(|seq| seq.flatten().unwrap_or(0) as u64)
+            .map(|seq| seq as u64)
             .map_err(query_error)
     }
 
@@ -228,5 +333,82 @@ impl Reader {
             )
             .map(|n| n as u64)
             .map_err(query_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(room: &str, seq: u64, ts: u64) -> ChatMessage {
+        ChatMessage {
+            room: room.into(),
+            seq,
+            from: "a".into(),
+            text: format!("m{seq}"),
+            action: false,
+            ts,
+        }
+    }
+
+    fn seqs(reader: &Reader, room: &str) -> Vec<u64> {
+        let all = Range {
+            after: Some(0),
+            before: None,
+            limit: 1000,
+        };
+        reader
+            .fetch(room, all)
+            .unwrap()
+            .iter()
+            .map(|m| m.seq)
+            .collect()
+    }
+
+    #[test]
+    fn retention_deletes_the_oldest_a_batch_at_a_time_and_purges_delete_below_a_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut writer, reader) = open(&dir.path().join("r.db"), false).unwrap();
+        let day = 86_400_000;
+        let batch: Vec<ChatMessage> = (1..=10)
+            .map(|s| message("a", s, s * day))
+            .chain((1..=4).map(|s| message("b", s, 20 * day + s)))
+            .collect();
+        writer.commit(&batch).unwrap();
+        let keep_five = Retention {
+            max_messages: Some(5),
+            max_age: None,
+        };
+        // Two messages per step: "a" loses its five oldest in three steps.
+        assert_eq!(writer.retain(&keep_five, 0, 2).unwrap(), 2);
+        assert_eq!(seqs(&reader, "a"), [3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(writer.retain(&keep_five, 0, 2).unwrap(), 2);
+        assert_eq!(writer.retain(&keep_five, 0, 2).unwrap(), 1);
+        assert_eq!(writer.retain(&keep_five, 0, 2).unwrap(), 0);
+        assert_eq!(seqs(&reader, "a"), [6, 7, 8, 9, 10]);
+        assert_eq!(
+            seqs(&reader, "b"),
+            [1, 2, 3, 4],
+            "rooms under the limit keep all"
+        );
+
+        // Three days of age at day 11: "a" keeps days 8..=10; "b" is recent.
+        let three_days = Retention {
+            max_messages: None,
+            max_age: Some(Duration::from_secs(3 * 86_400)),
+        };
+        assert_eq!(writer.retain(&three_days, 11 * day, 100).unwrap(), 2);
+        assert_eq!(seqs(&reader, "a"), [8, 9, 10]);
+        assert_eq!(seqs(&reader, "b"), [1, 2, 3, 4]);
+
+        assert_eq!(writer.purge("b", Some(3)).unwrap(), 2);
+        assert_eq!(seqs(&reader, "b"), [3, 4]);
+        assert_eq!(writer.purge("a", None).unwrap(), 3);
+        assert!(seqs(&reader, "a").is_empty());
+        assert_eq!(
+            reader.last_seq("a").unwrap(),
+            10,
+            "numbering never restarts"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The history writer: one thread per store that collects the messages rooms hand over and
 //! commits them in batches — at least every `history.batch_ms` after the first, at once when
-//! someone waits for the commit — retrying failed commits while chat goes on. The backend only
-//! supplies the commit of one batch.
+//! someone waits for the commit — retrying failed commits while chat goes on. Purges and
+//! retention run here too, between batches, so that every write goes through one connection.
+//! A backend supplies the [`Writing`] of one batch, one purge, one step of retention.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::error::StoreError;
-use crate::protocol::ChatMessage;
+use crate::protocol::{ChatMessage, now_ms};
+use crate::server::config::Retention;
 
 /// The most messages one transaction holds.
 const MAX_BATCH: usize = 10_000;
@@ -19,6 +21,24 @@ const MAX_BATCH: usize = 10_000;
 const MAX_PENDING: usize = 100_000;
 /// How long the writer waits before retrying a failed commit.
 const RETRY: Duration = Duration::from_secs(1);
+/// How often retention runs while nothing else needs the writer.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// The most messages one step of retention deletes.
+pub const RETENTION_BATCH: u64 = 1_000;
+/// The pause between steps while retention has more to delete.
+const RETENTION_PAUSE: Duration = Duration::from_millis(10);
+
+/// What a backend's writing connection does, on the writer's thread.
+pub trait Writing {
+    /// Stores a batch in one transaction (a message whose room and number are stored already
+    /// is left as it was).
+    fn commit(&mut self, messages: &[ChatMessage]) -> Result<(), String>;
+    /// Deletes `room`'s messages numbered below `before` (all of them for `None`); how many.
+    fn purge(&mut self, room: &str, before: Option<u64>) -> Result<u64, String>;
+    /// Deletes at most `limit` messages past `retention` (older than the age limit, or beyond
+    /// the count per room, oldest first) as of `now_ms`; how many.
+    fn retain(&mut self, retention: &Retention, now_ms: u64, limit: u64) -> Result<u64, String>;
+}
 
 /// What the writer is handed.
 pub enum Write {
@@ -28,6 +48,16 @@ pub enum Write {
     Durable(ChatMessage, oneshot::Sender<Result<(), StoreError>>),
     /// Answer once everything handed over so far is committed.
     Flush(oneshot::Sender<()>),
+    /// Delete a room's messages below a number (all without one), after what was handed over
+    /// before; answer how many.
+    Purge {
+        /// The room.
+        room: String,
+        /// Only messages numbered below this.
+        before: Option<u64>,
+        /// The answer.
+        done: oneshot::Sender<Result<u64, StoreError>>,
+    },
 }
 
 /// What the handles and the writer share.
@@ -69,6 +99,14 @@ struct Batch {
     messages: Vec<ChatMessage>,
     durable: Vec<oneshot::Sender<Result<(), StoreError>>>,
     flushes: Vec<oneshot::Sender<()>>,
+    purges: Vec<PurgeRequest>,
+}
+
+/// A purge waiting for the batch before it to be committed.
+struct PurgeRequest {
+    room: String,
+    before: Option<u64>,
+    done: oneshot::Sender<Result<u64, StoreError>>,
 }
 
 impl Batch {
@@ -80,12 +118,26 @@ impl Batch {
                 self.durable.push(done);
             }
             Write::Flush(done) => self.flushes.push(done),
+            Write::Purge { room, before, done } => {
+                self.purges.push(PurgeRequest { room, before, done })
+            }
         }
     }
 
     /// Whether someone waits for this batch's commit (it should not wait for the window).
     fn urgent(&self) -> bool {
-        !self.durable.is_empty() || !self.flushes.is_empty()
+        !self.durable.is_empty() || !self.flushes.is_empty() || !self.purges.is_empty()
+    }
+
+    /// Runs the purges asked for, after the batch they followed was committed.
+    fn purge(&mut self, writing: &mut impl Writing) {
+        for PurgeRequest { room, before, done } in self.purges.drain(..) {
+            let result = writing.purge(&room, before).map_err(StoreError::Query);
+            if let Ok(n) = &result {
+                tracing::info!(%room, ?before, purged = n, "history purged");
+            }
+            let _ = done.send(result);
+        }
     }
 
     fn answer(&mut self, result: Result<(), StoreError>) {
@@ -102,21 +154,41 @@ impl Batch {
 /// waits for the commit), commits them in one transaction, and retries a failed commit while
 /// chat goes on. Ends when every [`super::Store`] handle is gone, after a last commit.
 pub fn write_loop(
-    mut commit: impl FnMut(&[ChatMessage]) -> Result<(), String>,
+    mut writing: impl Writing,
     rx: Receiver<Write>,
     window: Duration,
+    retention: Retention,
     shared: Arc<Shared>,
 ) {
     let mut batch = Batch::default();
     let mut open = true;
+    let mut next_retention = Instant::now() + RETENTION_EVERY;
     loop {
         if batch.messages.is_empty() && !batch.urgent() {
             if !open {
                 break;
             }
-            match rx.recv() {
-                Ok(write) => batch.take(write),
-                Err(_) => break,
+            if !retention.is_active() {
+                match rx.recv() {
+                    Ok(write) => batch.take(write),
+                    Err(_) => break,
+                }
+            } else {
+                let idle = next_retention.saturating_duration_since(Instant::now());
+                match rx.recv_timeout(idle) {
+                    Ok(write) => batch.take(write),
+                    Err(RecvTimeoutError::Timeout) => {
+                        let more = retain(&mut writing, &retention, &shared);
+                        next_retention = Instant::now()
+                            + if more {
+                                RETENTION_PAUSE
+                            } else {
+                                RETENTION_EVERY
+                            };
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
             }
         }
         let deadline = Instant::now() + window;
@@ -138,18 +210,22 @@ pub fn write_loop(
                 Err(TryRecvError::Disconnected) => open = false,
             }
         }
-        match commit(&batch.messages) {
+        match writing.commit(&batch.messages) {
             Ok(()) => {
                 shared
                     .written
                     .fetch_add(batch.messages.len() as u64, Ordering::Relaxed);
                 batch.messages.clear();
                 batch.answer(Ok(()));
+                batch.purge(&mut writing);
                 shared.healthy();
             }
             Err(error) => {
                 shared.failing(&error);
-                batch.answer(Err(StoreError::Query(error)));
+                batch.answer(Err(StoreError::Query(error.clone())));
+                for purge in batch.purges.drain(..) {
+                    let _ = purge.done.send(Err(StoreError::Query(error.clone())));
+                }
                 if !open || batch.messages.len() > MAX_PENDING {
                     let lost = batch.messages.len() as u64;
                     shared.dropped.fetch_add(lost, Ordering::Relaxed);
@@ -161,6 +237,22 @@ pub fn write_loop(
                 }
                 std::thread::sleep(RETRY);
             }
+        }
+    }
+}
+
+/// One step of retention; whether there is more to delete.
+fn retain(writing: &mut impl Writing, retention: &Retention, shared: &Shared) -> bool {
+    match writing.retain(retention, now_ms(), RETENTION_BATCH) {
+        Ok(deleted) => {
+            if deleted > 0 {
+                tracing::debug!(store = %shared.place, deleted, "history retention");
+            }
+            deleted >= RETENTION_BATCH
+        }
+        Err(error) => {
+            shared.failing(&error);
+            false
         }
     }
 }
