@@ -10,9 +10,14 @@ const FAILURE_TIMEOUT_MS: u64 = 1000;
 
 /// A node named `name` on node-to-node port `port`, dialling `seeds`, with `cookie`.
 fn node(name: &str, port: u16, seeds: &[u16], cookie: &str) -> Server {
+    node_with(name, port, seeds, cookie, "")
+}
+
+/// A node with `extra` configuration (whole sections, after `[server]` and `[cluster]`).
+fn node_with(name: &str, port: u16, seeds: &[u16], cookie: &str, extra: &str) -> Server {
     let seeds: Vec<String> = seeds.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect();
     Server::start(&format!(
-        "[server]\nname = \"{name}\"\n[cluster]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\ncookie = \"{cookie}\"\nseeds = [{}]\nheartbeat_ms = {HEARTBEAT_MS}\nfailure_timeout_ms = {FAILURE_TIMEOUT_MS}\n",
+        "[server]\nname = \"{name}\"\n[cluster]\nenabled = true\nlisten = \"127.0.0.1:{port}\"\ncookie = \"{cookie}\"\nseeds = [{}]\nheartbeat_ms = {HEARTBEAT_MS}\nfailure_timeout_ms = {FAILURE_TIMEOUT_MS}\n{extra}",
         seeds.join(", ")
     ))
 }
@@ -150,6 +155,11 @@ fn cluster_configuration_errors_name_the_key() {
 
 /// `count` nodes in a full mesh (each dialling the first).
 pub(crate) fn mesh(names: &[&str]) -> Vec<Server> {
+    mesh_with(names, "")
+}
+
+/// A full mesh whose nodes all get `extra` configuration.
+pub(crate) fn mesh_with(names: &[&str], extra: &str) -> Vec<Server> {
     let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
     let servers: Vec<Server> = names
         .iter()
@@ -157,7 +167,7 @@ pub(crate) fn mesh(names: &[&str]) -> Vec<Server> {
         .enumerate()
         .map(|(i, (name, port))| {
             let seeds = if i == 0 { vec![] } else { vec![ports[0]] };
-            node(name, *port, &seeds, "mesh")
+            node_with(name, *port, &seeds, "mesh", extra)
         })
         .collect();
     for server in &servers {

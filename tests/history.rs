@@ -293,3 +293,54 @@ fn with_a_read_only_database_chat_goes_on_and_status_shows_the_error() {
     // Chat goes on.
     say(&mut ann, "ro", "still chatting");
 }
+
+#[test]
+fn on_a_shared_postgres_a_room_moves_with_its_numbering_and_clients_catch_up_without_a_gap() {
+    let postgres = crate::util::postgres::Postgres::start();
+    let store = format!(
+        "[history]\nstore = \"postgres\"\nurl = \"{}\"\n",
+        postgres.url()
+    );
+    let names = ["alpha", "bravo"];
+    let mut nodes = crate::cluster::mesh_with(&names, &store);
+    let all: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let room = (0..)
+        .map(|i| format!("shared{i}"))
+        .find(|r| chatd::server::cluster::directory::placement(r, &all).as_deref() == Some("alpha"))
+        .unwrap();
+    // ann and cy are on bravo; the room lives on alpha and writes to the shared database.
+    let (mut ann, _) = framed(&nodes[1], "ann", &room);
+    let (cy, _) = framed(&nodes[1], "cy", &room);
+    let said: Vec<ChatMessage> = (1..=20)
+        .map(|i| say(&mut ann, &room, &format!("before {i}")))
+        .collect();
+    assert_eq!(said.last().unwrap().seq, 20);
+    drop(cy); // cy goes away and misses what follows.
+    std::thread::sleep(Duration::from_millis(300)); // past the batch window: all stored
+    drop(nodes.remove(0)); // SIGKILL of the room's host
+    ann.expect(
+        "the room moved",
+        |e| matches!(e, Event::Notice { text, .. } if text.contains("moved to node bravo")),
+    );
+    let after: Vec<ChatMessage> = (1..=5)
+        .map(|i| say(&mut ann, &room, &format!("after {i}")))
+        .collect();
+    assert_eq!(
+        seqs(&after),
+        [21, 22, 23, 24, 25],
+        "the survivor continues the numbering"
+    );
+    // cy comes back and asks for everything after the last message it saw: no gap.
+    let (mut cy, _) = framed(&nodes[0], "cy", &room);
+    let caught_up = fetch(
+        &mut cy,
+        Cmd::HistoryRange {
+            room: Some(room.clone()),
+            after: Some(0),
+            before: None,
+            limit: Some(100),
+        },
+    );
+    assert_eq!(seqs(&caught_up), (1..=25).collect::<Vec<_>>());
+    assert_eq!(&caught_up[..20], &said[..]);
+}

@@ -17,6 +17,7 @@ mod lifecycle;
 mod overload;
 mod packaging;
 mod rooms;
+mod store;
 mod supervision;
 mod util;
 mod web;

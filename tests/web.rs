@@ -435,13 +435,7 @@ fn metrics_count_sessions_by_front_messages_and_cut_offs() {
         send(&mut alice, json!({"type": "msg", "text": "counted"})).await;
         expect(&mut alice, "message", |m| m["text"] == "counted").await;
         bob.expect("<alice> counted");
-        let response = get(metrics, "/metrics");
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        assert!(
-            response.contains("application/openmetrics-text"),
-            "{response}"
-        );
-        for (name, value) in [
+        let expected = [
             ("chatd_sessions{protocol=\"line\"}", 1.0),
             ("chatd_sessions{protocol=\"web\"}", 1.0),
             ("chatd_sessions{protocol=\"frame\"}", 0.0),
@@ -450,7 +444,26 @@ fn metrics_count_sessions_by_front_messages_and_cut_offs() {
             ("chatd_messages_out_total", 2.0),
             ("chatd_cluster_peers_up", 0.0),
             ("chatd_room_failovers_total", 0.0),
-        ] {
+        ];
+        // The counters are updated by the actors as they go: a scrape may come a moment early.
+        let mut response = String::new();
+        let deadline = std::time::Instant::now() + WAIT;
+        while std::time::Instant::now() < deadline {
+            response = get(metrics, "/metrics");
+            if expected
+                .iter()
+                .all(|(name, value)| sample(&response, name) == Some(*value))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(
+            response.contains("application/openmetrics-text"),
+            "{response}"
+        );
+        for (name, value) in expected {
             assert_eq!(
                 sample(&response, name),
                 Some(value),

@@ -260,6 +260,11 @@ pub struct HistorySettings {
     /// The SQLite file; empty: `$STATE_DIRECTORY/NODE.db` under systemd, else
     /// `$XDG_STATE_HOME/chatd/NODE.db`, else `./chatd-NODE.db`.
     pub path: String,
+    /// With `store = "postgres"`: the database, `postgres://USER@HOST:PORT/DB` (or the
+    /// `host=... user=...` form); no password here.
+    pub url: String,
+    /// A file holding the database password (its first line), readable by chatd only.
+    pub password_file: String,
     /// `batch`: commit at least every `batch_ms`; `always`: commit before delivering.
     pub sync: String,
     /// With `sync = "batch"`, the longest a message waits to be committed, in milliseconds.
@@ -281,6 +286,8 @@ impl Default for HistorySettings {
             max_message_bytes: 4096,
             store: "sqlite".into(),
             path: String::new(),
+            url: String::new(),
+            password_file: String::new(),
             sync: "batch".into(),
             batch_ms: 50,
             write_queue: 65_536,
@@ -298,6 +305,27 @@ pub enum Backend {
     Memory,
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL database.
+    Postgres(PostgresConfig),
+}
+
+/// Where the PostgreSQL history is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// `history.url`
+    pub url: String,
+    /// The first line of `history.password_file`, if set.
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password stays out of logs and `--check-config`.
+        f.debug_struct("PostgresConfig")
+            .field("url", &self.url)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// When a stored message is committed (`history.sync`).
@@ -1061,10 +1089,45 @@ impl Config {
             } else {
                 PathBuf::from(&s.history.path)
             }),
+            "postgres" => {
+                if s.history.url.is_empty() {
+                    return Err(invalid(
+                        "history.url",
+                        "history.store = \"postgres\" needs the database's url".into(),
+                    ));
+                }
+                let parsed = s
+                    .history
+                    .url
+                    .parse::<postgres::Config>()
+                    .map_err(|e| invalid("history.url", e.to_string()))?;
+                if parsed.get_password().is_some() {
+                    // It would end up in logs and in `--check-config`.
+                    return Err(invalid(
+                        "history.url",
+                        "put the password in history.password_file, not in the url".into(),
+                    ));
+                }
+                let password = match s.history.password_file.as_str() {
+                    "" => None,
+                    file => Some(
+                        std::fs::read_to_string(file)
+                            .map_err(|e| invalid("history.password_file", format!("{file}: {e}")))?
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                };
+                Backend::Postgres(PostgresConfig {
+                    url: s.history.url.clone(),
+                    password,
+                })
+            }
             other => {
                 return Err(invalid(
                     "history.store",
-                    format!("must be sqlite or memory, not {other:?}"),
+                    format!("must be sqlite, postgres or memory, not {other:?}"),
                 ));
             }
         };

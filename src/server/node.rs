@@ -282,7 +282,9 @@ pub async fn run(
         None => None,
     };
     let stats = Arc::new(Stats::default());
-    let store = Store::open(&config.history).map_err(|e| NodeError::Start(e.to_string()))?;
+    let store = Store::connect(config.history.clone())
+        .await
+        .map_err(|e| NodeError::Start(e.to_string()))?;
     if let Some(store) = &store {
         tracing::info!(path = %store.place().display(), "history store open");
     }

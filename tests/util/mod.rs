@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use chatd::protocol::{self, Event};
 
+pub mod postgres;
+
 /// How long any expected line or event may take to arrive.
 pub const WAIT: Duration = Duration::from_secs(10);
 

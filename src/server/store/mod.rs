@@ -22,11 +22,13 @@
 //! (or has a newer schema) stops the start with a message naming it.
 
 pub mod error;
+pub mod postgres;
 pub mod range;
+pub mod reader;
 pub mod sqlite;
 pub mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +39,7 @@ use crate::protocol::ChatMessage;
 use crate::server::config::{Backend, HistoryConfig, SyncMode};
 pub use error::StoreError;
 pub use range::Range;
+use reader::Reader;
 use writer::{Shared, Write};
 
 /// The node's history store: cheap to clone, shared by its rooms and the control socket.
@@ -46,7 +49,7 @@ pub struct Store {
     /// `sync = "always"`: rooms wait for the commit before delivering.
     durable: bool,
     writer: std::sync::mpsc::SyncSender<Write>,
-    reader: Arc<Mutex<sqlite::Reader>>,
+    reader: Arc<Mutex<Reader>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -70,18 +73,40 @@ pub struct Health {
 
 impl Store {
     /// Opens the store `config` names (creating or upgrading its schema); `None` for `memory`.
-    /// A database that is not chatd's, or that a newer chatd wrote, is refused.
+    /// A database that is not chatd's, or that a newer chatd wrote, is refused. This blocks
+    /// (files, a database server): call it off the runtime's threads, as [`Store::connect`] does.
     pub fn open(config: &HistoryConfig) -> Result<Option<Store>, StoreError> {
+        let durable = config.sync == SyncMode::Always;
         match &config.backend {
             Backend::Memory => Ok(None),
-            Backend::Sqlite(path) => Self::open_sqlite(path, config).map(Some),
+            Backend::Sqlite(path) => {
+                let (writer, reader) = sqlite::open(path, durable)?;
+                let place = path.display().to_string();
+                Self::start(place, writer, Reader::Sqlite(reader), config).map(Some)
+            }
+            Backend::Postgres(settings) => {
+                let (writer, reader) = postgres::open(settings)?;
+                let place = postgres::place(settings);
+                Self::start(place, writer, Reader::Postgres(Box::new(reader)), config).map(Some)
+            }
         }
     }
 
-    fn open_sqlite(path: &Path, config: &HistoryConfig) -> Result<Store, StoreError> {
-        let place = path.display().to_string();
+    /// [`Store::open`] on a blocking thread.
+    pub async fn connect(config: HistoryConfig) -> Result<Option<Store>, StoreError> {
+        tokio::task::spawn_blocking(move || Store::open(&config))
+            .await
+            .map_err(|e| StoreError::Query(e.to_string()))?
+    }
+
+    /// Starts the writer thread on `writing` and builds the handle.
+    fn start(
+        place: String,
+        writing: impl writer::Writing + Send + 'static,
+        reader: Reader,
+        config: &HistoryConfig,
+    ) -> Result<Store, StoreError> {
         let durable = config.sync == SyncMode::Always;
-        let (writer_conn, reader) = sqlite::open(path, durable)?;
         let shared = Arc::new(Shared {
             place,
             trouble: Mutex::new(None),
@@ -94,9 +119,9 @@ impl Store {
         let writer_shared = shared.clone();
         std::thread::Builder::new()
             .name("chatd-history".into())
-            .spawn(move || writer::write_loop(writer_conn, rx, batch, retention, writer_shared))
+            .spawn(move || writer::write_loop(writing, rx, batch, retention, writer_shared))
             .map_err(|e| StoreError::Open {
-                path: path.display().to_string(),
+                path: shared.place.clone(),
                 message: format!("cannot start the writer: {e}"),
             })?;
         Ok(Store {
@@ -157,14 +182,14 @@ impl Store {
     /// Runs `query` on the reading connection, off the runtime's threads.
     async fn read<T: Send + 'static>(
         &self,
-        query: impl FnOnce(&sqlite::Reader) -> Result<T, StoreError> + Send + 'static,
+        query: impl FnOnce(&mut Reader) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
-            let reader = reader
+            let mut reader = reader
                 .lock()
                 .map_err(|_| StoreError::Query("the reader is poisoned".into()))?;
-            query(&reader)
+            query(&mut reader)
         })
         .await
         .map_err(|e| StoreError::Query(e.to_string()))?
@@ -207,6 +232,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn message(seq: u64) -> ChatMessage {
         ChatMessage {
