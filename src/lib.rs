@@ -45,6 +45,9 @@
 //! - [`server::control`]: the admin control socket that `chatctl` talks to.
 //! - [`server::stats`]: node-wide counters: messages, cut-offs, failovers.
 //! - [`server::metrics`]: the Prometheus endpoint that shows them (`[metrics] listen`).
+//! - [`server::store`]: durable history — the writer thread ([`server::store::writer`]) and the
+//!   backends ([`server::store::sqlite`], [`server::store::postgres`]).
+//! - [`server::pem`]: certificates and keys for every TLS listener.
 //! - [`server::reload`]: re-reading the configuration while running (SIGHUP, `chatctl reload`).
 //! - [`server::systemd`]: readiness, status, reload, stopping and watchdog notifications.
 //! - [`server::logging`]: journald under systemd, text or JSON on stderr otherwise.

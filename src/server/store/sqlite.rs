@@ -2,7 +2,7 @@
 //! writer's commits and the readers' queries do not wait for each other.
 //!
 //! The file is marked as chatd's with SQLite's `application_id` and versioned with its
-//! `user_version`; [`MIGRATIONS`] bring an older file up to date at start, in one transaction
+//! `user_version`; its migrations bring an older file up to date at start, in one transaction
 //! each. A file that is not a SQLite database, a SQLite database of something else, or one a
 //! newer chatd wrote is refused with a message naming it.
 
