@@ -344,3 +344,37 @@ fn on_a_shared_postgres_a_room_moves_with_its_numbering_and_clients_catch_up_wit
     assert_eq!(seqs(&caught_up), (1..=25).collect::<Vec<_>>());
     assert_eq!(&caught_up[..20], &said[..]);
 }
+
+/// Private messages in a SQLite history file.
+fn stored_private(path: &std::path::Path) -> Vec<(String, String, String)> {
+    let db = rusqlite::Connection::open(path).unwrap();
+    let mut query = db
+        .prepare("SELECT sender, recipient, text FROM private_messages ORDER BY ts")
+        .unwrap();
+    query
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn private_messages_are_stored_only_when_history_private_is_on() {
+    for private in [false, true] {
+        let server = Server::start(&format!("[history]\nprivate = {private}\n"));
+        let mut ann = server.user("ann", "lobby");
+        let mut bob = server.user("bob", "lobby");
+        ann.send("/msg bob psst");
+        bob.expect("*ann -> bob* psst");
+        let path = server.history_path();
+        let mut server = server;
+        server.signal("TERM");
+        server.wait_exit(WAIT);
+        let stored = stored_private(&path);
+        if private {
+            assert_eq!(stored, [("ann".into(), "bob".into(), "psst".into())]);
+        } else {
+            assert!(stored.is_empty(), "{stored:?}");
+        }
+    }
+}

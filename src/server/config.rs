@@ -277,6 +277,8 @@ pub struct HistorySettings {
     pub max_messages_per_room: u64,
     /// Days a stored message is kept; 0 keeps them forever.
     pub max_age_days: u64,
+    /// Store private messages too (room messages always are).
+    pub private: bool,
 }
 
 impl Default for HistorySettings {
@@ -294,6 +296,7 @@ impl Default for HistorySettings {
             max_fetch: 200,
             max_messages_per_room: 0,
             max_age_days: 0,
+            private: false,
         }
     }
 }

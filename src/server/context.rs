@@ -78,6 +78,8 @@ pub struct Tunables {
     pub max_message_bytes: usize,
     /// `history.max_fetch`
     pub max_fetch: usize,
+    /// `history.private`: store private messages.
+    pub store_private: bool,
     /// Who may connect how often.
     pub admission: Admission,
     /// The per-connection bounds.
@@ -120,6 +122,7 @@ impl Tunables {
             max_rooms_per_session: limits.max_rooms_per_session,
             max_message_bytes: config.settings.history.max_message_bytes,
             max_fetch: config.settings.history.max_fetch,
+            store_private: config.settings.history.private,
             admission: Admission {
                 per_ip: limits.max_connections_per_ip,
                 exempt: config.exempt_addresses.clone(),

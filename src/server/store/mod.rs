@@ -40,6 +40,7 @@ use crate::server::config::{Backend, HistoryConfig, SyncMode};
 pub use error::StoreError;
 pub use range::Range;
 use reader::Reader;
+pub use writer::PrivateMessage;
 use writer::{Shared, Write};
 
 /// The node's history store: cheap to clone, shared by its rooms and the control socket.
@@ -144,6 +145,13 @@ impl Store {
             && self.shared.dropped.fetch_add(1, Ordering::Relaxed) == 0
         {
             tracing::error!(store = %self.shared.place, "the history writer is behind; messages are delivered but not stored");
+        }
+    }
+
+    /// Hands a private message to the writer without waiting (`history.private = true`).
+    pub fn append_private(&self, message: PrivateMessage) {
+        if self.writer.try_send(Write::Private(message)).is_err() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 

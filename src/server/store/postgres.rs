@@ -13,7 +13,7 @@ use postgres::{Client, NoTls};
 
 use super::error::StoreError;
 use super::range::Range;
-use super::writer::Writing;
+use super::writer::{PrivateMessage, Writing};
 use crate::protocol::ChatMessage;
 use crate::server::config::{PostgresConfig, Retention};
 
@@ -34,6 +34,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (room, seq)
     );
     CREATE TABLE rooms (name TEXT PRIMARY KEY, last_seq BIGINT NOT NULL);",
+    // 2: private messages, when history.private is on.
+    "CREATE TABLE private_messages (
+        id BIGSERIAL PRIMARY KEY,
+        ts BIGINT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX private_messages_ts ON private_messages (ts);",
 ];
 
 /// A connection that is opened again when it was lost.
@@ -132,7 +141,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    fn insert(&mut self, messages: &[ChatMessage]) -> Result<(), postgres::Error> {
+    fn insert(
+        &mut self,
+        messages: &[ChatMessage],
+        private: &[PrivateMessage],
+    ) -> Result<(), postgres::Error> {
         let mut last: HashMap<&str, i64> = HashMap::new();
         for m in messages {
             let seq = last.entry(m.room.as_str()).or_default();
@@ -145,8 +158,19 @@ impl Writer {
         let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
         let actions: Vec<bool> = messages.iter().map(|m| m.action).collect();
         let (names, lasts): (Vec<&str>, Vec<i64>) = last.into_iter().unzip();
+        let private_ts: Vec<i64> = private.iter().map(|m| sequence(m.ts)).collect();
+        let private_from: Vec<&str> = private.iter().map(|m| m.from.as_str()).collect();
+        let private_to: Vec<&str> = private.iter().map(|m| m.to.as_str()).collect();
+        let private_text: Vec<&str> = private.iter().map(|m| m.text.as_str()).collect();
         let client = self.conn.client()?;
         let mut tx = client.transaction()?;
+        if !private.is_empty() {
+            tx.execute(
+                "INSERT INTO private_messages (ts, sender, recipient, text)
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])",
+                &[&private_ts, &private_from, &private_to, &private_text],
+            )?;
+        }
         tx.execute(
             "INSERT INTO messages (room, seq, ts, sender, text, action)
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::bool[])
@@ -188,6 +212,14 @@ impl Writer {
             .map(|row| row.get(0))
             .collect();
         let mut deleted = 0;
+        if let Some(age) = retention.max_age {
+            let cutoff = sequence(now_ms.saturating_sub(age.as_millis() as u64));
+            deleted += self.conn.client()?.execute(
+                "DELETE FROM private_messages WHERE id IN
+                 (SELECT id FROM private_messages WHERE ts < $1 LIMIT $2)",
+                &[&cutoff, &sequence(limit)],
+            )?;
+        }
         for room in rooms {
             if deleted >= limit {
                 break;
@@ -224,11 +256,15 @@ impl Writer {
 }
 
 impl Writing for Writer {
-    fn commit(&mut self, messages: &[ChatMessage]) -> Result<(), String> {
-        if messages.is_empty() {
+    fn commit(
+        &mut self,
+        messages: &[ChatMessage],
+        private: &[PrivateMessage],
+    ) -> Result<(), String> {
+        if messages.is_empty() && private.is_empty() {
             return Ok(());
         }
-        self.insert(messages).map_err(|e| e.to_string())
+        self.insert(messages, private).map_err(|e| e.to_string())
     }
 
     fn purge(&mut self, room: &str, before: Option<u64>) -> Result<u64, String> {

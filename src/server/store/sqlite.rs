@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StoreError;
 use super::range::Range;
-use super::writer::Writing;
+use super::writer::{PrivateMessage, Writing};
 use crate::protocol::ChatMessage;
 use crate::server::config::Retention;
 
@@ -37,6 +37,14 @@ const MIGRATIONS: &[&str] = &[
     // expire, so that numbering never restarts), for retention to walk.
     "CREATE TABLE rooms (name TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
      INSERT INTO rooms SELECT room, max(seq) FROM messages GROUP BY room;",
+    // 3: private messages, when history.private is on.
+    "CREATE TABLE private_messages (
+        ts INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX private_messages_ts ON private_messages (ts);",
 ];
 
 /// How long a connection waits for a lock held by the other.
@@ -136,11 +144,23 @@ pub struct Writer {
 impl Writer {
     /// Writes one batch in one transaction. A message already stored (the same room and number)
     /// is left as it is.
-    fn insert(&mut self, messages: &[ChatMessage]) -> rusqlite::Result<()> {
-        if messages.is_empty() {
+    fn insert(
+        &mut self,
+        messages: &[ChatMessage],
+        private: &[PrivateMessage],
+    ) -> rusqlite::Result<()> {
+        if messages.is_empty() && private.is_empty() {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO private_messages (ts, sender, recipient, text) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for m in private {
+                insert.execute(params![number(m.ts), m.from, m.to, m.text])?;
+            }
+        }
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO messages (room, seq, ts, sender, text, action)
@@ -193,6 +213,16 @@ impl Writer {
             .query_map([], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let mut deleted = 0;
+        if let Some(age) = retention.max_age {
+            let cutoff = number(now_ms.saturating_sub(age.as_millis() as u64));
+            deleted += self
+                .conn
+                .prepare_cached(
+                    "DELETE FROM private_messages WHERE rowid IN
+                     (SELECT rowid FROM private_messages WHERE ts < ?1 LIMIT ?2)",
+                )?
+                .execute(params![cutoff, limit as i64])? as u64;
+        }
         for room in rooms {
             if deleted >= limit {
                 break;
@@ -231,8 +261,12 @@ impl Writer {
 }
 
 impl Writing for Writer {
-    fn commit(&mut self, messages: &[ChatMessage]) -> Result<(), String> {
-        self.insert(messages).map_err(|e| e.to_string())
+    fn commit(
+        &mut self,
+        messages: &[ChatMessage],
+        private: &[PrivateMessage],
+    ) -> Result<(), String> {
+        self.insert(messages, private).map_err(|e| e.to_string())
     }
 
     fn purge(&mut self, room: &str, before: Option<u64>) -> Result<u64, String> {
@@ -374,7 +408,7 @@ mod tests {
             .map(|s| message("a", s, s * day))
             .chain((1..=4).map(|s| message("b", s, 20 * day + s)))
             .collect();
-        writer.commit(&batch).unwrap();
+        writer.commit(&batch, &[]).unwrap();
         let keep_five = Retention {
             max_messages: Some(5),
             max_age: None,

@@ -28,11 +28,28 @@ pub const RETENTION_BATCH: u64 = 1_000;
 /// The pause between steps while retention has more to delete.
 const RETENTION_PAUSE: Duration = Duration::from_millis(10);
 
+/// A private message, as stored (`history.private = true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateMessage {
+    /// The sender's nick.
+    pub from: String,
+    /// The recipient's nick.
+    pub to: String,
+    /// The text.
+    pub text: String,
+    /// Milliseconds since the Unix epoch.
+    pub ts: u64,
+}
+
 /// What a backend's writing connection does, on the writer's thread.
 pub trait Writing {
     /// Stores a batch in one transaction (a message whose room and number are stored already
     /// is left as it was).
-    fn commit(&mut self, messages: &[ChatMessage]) -> Result<(), String>;
+    fn commit(
+        &mut self,
+        messages: &[ChatMessage],
+        private: &[PrivateMessage],
+    ) -> Result<(), String>;
     /// Deletes `room`'s messages numbered below `before` (all of them for `None`); how many.
     fn purge(&mut self, room: &str, before: Option<u64>) -> Result<u64, String>;
     /// Deletes at most `limit` messages past `retention` (older than the age limit, or beyond
@@ -44,6 +61,8 @@ pub trait Writing {
 pub enum Write {
     /// Store this message with the next batch.
     Message(ChatMessage),
+    /// Store this private message with the next batch.
+    Private(PrivateMessage),
     /// Store this message and answer once it is committed.
     Durable(ChatMessage, oneshot::Sender<Result<(), StoreError>>),
     /// Answer once everything handed over so far is committed.
@@ -97,6 +116,7 @@ impl Shared {
 #[derive(Default)]
 struct Batch {
     messages: Vec<ChatMessage>,
+    private: Vec<PrivateMessage>,
     durable: Vec<oneshot::Sender<Result<(), StoreError>>>,
     flushes: Vec<oneshot::Sender<()>>,
     purges: Vec<PurgeRequest>,
@@ -113,6 +133,7 @@ impl Batch {
     fn take(&mut self, write: Write) {
         match write {
             Write::Message(m) => self.messages.push(m),
+            Write::Private(m) => self.private.push(m),
             Write::Durable(m, done) => {
                 self.messages.push(m);
                 self.durable.push(done);
@@ -122,6 +143,16 @@ impl Batch {
                 self.purges.push(PurgeRequest { room, before, done })
             }
         }
+    }
+
+    /// Whether the batch holds nothing to write.
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty() && self.private.is_empty()
+    }
+
+    /// Messages of both kinds to write.
+    fn len(&self) -> usize {
+        self.messages.len() + self.private.len()
     }
 
     /// Whether someone waits for this batch's commit (it should not wait for the window).
@@ -164,7 +195,7 @@ pub fn write_loop(
     let mut open = true;
     let mut next_retention = Instant::now() + RETENTION_EVERY;
     loop {
-        if batch.messages.is_empty() && !batch.urgent() {
+        if batch.is_empty() && !batch.urgent() {
             if !open {
                 break;
             }
@@ -192,7 +223,7 @@ pub fn write_loop(
             }
         }
         let deadline = Instant::now() + window;
-        while open && !batch.urgent() && batch.messages.len() < MAX_BATCH {
+        while open && !batch.urgent() && batch.len() < MAX_BATCH {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -203,19 +234,20 @@ pub fn write_loop(
                 Err(RecvTimeoutError::Disconnected) => open = false,
             }
         }
-        while open && batch.messages.len() < MAX_BATCH {
+        while open && batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(write) => batch.take(write),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => open = false,
             }
         }
-        match writing.commit(&batch.messages) {
+        match writing.commit(&batch.messages, &batch.private) {
             Ok(()) => {
                 shared
                     .written
-                    .fetch_add(batch.messages.len() as u64, Ordering::Relaxed);
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 batch.messages.clear();
+                batch.private.clear();
                 batch.answer(Ok(()));
                 batch.purge(&mut writing);
                 shared.healthy();
@@ -226,11 +258,12 @@ pub fn write_loop(
                 for purge in batch.purges.drain(..) {
                     let _ = purge.done.send(Err(StoreError::Query(error.clone())));
                 }
-                if !open || batch.messages.len() > MAX_PENDING {
-                    let lost = batch.messages.len() as u64;
+                if !open || batch.len() > MAX_PENDING {
+                    let lost = batch.len() as u64;
                     shared.dropped.fetch_add(lost, Ordering::Relaxed);
                     tracing::error!(store = %shared.place, lost, "history messages could not be stored");
                     batch.messages.clear();
+                    batch.private.clear();
                     if !open {
                         break;
                     }

@@ -6,6 +6,7 @@ use crate::names::nick_key;
 use crate::protocol::{ErrorCode, Event, Refusal, now_ms};
 use crate::server::msg::gateway::PrivateDelivery;
 use crate::server::msg::registry::{NickHolder, RegistryMsg};
+use crate::server::store::PrivateMessage;
 use crate::server::timeouts::SESSION_CALL_MS;
 
 /// Sends `text` to the holder of nick `to`. A holder on this node is named as it spells its
@@ -43,6 +44,17 @@ pub async fn run(state: &mut SessionState, to: String, text: String) -> Result<(
         .map_err(|e| internal(&format!("node {node}"), e))?;
     if !delivered {
         return Err(not_found());
+    }
+    if let Some(store) = &state.ctx.store
+        && state.ctx.tunables().store_private
+        && let Event::Private { from, to, text, ts } = &event
+    {
+        store.append_private(PrivateMessage {
+            from: from.clone(),
+            to: to.clone(),
+            text: text.clone(),
+            ts: *ts,
+        });
     }
     // A message to oneself arrives once, as the delivery.
     if nick_key(&recipient) != nick_key(&from) {
