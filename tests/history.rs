@@ -378,3 +378,91 @@ fn private_messages_are_stored_only_when_history_private_is_on() {
         }
     }
 }
+
+#[test]
+fn when_the_database_goes_away_chat_goes_on_and_the_writes_catch_up_when_it_is_back() {
+    let mut postgres = crate::util::postgres::Postgres::start();
+    let server = Server::start(&format!(
+        "[history]\nstore = \"postgres\"\nurl = \"{}\"\nbatch_ms = 20\n",
+        postgres.url()
+    ));
+    let (mut ann, _) = framed(&server, "ann", "outage");
+    for i in 1..=5 {
+        say(&mut ann, "outage", &format!("up {i}"));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    postgres.stop();
+    // Chat goes on: every message is numbered and delivered.
+    for i in 6..=10 {
+        assert_eq!(say(&mut ann, "outage", &format!("down {i}")).seq, i);
+    }
+    eventually(WAIT, "status shows the failing writes", || {
+        !chatctl_json(&server, &["status"])["history"]["error"].is_null()
+    });
+    postgres.resume();
+    eventually(Duration::from_secs(20), "writes work again", || {
+        chatctl_json(&server, &["status"])["history"]["error"].is_null()
+    });
+    // What was said during the outage was kept and written once the database came back.
+    let stored = fetch(
+        &mut ann,
+        Cmd::HistoryRange {
+            room: Some("outage".into()),
+            after: Some(0),
+            before: None,
+            limit: Some(100),
+        },
+    );
+    assert_eq!(seqs(&stored), (1..=10).collect::<Vec<_>>());
+    let mut db = postgres.connect("chatd");
+    let count: i64 = db
+        .query_one("SELECT count(*) FROM messages WHERE room = 'outage'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 10, "all ten are in the database itself");
+}
+
+#[test]
+fn messages_the_writer_cannot_keep_are_delivered_and_their_gap_is_recorded() {
+    let mut postgres = crate::util::postgres::Postgres::start();
+    let server = Server::start(&format!(
+        "[history]\nstore = \"postgres\"\nurl = \"{}\"\nbatch_ms = 20\nwrite_queue = 4\n",
+        postgres.url()
+    ));
+    let (mut ann, _) = framed(&server, "ann", "tight");
+    say(&mut ann, "tight", "stored");
+    std::thread::sleep(Duration::from_millis(200));
+    postgres.stop();
+    assert_eq!(say(&mut ann, "tight", "m2").seq, 2);
+    // The writer now retries once a second, holding what it has: its queue of 4 fills.
+    eventually(WAIT, "the writes fail", || {
+        !chatctl_json(&server, &["status"])["history"]["error"].is_null()
+    });
+    for i in 3..=30 {
+        assert_eq!(say(&mut ann, "tight", &format!("m{i}")).seq, i, "delivered");
+    }
+    let status = chatctl_json(&server, &["status"]);
+    let history = &status["history"];
+    assert!(history["dropped"].as_u64().unwrap() > 0, "{status}");
+    let gaps = history["gaps"].as_array().unwrap();
+    assert!(
+        gaps.iter()
+            .any(|g| g["room"] == "tight" && g["first"].as_u64() > Some(2)),
+        "{status}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_chatctl"))
+        .arg("--socket")
+        .arg(&server.socket)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("not stored: #tight "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    postgres.resume();
+    eventually(Duration::from_secs(20), "writes work again", || {
+        chatctl_json(&server, &["status"])["history"]["error"].is_null()
+    });
+}

@@ -265,6 +265,22 @@ fn human(cmd: &Cmd, data: &Value) {
                                     text(&h["dropped"])
                                 ));
                             }
+                            if let Some(Value::Array(gaps)) = h.get("gaps")
+                                && !gaps.is_empty()
+                            {
+                                let gaps: Vec<String> = gaps
+                                    .iter()
+                                    .map(|g| {
+                                        format!(
+                                            "#{} {}-{}",
+                                            text(&g["room"]),
+                                            text(&g["first"]),
+                                            text(&g["last"])
+                                        )
+                                    })
+                                    .collect();
+                                shown.push_str(&format!("; not stored: {}", gaps.join(", ")));
+                            }
                             if let Some(error) = h.get("error").filter(|e| !e.is_null()) {
                                 shown.push_str(&format!(" — writes failing: {}", text(error)));
                             }

@@ -408,7 +408,12 @@ pub async fn run(
     let _ = root_handle.await;
     // Everything the rooms handed over is committed before the process ends.
     if let Some(store) = store_at_exit {
-        store.flush().await;
+        if tokio::time::timeout(grace + Duration::from_secs(1), store.flush())
+            .await
+            .is_err()
+        {
+            tracing::error!("the history writer did not finish in time");
+        }
         let health = store.health();
         tracing::info!(
             written = health.written,

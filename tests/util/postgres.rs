@@ -15,7 +15,7 @@ pub struct Postgres {
     data: PathBuf,
     /// Its port on 127.0.0.1.
     pub port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 fn as_root() -> bool {
@@ -78,7 +78,28 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
-        let child = command(
+        let child = Self::spawn(&bin, &data, port, dir.path());
+        let server = Postgres {
+            child,
+            bin,
+            data,
+            port,
+            dir,
+        };
+        server
+            .connect("postgres")
+            .batch_execute("CREATE DATABASE chatd")
+            .unwrap();
+        server
+    }
+
+    fn spawn(
+        bin: &std::path::Path,
+        data: &std::path::Path,
+        port: u16,
+        dir: &std::path::Path,
+    ) -> Child {
+        command(
             &bin.join("postgres"),
             &[
                 "-D",
@@ -86,7 +107,7 @@ impl Postgres {
                 "-p",
                 &port.to_string(),
                 "-k",
-                dir.path().to_str().unwrap(),
+                dir.to_str().unwrap(),
                 "-c",
                 "listen_addresses=127.0.0.1",
                 "-c",
@@ -96,28 +117,45 @@ impl Postgres {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-        let server = Postgres {
-            child,
-            bin,
-            data,
-            port,
-            _dir: dir,
-        };
+        .unwrap()
+    }
+
+    /// A client of database `db`, once the server accepts connections.
+    pub fn connect(&self, db: &str) -> postgres::Client {
         let deadline = Instant::now() + WAIT;
         loop {
             match postgres::Client::connect(
-                &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
+                &format!(
+                    "host=127.0.0.1 port={} user=postgres dbname={db}",
+                    self.port
+                ),
                 postgres::NoTls,
             ) {
-                Ok(mut client) => {
-                    client.batch_execute("CREATE DATABASE chatd").unwrap();
-                    return server;
-                }
+                Ok(client) => return client,
                 Err(e) if Instant::now() > deadline => panic!("PostgreSQL did not start: {e}"),
                 Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
             }
         }
+    }
+
+    /// Stops the server at once (its clients lose their connections).
+    pub fn stop(&mut self) {
+        let status = command(
+            &self.bin.join("pg_ctl"),
+            &["stop", "-D", self.data.to_str().unwrap(), "-m", "immediate"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+        assert!(status.success(), "pg_ctl stop");
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data and port.
+    pub fn resume(&mut self) {
+        self.child = Self::spawn(&self.bin, &self.data, self.port, self.dir.path());
+        drop(self.connect("chatd"));
     }
 
     /// The url of its `chatd` database.

@@ -40,7 +40,7 @@ use crate::server::config::{Backend, HistoryConfig, SyncMode};
 pub use error::StoreError;
 pub use range::Range;
 use reader::Reader;
-pub use writer::PrivateMessage;
+pub use writer::{Gap, PrivateMessage};
 use writer::{Shared, Write};
 
 /// The node's history store: cheap to clone, shared by its rooms and the control socket.
@@ -68,6 +68,8 @@ pub struct Health {
     pub written: u64,
     /// Messages not stored because the writer fell behind.
     pub dropped: u64,
+    /// The latest gaps those left in rooms' stored histories.
+    pub gaps: Vec<Gap>,
     /// The error writes are failing with now, if they are.
     pub error: Option<String>,
 }
@@ -112,6 +114,7 @@ impl Store {
             place,
             trouble: Mutex::new(None),
             dropped: AtomicU64::new(0),
+            gaps: Mutex::new(Default::default()),
             written: AtomicU64::new(0),
         });
         let (tx, rx) = std::sync::mpsc::sync_channel(config.write_queue);
@@ -141,10 +144,12 @@ impl Store {
     /// Hands a message to the writer without waiting. If the writer's queue is full the
     /// message is delivered but not stored, and counted.
     pub fn append(&self, message: ChatMessage) {
-        if self.writer.try_send(Write::Message(message)).is_err()
-            && self.shared.dropped.fetch_add(1, Ordering::Relaxed) == 0
+        use std::sync::mpsc::TrySendError;
+        if let Err(TrySendError::Full(Write::Message(message)))
+        | Err(TrySendError::Disconnected(Write::Message(message))) =
+            self.writer.try_send(Write::Message(message))
         {
-            tracing::error!(store = %self.shared.place, "the history writer is behind; messages are delivered but not stored");
+            self.shared.lost(&message);
         }
     }
 
@@ -155,19 +160,27 @@ impl Store {
         }
     }
 
+    /// Hands `write` to the writer, waiting (off the runtime's threads) for room in its queue:
+    /// for requests whose caller waits for the answer anyway.
+    async fn hand_over(&self, write: Write) -> Result<(), StoreError> {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || writer.send(write))
+            .await
+            .map_err(|e| StoreError::Query(e.to_string()))?
+            .map_err(|_| StoreError::Stopped)
+    }
+
     /// Stores a message and waits until it is committed (`sync = "always"`).
     pub async fn append_durable(&self, message: ChatMessage) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.writer
-            .try_send(Write::Durable(message, tx))
-            .map_err(|_| StoreError::Query("the history writer is behind".into()))?;
+        self.hand_over(Write::Durable(message, tx)).await?;
         rx.await.map_err(|_| StoreError::Stopped)?
     }
 
     /// Waits until everything handed over so far is committed (a clean stop).
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.writer.try_send(Write::Flush(tx)).is_ok() {
+        if self.hand_over(Write::Flush(tx)).await.is_ok() {
             let _ = rx.await;
         }
     }
@@ -181,9 +194,7 @@ impl Store {
             before,
             done,
         };
-        self.writer
-            .try_send(purge)
-            .map_err(|_| StoreError::Query("the history writer is behind; try again".into()))?;
+        self.hand_over(purge).await?;
         answer.await.map_err(|_| StoreError::Stopped)?
     }
 
@@ -227,6 +238,12 @@ impl Store {
             place: self.shared.place.clone(),
             written: self.shared.written.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
+            gaps: self
+                .shared
+                .gaps
+                .lock()
+                .map(|g| g.iter().cloned().collect())
+                .unwrap_or_default(),
             error: self.shared.trouble.lock().ok().and_then(|t| t.clone()),
         }
     }

@@ -4,6 +4,7 @@
 //! retention run here too, between batches, so that every write goes through one connection.
 //! A backend supplies the [`Writing`] of one batch, one purge, one step of retention.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex};
@@ -89,9 +90,51 @@ pub struct Shared {
     pub dropped: AtomicU64,
     /// Messages committed.
     pub written: AtomicU64,
+    /// The latest runs of room messages that could not be stored.
+    pub gaps: Mutex<VecDeque<Gap>>,
 }
 
+/// A run of a room's messages that could not be stored: a hole in its stored history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Gap {
+    /// The room.
+    pub room: String,
+    /// The first message number missing.
+    pub first: u64,
+    /// The last message number missing.
+    pub last: u64,
+}
+
+/// Gaps remembered for `chatctl status` (the oldest forgotten first).
+const MAX_GAPS: usize = 100;
+
 impl Shared {
+    /// Records that `message` could not be stored: counted, and its number joins the gap it
+    /// continues (or starts a new one, logged).
+    pub fn lost(&self, message: &ChatMessage) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut gaps) = self.gaps.lock() else {
+            return;
+        };
+        if let Some(gap) = gaps
+            .iter_mut()
+            .rev()
+            .find(|g| g.room == message.room && g.last + 1 == message.seq)
+        {
+            gap.last = message.seq;
+            return;
+        }
+        tracing::error!(store = %self.place, room = %message.room, seq = message.seq, "history message not stored (the writer is behind); the room's stored history has a gap from here");
+        if gaps.len() == MAX_GAPS {
+            gaps.pop_front();
+        }
+        gaps.push_back(Gap {
+            room: message.room.clone(),
+            first: message.seq,
+            last: message.seq,
+        });
+    }
+
     /// Records a failing write: logged at the start of an episode only.
     pub fn failing(&self, error: &str) {
         if let Ok(mut trouble) = self.trouble.lock() {
@@ -259,10 +302,11 @@ pub fn write_loop(
                     let _ = purge.done.send(Err(StoreError::Query(error.clone())));
                 }
                 if !open || batch.len() > MAX_PENDING {
-                    let lost = batch.len() as u64;
-                    shared.dropped.fetch_add(lost, Ordering::Relaxed);
-                    tracing::error!(store = %shared.place, lost, "history messages could not be stored");
-                    batch.messages.clear();
+                    for message in batch.messages.drain(..) {
+                        shared.lost(&message);
+                    }
+                    let private = batch.private.len() as u64;
+                    shared.dropped.fetch_add(private, Ordering::Relaxed);
                     batch.private.clear();
                     if !open {
                         break;
