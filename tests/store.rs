@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use chatd::protocol::ChatMessage;
 use chatd::server::config::{Backend, HistoryConfig, PostgresConfig, Retention, SyncMode};
-use chatd::server::store::{Range, Store};
+use chatd::server::store::writer::Writing;
+use chatd::server::store::{PrivateMessage, Range, Store};
 
 use crate::util::postgres::Postgres;
 
@@ -126,4 +127,80 @@ fn the_postgres_store_passes_the_suite() {
     let open = move || Store::open(&config(backend.clone())).unwrap().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(suite(open(), open));
+}
+
+/// Retention and purges through a backend's writing connection, as the writer thread uses it.
+fn retention_suite(mut writer: impl Writing, count: impl Fn(&str) -> u64) {
+    let day = 86_400_000;
+    let batch: Vec<ChatMessage> = (1..=10)
+        .map(|s| ChatMessage {
+            ts: s * day,
+            ..message("a", s)
+        })
+        .chain((1..=4).map(|s| ChatMessage {
+            ts: 20 * day,
+            ..message("b", s)
+        }))
+        .collect();
+    let private = [PrivateMessage {
+        from: "ann".into(),
+        to: "bob".into(),
+        text: "old".into(),
+        ts: day,
+    }];
+    writer.commit(&batch, &private).unwrap();
+    let keep_five = Retention {
+        max_messages: Some(5),
+        max_age: None,
+    };
+    assert_eq!(
+        writer.retain(&keep_five, 0, 3).unwrap(),
+        3,
+        "a step at a time"
+    );
+    assert_eq!(writer.retain(&keep_five, 0, 3).unwrap(), 2);
+    assert_eq!(writer.retain(&keep_five, 0, 3).unwrap(), 0);
+    assert_eq!((count("a"), count("b")), (5, 4));
+    let three_days = Retention {
+        max_messages: None,
+        max_age: Some(Duration::from_secs(3 * 86_400)),
+    };
+    // Day 11: "a" keeps days 8..=10, the private message of day 1 goes, "b" stays.
+    assert_eq!(writer.retain(&three_days, 11 * day, 100).unwrap(), 3);
+    assert_eq!((count("a"), count("b")), (3, 4));
+    assert_eq!(writer.purge("b", Some(3)).unwrap(), 2);
+    assert_eq!(count("b"), 2);
+}
+
+#[test]
+fn both_backends_apply_retention_and_purges() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("retention.db");
+    let (writer, _) = chatd::server::store::sqlite::open(&path, false).unwrap();
+    let count = |room: &str| -> u64 {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM messages WHERE room = ?1",
+                [room],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap() as u64
+    };
+    retention_suite(writer, count);
+
+    let server = Postgres::start();
+    let settings = PostgresConfig {
+        url: server.url(),
+        password: None,
+    };
+    let (writer, _) = chatd::server::store::postgres::open(&settings).unwrap();
+    let count = |room: &str| -> u64 {
+        server
+            .connect("chatd")
+            .query_one("SELECT count(*) FROM messages WHERE room = $1", &[&room])
+            .unwrap()
+            .get::<_, i64>(0) as u64
+    };
+    retention_suite(writer, count);
 }
