@@ -319,3 +319,76 @@ fn two_browsers_see_each_other_typing_talk_privately_and_fit_a_phone() {
         finish(page, outcome).await;
     });
 }
+
+#[test]
+fn a_browser_away_longer_than_the_replay_catches_up_from_the_stored_history() {
+    let config = "[history]\nreplay = 5\n";
+    let server = Server::start(config);
+    let web = server.web_addr().to_string();
+    let driver = Driver::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let page = browser(&driver).await;
+        let mut bob = server.user("bob", "general");
+        let outcome = match enter(&page, &web, "webby").await {
+            Ok(()) => {
+                bob.send("before the outage");
+                wait_for_log(&page, "<bob> before the outage").await
+            }
+            Err(e) => Err(e),
+        };
+        drop(bob);
+        // Down long enough that the page's next try comes seconds after the server is back
+        // (it backs off 0.5, 1, 2, 4 s): twenty messages go by meanwhile, four times the replay.
+        let server = server.restart_after(config, Duration::from_secs(4));
+        let mut carol = server.user("carol", "general");
+        for i in 1..=20 {
+            carol.send(&format!("while away {i}"));
+        }
+        carol.sync();
+        let outcome = match outcome {
+            Ok(()) => wait_for_count(&page, "<carol> while away 20", 1).await,
+            Err(e) => Err(e),
+        };
+        let outcome = match outcome {
+            Ok(()) => {
+                let log = page
+                    .find(Locator::Id("log"))
+                    .await
+                    .map_err(|e| e.to_string());
+                match log {
+                    Ok(log) => log.text().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = outcome.and_then(|log| {
+            let positions: Vec<Option<usize>> = (1..=20)
+                .map(|i| {
+                    log.find(&format!("<carol> while away {i}\n")).or_else(|| {
+                        log.ends_with(&format!("<carol> while away {i}"))
+                            .then_some(log.len())
+                    })
+                })
+                .collect();
+            if positions.iter().any(Option::is_none) {
+                return Err(format!("not every message was shown:\n{log}"));
+            }
+            if !positions.windows(2).all(|w| w[0] < w[1]) {
+                return Err(format!("the messages are out of order:\n{log}"));
+            }
+            if log.contains("missed") {
+                return Err(format!(
+                    "a gap was announced although the store had it all:\n{log}"
+                ));
+            }
+            Ok(())
+        });
+        finish(page, outcome).await;
+        drop(server);
+    });
+}

@@ -17,6 +17,7 @@ fn config(backend: Backend) -> HistoryConfig {
         batch: Duration::from_millis(5),
         write_queue: 10_000,
         retention: Retention::default(),
+        node: "n".into(),
     }
 }
 

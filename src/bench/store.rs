@@ -53,6 +53,7 @@ pub async fn run(args: StoreArgs) -> Report {
         batch: args.batch,
         write_queue: args.messages.max(1),
         retention: Retention::default(),
+        node: "bench".into(),
     };
     let store = match Store::open(&config) {
         Ok(Some(store)) => store,

@@ -353,6 +353,8 @@ pub struct HistoryConfig {
     pub write_queue: usize,
     /// `history.max_messages_per_room` and `history.max_age_days`.
     pub retention: Retention,
+    /// This node's name: the owner of the numbers its rooms reserve.
+    pub node: String,
 }
 
 /// What the store deletes by itself, a little at a time.
@@ -1149,6 +1151,7 @@ impl Config {
             sync,
             batch: Duration::from_millis(s.history.batch_ms),
             write_queue: s.history.write_queue,
+            node: s.server.name.clone(),
             retention: Retention {
                 max_messages: (s.history.max_messages_per_room > 0)
                     .then_some(s.history.max_messages_per_room),

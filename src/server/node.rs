@@ -408,7 +408,7 @@ pub async fn run(
     let _ = root_handle.await;
     // Everything the rooms handed over is committed before the process ends.
     if let Some(store) = store_at_exit {
-        if tokio::time::timeout(grace + Duration::from_secs(1), store.flush())
+        if tokio::time::timeout(grace + Duration::from_secs(1), store.close())
             .await
             .is_err()
         {

@@ -62,6 +62,18 @@ impl Server {
         Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
     }
 
+    /// Like [`Server::stop_and_restart`], with the server down for `pause` in between.
+    pub fn restart_after(mut self, extra: &str, pause: Duration) -> Server {
+        let addr = self.addr.to_string();
+        let web = self.web_addr().to_string();
+        self.signal("TERM");
+        self.wait_exit(WAIT);
+        let dir = self.dir.take();
+        drop(self);
+        std::thread::sleep(pause);
+        Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+    }
+
     /// Stops this server with SIGTERM, waits for it to exit, and starts a new one as
     /// [`Server::restart`] does.
     pub fn stop_and_restart(mut self, extra: &str) -> Server {

@@ -15,6 +15,8 @@ pub mod typing;
 
 use std::time::Instant;
 
+use tokio::sync::oneshot;
+
 use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
@@ -30,11 +32,15 @@ use crate::server::msg::room::{
     UserList,
 };
 use crate::server::msg::room_supervisor::RoomArgs;
-use crate::server::store::Range;
+use crate::server::store::{Range, StoreError};
 use crate::server::timeouts::ROOM_RECOVERY_MS;
 use history::History;
 use members::Members;
 use typing::Typists;
+
+/// Numbers a room reserves in the store at a time. After a crash the room numbers on after its
+/// reservation, so at most this many numbers go unused, and none is ever used twice.
+const RESERVE: u64 = 100;
 
 /// The room actor.
 pub struct Room;
@@ -57,6 +63,10 @@ pub struct RoomState {
     typists: Typists,
     /// Whether a [`RoomMsg::TypingSweep`] is on its way.
     sweeping: bool,
+    /// The highest number the store has reserved for this room (see [`RoomState::reserve`]).
+    reserved: u64,
+    /// A reservation on its way: how far, and the store's answer.
+    reserving: Option<(u64, oneshot::Receiver<Result<(), StoreError>>)>,
 }
 
 impl RoomState {
@@ -222,6 +232,33 @@ impl RoomState {
         }
     }
 
+    /// Makes sure the next number is reserved in the store before it is used: asks for the
+    /// next block half a block ahead, and waits only if the room outruns the store.
+    async fn reserve(&mut self) {
+        let Some(store) = self.args.store.clone() else {
+            return;
+        };
+        let next = self.history.seq() + 1;
+        if let Some((upto, answer)) = &mut self.reserving
+            && !matches!(answer.try_recv(), Err(oneshot::error::TryRecvError::Empty))
+        {
+            self.reserved = *upto;
+            self.reserving = None;
+        }
+        if self.reserving.is_none() && next + RESERVE / 2 > self.reserved {
+            let upto = self.reserved.max(next - 1) + RESERVE;
+            self.reserving = Some((upto, store.reserve(&self.args.name, upto)));
+        }
+        if next > self.reserved
+            && let Some((upto, answer)) = self.reserving.take()
+        {
+            if let Ok(Err(e)) = answer.await {
+                tracing::warn!(room = %self.args.name, error = %e, "numbers used before the store recorded them");
+            }
+            self.reserved = upto;
+        }
+    }
+
     async fn post(&mut self, post: Post) {
         let Some(nick) = self.members.nick(&post.from).cloned() else {
             // The sender's session believed it was a member (a window while copies of the room
@@ -239,6 +276,7 @@ impl RoomState {
             return;
         };
         self.stop_typing(&post.from);
+        self.reserve().await;
         let message = self
             .history
             .append(&self.args.name, nick, post.text, post.action, now_ms());
@@ -287,13 +325,23 @@ impl RoomState {
         };
         let name = &self.args.name;
         let recent = Range::last(u32::try_from(self.args.history).unwrap_or(u32::MAX));
-        match (store.last_seq(name).await, store.fetch(name, recent).await) {
+        // Restarted after a failure while the node runs, the room lost nothing its writer had:
+        // it numbers on from what is stored. Started afresh (after a crash of the node, maybe),
+        // it numbers on after this node's reservation, which covers whatever was delivered.
+        let last = if self.args.restore {
+            store.last_stored(name).await
+        } else {
+            store.last_seq(name).await
+        };
+        match (last, store.fetch(name, recent).await) {
             (Ok(last), Ok(messages)) => {
                 if last > 0 {
                     tracing::debug!(room = %name, last, "history continues from the store");
                 }
                 self.history.continue_from(last);
                 self.history.merge(messages);
+                // Numbers up to the last reservation may have been delivered before a crash.
+                self.reserved = self.history.seq();
             }
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(room = %name, error = %e, "the store's history could not be read; numbering continues from memory");
@@ -419,6 +467,8 @@ impl Actor for Room {
             created_ms: now_ms(),
             typists: Typists::default(),
             sweeping: false,
+            reserved: 0,
+            reserving: None,
         };
         if restore {
             let recovered = ractor::call_t!(

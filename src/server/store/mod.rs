@@ -40,7 +40,7 @@ use crate::server::config::{Backend, HistoryConfig, SyncMode};
 pub use error::StoreError;
 pub use range::Range;
 use reader::Reader;
-pub use writer::{Gap, PrivateMessage};
+pub use writer::{Gap, Mark, PrivateMessage};
 use writer::{Shared, Write};
 
 /// The node's history store: cheap to clone, shared by its rooms and the control socket.
@@ -49,6 +49,8 @@ pub struct Store {
     shared: Arc<Shared>,
     /// `sync = "always"`: rooms wait for the commit before delivering.
     durable: bool,
+    /// This node's name (its rooms' reservations are its own).
+    node: String,
     writer: std::sync::mpsc::SyncSender<Write>,
     reader: Arc<Mutex<Reader>>,
 }
@@ -131,6 +133,7 @@ impl Store {
         Ok(Store {
             shared,
             durable,
+            node: config.node.clone(),
             writer: tx,
             reader: Arc::new(Mutex::new(reader)),
         })
@@ -177,12 +180,38 @@ impl Store {
         rx.await.map_err(|_| StoreError::Stopped)?
     }
 
-    /// Waits until everything handed over so far is committed (a clean stop).
+    /// Reserves numbers up to `upto` for `room`; the answer comes once that is committed (the
+    /// room must not use them before). Never waits itself.
+    pub fn reserve(&self, room: &str, upto: u64) -> oneshot::Receiver<Result<(), StoreError>> {
+        let (done, answer) = oneshot::channel();
+        let mark = Mark::Reserve {
+            room: room.to_string(),
+            node: self.node.clone(),
+            upto,
+        };
+        let store = self.clone();
+        tokio::spawn(async move {
+            let _ = store.hand_over(Write::Mark(mark, Some(done))).await;
+        });
+        answer
+    }
+
+    /// Waits until everything handed over so far is committed.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
         if self.hand_over(Write::Flush(tx)).await.is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// A clean stop: commits everything handed over, then gives back the numbers this node's
+    /// rooms reserved and did not use, so that a restart numbers on without a gap.
+    pub async fn close(&self) {
+        let release = Mark::Release {
+            node: self.node.clone(),
+        };
+        let _ = self.hand_over(Write::Mark(release, None)).await;
+        self.flush().await;
     }
 
     /// Deletes `room`'s stored messages numbered below `before` (all of them for `None`), after
@@ -214,10 +243,21 @@ impl Store {
         .map_err(|e| StoreError::Query(e.to_string()))?
     }
 
-    /// The number of the last stored message of `room` (0 if none).
+    /// The number `room` numbers on from on this node: its last message ever stored, or the
+    /// numbers this node reserved for it (it may have delivered them before a crash).
     pub async fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
         let room = room.to_string();
-        self.read(move |r| r.last_seq(&room)).await
+        let node = self.node.clone();
+        self.read(move |r| r.last_seq(&room, &node)).await
+    }
+
+    /// The number of `room`'s last message stored, once everything handed over is committed:
+    /// where a room restarted in a running node numbers on (its writer lost nothing).
+    pub async fn last_stored(&self, room: &str) -> Result<u64, StoreError> {
+        self.flush().await;
+        let room = room.to_string();
+        // No node's reservation counts (node names are never empty).
+        self.read(move |r| r.last_seq(&room, "")).await
     }
 
     /// The stored messages of `room` in `range`, oldest first.
@@ -277,6 +317,7 @@ mod tests {
             batch: std::time::Duration::from_millis(5),
             write_queue: 1000,
             retention: crate::server::config::Retention::default(),
+            node: "n".into(),
         }
     }
 

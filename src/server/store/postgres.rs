@@ -13,7 +13,7 @@ use postgres::{Client, NoTls};
 
 use super::error::StoreError;
 use super::range::Range;
-use super::writer::{PrivateMessage, Writing};
+use super::writer::{Mark, PrivateMessage, Writing};
 use crate::protocol::ChatMessage;
 use crate::server::config::{PostgresConfig, Retention};
 
@@ -33,7 +33,13 @@ const MIGRATIONS: &[&str] = &[
         action BOOLEAN NOT NULL,
         PRIMARY KEY (room, seq)
     );
-    CREATE TABLE rooms (name TEXT PRIMARY KEY, last_seq BIGINT NOT NULL);",
+    CREATE TABLE rooms (name TEXT PRIMARY KEY, last_seq BIGINT NOT NULL);
+    CREATE TABLE reservations (
+        room TEXT NOT NULL,
+        node TEXT NOT NULL,
+        upto BIGINT NOT NULL,
+        PRIMARY KEY (room, node)
+    );",
     // 2: private messages, when history.private is on.
     "CREATE TABLE private_messages (
         id BIGSERIAL PRIMARY KEY,
@@ -283,6 +289,29 @@ impl Writing for Writer {
         self.retain_step(retention, now_ms, limit)
             .map_err(|e| e.to_string())
     }
+
+    fn mark(&mut self, marks: &[Mark]) -> Result<(), String> {
+        let mut apply = || -> Result<(), postgres::Error> {
+            let mut tx = self.conn.client()?.transaction()?;
+            for mark in marks {
+                match mark {
+                    Mark::Reserve { room, node, upto } => tx.execute(
+                        "INSERT INTO reservations (room, node, upto) VALUES ($1, $2, $3)
+                         ON CONFLICT (room, node) DO UPDATE SET upto = excluded.upto",
+                        &[room, node, &sequence(*upto)],
+                    )?,
+                    Mark::Release { node } => tx.execute(
+                        "UPDATE reservations SET upto = coalesce(
+                           (SELECT last_seq FROM rooms WHERE name = reservations.room), 0)
+                         WHERE node = $1",
+                        &[node],
+                    )?,
+                };
+            }
+            tx.commit()
+        };
+        apply().map_err(|e| e.to_string())
+    }
 }
 
 /// A connection for queries.
@@ -315,8 +344,8 @@ fn query_error(e: postgres::Error) -> StoreError {
 }
 
 impl Reader {
-    /// The number of the last message of `room` ever stored (0 if none).
-    pub fn last_seq(&mut self, room: &str) -> Result<u64, StoreError> {
+    /// The number `room` numbers on from when `node` hosts it (see the SQLite backend's).
+    pub fn last_seq(&mut self, room: &str, node: &str) -> Result<u64, StoreError> {
         let row = self
             .conn
             .client()
@@ -324,8 +353,9 @@ impl Reader {
                 client.query_one(
                     "SELECT greatest(
                         coalesce((SELECT max(seq) FROM messages WHERE room = $1), 0),
-                        coalesce((SELECT last_seq FROM rooms WHERE name = $1), 0))",
-                    &[&room],
+                        coalesce((SELECT last_seq FROM rooms WHERE name = $1), 0),
+                        coalesce((SELECT upto FROM reservations WHERE room = $1 AND node = $2), 0))",
+                    &[&room, &node],
                 )
             })
             .map_err(query_error)?;

@@ -28,11 +28,11 @@ impl Drop for Reader {
 }
 
 impl Reader {
-    /// The number of the last message of `room` ever stored (0 if none).
-    pub fn last_seq(&mut self, room: &str) -> Result<u64, StoreError> {
+    /// The number `room` numbers on from when `node` hosts it.
+    pub fn last_seq(&mut self, room: &str, node: &str) -> Result<u64, StoreError> {
         match self {
-            Reader::Sqlite(r) => r.last_seq(room),
-            Reader::Postgres(r) => r.last_seq(room),
+            Reader::Sqlite(r) => r.last_seq(room, node),
+            Reader::Postgres(r) => r.last_seq(room, node),
         }
     }
 

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StoreError;
 use super::range::Range;
-use super::writer::{PrivateMessage, Writing};
+use super::writer::{Mark, PrivateMessage, Writing};
 use crate::protocol::ChatMessage;
 use crate::server::config::Retention;
 
@@ -34,9 +34,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (room, seq)
     ) WITHOUT ROWID;",
     // 2: every room that had messages, with its last number (kept when messages are purged or
-    // expire, so that numbering never restarts), for retention to walk.
+    // expire, so that numbering never restarts), for retention to walk; and the numbers each
+    // node's copy of a room reserved ahead.
     "CREATE TABLE rooms (name TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
-     INSERT INTO rooms SELECT room, max(seq) FROM messages GROUP BY room;",
+     INSERT INTO rooms SELECT room, max(seq) FROM messages GROUP BY room;
+     CREATE TABLE reservations (
+        room TEXT NOT NULL,
+        node TEXT NOT NULL,
+        upto INTEGER NOT NULL,
+        PRIMARY KEY (room, node)
+     ) WITHOUT ROWID;",
     // 3: private messages, when history.private is on.
     "CREATE TABLE private_messages (
         ts INTEGER NOT NULL,
@@ -283,6 +290,29 @@ impl Writing for Writer {
         self.retain_step(retention, now_ms, limit)
             .map_err(|e| e.to_string())
     }
+
+    fn mark(&mut self, marks: &[Mark]) -> Result<(), String> {
+        let apply = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            for mark in marks {
+                match mark {
+                    Mark::Reserve { room, node, upto } => tx.execute(
+                        "INSERT INTO reservations (room, node, upto) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (room, node) DO UPDATE SET upto = excluded.upto",
+                        params![room, node, number(*upto)],
+                    )?,
+                    Mark::Release { node } => tx.execute(
+                        "UPDATE reservations SET upto = coalesce(
+                           (SELECT last_seq FROM rooms WHERE name = reservations.room), 0)
+                         WHERE node = ?1",
+                        [node],
+                    )?,
+                };
+            }
+            tx.commit()
+        };
+        apply(&mut self.conn).map_err(|e| e.to_string())
+    }
 }
 
 /// A connection for queries.
@@ -307,14 +337,17 @@ fn number(seq: u64) -> i64 {
 }
 
 impl Reader {
-    /// The number of the last message of `room` ever stored (0 if none), even if it was
-    /// purged or expired since.
-    pub fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
+    /// The number `room` numbers on from when `node` hosts it: the last message ever stored
+    /// (even if purged or expired since), or the numbers `node` reserved for it, whichever is
+    /// higher.
+    pub fn last_seq(&self, room: &str, node: &str) -> Result<u64, StoreError> {
         self.conn
             .query_row(
                 "SELECT max(coalesce((SELECT max(seq) FROM messages WHERE room = ?1), 0),
-                            coalesce((SELECT last_seq FROM rooms WHERE name = ?1), 0))",
-                [room],
+                            coalesce((SELECT last_seq FROM rooms WHERE name = ?1), 0),
+                            coalesce((SELECT upto FROM reservations
+                                      WHERE room = ?1 AND node = ?2), 0))",
+                [room, node],
                 |row| row.get::<_, i64>(0),
             )
             .map(|seq| seq as u64)
@@ -440,9 +473,32 @@ mod tests {
         assert_eq!(writer.purge("a", None).unwrap(), 3);
         assert!(seqs(&reader, "a").is_empty());
         assert_eq!(
-            reader.last_seq("a").unwrap(),
+            reader.last_seq("a", "n").unwrap(),
             10,
             "numbering never restarts"
+        );
+        let reserve = |upto| Mark::Reserve {
+            room: "a".into(),
+            node: "n".into(),
+            upto,
+        };
+        writer.mark(&[reserve(100)]).unwrap();
+        assert_eq!(
+            reader.last_seq("a", "n").unwrap(),
+            100,
+            "after a crash: past the reservation"
+        );
+        assert_eq!(
+            reader.last_seq("a", "other").unwrap(),
+            10,
+            "another node: what was stored"
+        );
+        let release = Mark::Release { node: "n".into() };
+        writer.mark(&[release]).unwrap();
+        assert_eq!(
+            reader.last_seq("a", "n").unwrap(),
+            10,
+            "a clean stop gives back the rest"
         );
     }
 }

@@ -42,6 +42,30 @@ pub struct PrivateMessage {
     pub ts: u64,
 }
 
+/// How far a room may number its messages. A room reserves numbers ahead before it uses them, so
+/// that after its node crashes (which may lose the last batch) it numbers on after every number
+/// it could have delivered, never reusing one a client has seen; a clean stop gives back what it
+/// did not use. Reservations are per node: a room that fails over to another node numbers on
+/// from what the survivors received, not from the dead node's reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// The room, hosted on `node`, may number up to `upto`.
+    Reserve {
+        /// The room.
+        room: String,
+        /// The node hosting it.
+        node: String,
+        /// The highest number it may use.
+        upto: u64,
+    },
+    /// `node` stops cleanly, everything committed: each of its reservations goes back to the
+    /// last number its room stored.
+    Release {
+        /// The node.
+        node: String,
+    },
+}
+
 /// What a backend's writing connection does, on the writer's thread.
 pub trait Writing {
     /// Stores a batch in one transaction (a message whose room and number are stored already
@@ -53,6 +77,9 @@ pub trait Writing {
     ) -> Result<(), String>;
     /// Deletes `room`'s messages numbered below `before` (all of them for `None`); how many.
     fn purge(&mut self, room: &str, before: Option<u64>) -> Result<u64, String>;
+    /// Records how far rooms may number: a reservation raises a room's mark; a release sets it
+    /// back to what was used, if the mark is still the releaser's.
+    fn mark(&mut self, marks: &[Mark]) -> Result<(), String>;
     /// Deletes at most `limit` messages past `retention` (older than the age limit, or beyond
     /// the count per room, oldest first) as of `now_ms`; how many.
     fn retain(&mut self, retention: &Retention, now_ms: u64, limit: u64) -> Result<u64, String>;
@@ -68,6 +95,8 @@ pub enum Write {
     Durable(ChatMessage, oneshot::Sender<Result<(), StoreError>>),
     /// Answer once everything handed over so far is committed.
     Flush(oneshot::Sender<()>),
+    /// Record a room's numbering mark; answer once it is committed (for a reservation).
+    Mark(Mark, Option<oneshot::Sender<Result<(), StoreError>>>),
     /// Delete a room's messages below a number (all without one), after what was handed over
     /// before; answer how many.
     Purge {
@@ -163,6 +192,8 @@ struct Batch {
     durable: Vec<oneshot::Sender<Result<(), StoreError>>>,
     flushes: Vec<oneshot::Sender<()>>,
     purges: Vec<PurgeRequest>,
+    marks: Vec<Mark>,
+    marked: Vec<oneshot::Sender<Result<(), StoreError>>>,
 }
 
 /// A purge waiting for the batch before it to be committed.
@@ -182,6 +213,10 @@ impl Batch {
                 self.durable.push(done);
             }
             Write::Flush(done) => self.flushes.push(done),
+            Write::Mark(mark, done) => {
+                self.marks.push(mark);
+                self.marked.extend(done);
+            }
             Write::Purge { room, before, done } => {
                 self.purges.push(PurgeRequest { room, before, done })
             }
@@ -190,7 +225,7 @@ impl Batch {
 
     /// Whether the batch holds nothing to write.
     fn is_empty(&self) -> bool {
-        self.messages.is_empty() && self.private.is_empty()
+        self.messages.is_empty() && self.private.is_empty() && self.marks.is_empty()
     }
 
     /// Messages of both kinds to write.
@@ -200,7 +235,19 @@ impl Batch {
 
     /// Whether someone waits for this batch's commit (it should not wait for the window).
     fn urgent(&self) -> bool {
-        !self.durable.is_empty() || !self.flushes.is_empty() || !self.purges.is_empty()
+        !self.durable.is_empty()
+            || !self.flushes.is_empty()
+            || !self.purges.is_empty()
+            || !self.marked.is_empty()
+    }
+
+    /// Commits the messages, then the marks (a reservation after the messages it follows).
+    fn commit(&mut self, writing: &mut impl Writing) -> Result<(), String> {
+        writing.commit(&self.messages, &self.private)?;
+        if !self.marks.is_empty() {
+            writing.mark(&self.marks)?;
+        }
+        Ok(())
     }
 
     /// Runs the purges asked for, after the batch they followed was committed.
@@ -215,7 +262,7 @@ impl Batch {
     }
 
     fn answer(&mut self, result: Result<(), StoreError>) {
-        for done in self.durable.drain(..) {
+        for done in self.durable.drain(..).chain(self.marked.drain(..)) {
             let _ = done.send(result.clone());
         }
         for done in self.flushes.drain(..) {
@@ -284,13 +331,14 @@ pub fn write_loop(
                 Err(TryRecvError::Disconnected) => open = false,
             }
         }
-        match writing.commit(&batch.messages, &batch.private) {
+        match batch.commit(&mut writing) {
             Ok(()) => {
                 shared
                     .written
                     .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 batch.messages.clear();
                 batch.private.clear();
+                batch.marks.clear();
                 batch.answer(Ok(()));
                 batch.purge(&mut writing);
                 shared.healthy();
