@@ -207,8 +207,15 @@ impl Store {
     /// A clean stop: commits everything handed over, then gives back the numbers this node's
     /// rooms reserved and did not use, so that a restart numbers on without a gap.
     pub async fn close(&self) {
+        let floors = self
+            .health()
+            .gaps
+            .into_iter()
+            .map(|gap| (gap.room, gap.last))
+            .collect();
         let release = Mark::Release {
             node: self.node.clone(),
+            floors,
         };
         let _ = self.hand_over(Write::Mark(release, None)).await;
         self.flush().await;

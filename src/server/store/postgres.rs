@@ -300,12 +300,22 @@ impl Writing for Writer {
                          ON CONFLICT (room, node) DO UPDATE SET upto = excluded.upto",
                         &[room, node, &sequence(*upto)],
                     )?,
-                    Mark::Release { node } => tx.execute(
-                        "UPDATE reservations SET upto = coalesce(
-                           (SELECT last_seq FROM rooms WHERE name = reservations.room), 0)
-                         WHERE node = $1",
-                        &[node],
-                    )?,
+                    Mark::Release { node, floors } => {
+                        let released = tx.execute(
+                            "UPDATE reservations SET upto = coalesce(
+                               (SELECT last_seq FROM rooms WHERE name = reservations.room), 0)
+                             WHERE node = $1",
+                            &[node],
+                        )?;
+                        for (room, floor) in floors {
+                            tx.execute(
+                                "UPDATE reservations SET upto = greatest(upto, $3)
+                                 WHERE room = $1 AND node = $2",
+                                &[room, node, &sequence(*floor)],
+                            )?;
+                        }
+                        released
+                    }
                 };
             }
             tx.commit()

@@ -301,12 +301,22 @@ impl Writing for Writer {
                          ON CONFLICT (room, node) DO UPDATE SET upto = excluded.upto",
                         params![room, node, number(*upto)],
                     )?,
-                    Mark::Release { node } => tx.execute(
-                        "UPDATE reservations SET upto = coalesce(
-                           (SELECT last_seq FROM rooms WHERE name = reservations.room), 0)
-                         WHERE node = ?1",
-                        [node],
-                    )?,
+                    Mark::Release { node, floors } => {
+                        let released = tx.execute(
+                            "UPDATE reservations SET upto = coalesce(
+                               (SELECT last_seq FROM rooms WHERE name = reservations.room), 0)
+                             WHERE node = ?1",
+                            [node],
+                        )?;
+                        for (room, floor) in floors {
+                            tx.execute(
+                                "UPDATE reservations SET upto = max(upto, ?3)
+                                 WHERE room = ?1 AND node = ?2",
+                                params![room, node, number(*floor)],
+                            )?;
+                        }
+                        released
+                    }
                 };
             }
             tx.commit()
@@ -493,12 +503,26 @@ mod tests {
             10,
             "another node: what was stored"
         );
-        let release = Mark::Release { node: "n".into() };
+        let release = Mark::Release {
+            node: "n".into(),
+            floors: Vec::new(),
+        };
         writer.mark(&[release]).unwrap();
         assert_eq!(
             reader.last_seq("a", "n").unwrap(),
             10,
             "a clean stop gives back the rest"
+        );
+        writer.mark(&[reserve(100)]).unwrap();
+        let release = Mark::Release {
+            node: "n".into(),
+            floors: vec![("a".into(), 50)],
+        };
+        writer.mark(&[release]).unwrap();
+        assert_eq!(
+            reader.last_seq("a", "n").unwrap(),
+            50,
+            "but never below a message that was delivered and not stored"
         );
     }
 }

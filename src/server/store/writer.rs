@@ -59,10 +59,13 @@ pub enum Mark {
         upto: u64,
     },
     /// `node` stops cleanly, everything committed: each of its reservations goes back to the
-    /// last number its room stored.
+    /// last number its room stored, or past the last message it could not store (`floors`:
+    /// those were delivered all the same).
     Release {
         /// The node.
         node: String,
+        /// Rooms and the last number of a gap in their stored history.
+        floors: Vec<(String, u64)>,
     },
 }
 
