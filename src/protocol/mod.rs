@@ -1,11 +1,14 @@
 //! The client protocol: the commands a client sends and the events the server sends back.
 //!
-//! Both wire formats carry these same types: [`mod@line`] renders them as human-readable text lines for
-//! netcat users, [`frame`] as length-prefixed binary frames for programs and the terminal client.
-//! This module is shared by the server, the terminal client and the load generator; the server's
-//! adapters between these formats and its sessions are in [`crate::server::front`].
+//! Every wire format carries these same types: [`mod@line`] renders them as human-readable text
+//! lines for netcat users, [`frame`] as length-prefixed binary frames for programs and the
+//! terminal client, [`json`] as JSON objects for browsers. [`irc`] is the IRC message grammar
+//! an IRC front is built on. This module is shared by the server, the terminal client and the
+//! load generator; the server's adapters between these formats and its sessions are in
+//! [`crate::server::front`].
 
 pub mod frame;
+pub mod irc;
 pub mod json;
 pub mod line;
 
