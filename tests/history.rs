@@ -466,3 +466,41 @@ fn messages_the_writer_cannot_keep_are_delivered_and_their_gap_is_recorded() {
         chatctl_json(&server, &["status"])["history"]["error"].is_null()
     });
 }
+
+#[test]
+fn a_room_by_code_stays_unlisted_after_a_restart() {
+    let server = Server::start("");
+    let mut ann = server.user("ann", "lobby");
+    ann.send("/create");
+    let joined = ann.expect("-- you joined #");
+    let code = joined
+        .rsplit('#')
+        .next()
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_string();
+    ann.send("a secret");
+    ann.expect("<ann> a secret");
+    drop(ann);
+    let server = server.stop_and_restart("");
+    // Someone with the code comes back: the room is there again, with its history, unlisted.
+    let mut bob = server.user("bob", &code);
+    assert!(
+        bob.seen
+            .iter()
+            .any(|l| l.contains("[history] <ann> a secret")),
+        "{:?}",
+        bob.seen
+    );
+    bob.send("/rooms");
+    let rooms = bob.expect("-- rooms (");
+    assert!(!rooms.contains(&code), "the code is listed: {rooms}");
+    let all = chatctl_json(&server, &["rooms", "--all"]);
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == code.as_str() && r["unlisted"] == true),
+        "{all}"
+    );
+}

@@ -93,6 +93,17 @@ impl RegistryState {
             );
             return None;
         }
+        // A room by code stays unlisted when someone with the code creates it again.
+        let unlisted = match (&self.args.store, unlisted) {
+            (Some(store), false) => store.unlisted(name).await.unwrap_or_else(|e| {
+                tracing::warn!(room = name, error = %e, "could not ask the store whether the room is unlisted");
+                false
+            }),
+            (_, unlisted) => unlisted,
+        };
+        if let (Some(store), true) = (&self.args.store, unlisted) {
+            store.mark_unlisted(name);
+        }
         self.created += 1;
         let args = RoomArgs {
             incarnation: self.created,

@@ -196,6 +196,21 @@ impl Store {
         answer
     }
 
+    /// Records that `room` is unlisted (a room by code), so that it stays unlisted when it is
+    /// created again after a restart.
+    pub fn mark_unlisted(&self, room: &str) {
+        let mark = Mark::Unlisted {
+            room: room.to_string(),
+        };
+        let _ = self.writer.try_send(Write::Mark(mark, None));
+    }
+
+    /// Whether `room` was made unlisted.
+    pub async fn unlisted(&self, room: &str) -> Result<bool, StoreError> {
+        let room = room.to_string();
+        self.read(move |r| r.unlisted(&room)).await
+    }
+
     /// Waits until everything handed over so far is committed.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();

@@ -49,6 +49,8 @@ const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL
     );
     CREATE INDEX private_messages_ts ON private_messages (ts);",
+    // 3: rooms by code, which stay unlisted across restarts.
+    "CREATE TABLE unlisted_rooms (name TEXT PRIMARY KEY);",
 ];
 
 /// A connection that is opened again when it was lost.
@@ -300,6 +302,10 @@ impl Writing for Writer {
                          ON CONFLICT (room, node) DO UPDATE SET upto = excluded.upto",
                         &[room, node, &sequence(*upto)],
                     )?,
+                    Mark::Unlisted { room } => tx.execute(
+                        "INSERT INTO unlisted_rooms (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                        &[room],
+                    )?,
                     Mark::Release { node, floors } => {
                         let released = tx.execute(
                             "UPDATE reservations SET upto = coalesce(
@@ -397,6 +403,21 @@ impl Reader {
                 .map_err(query_error)?;
             Ok(rows.iter().rev().map(message).collect())
         }
+    }
+
+    /// Whether `room` was made unlisted (a room by code).
+    pub fn unlisted(&mut self, room: &str) -> Result<bool, StoreError> {
+        let row = self
+            .conn
+            .client()
+            .and_then(|client| {
+                client.query_one(
+                    "SELECT count(*) FROM unlisted_rooms WHERE name = $1",
+                    &[&room],
+                )
+            })
+            .map_err(query_error)?;
+        Ok(row.get::<_, i64>(0) > 0)
     }
 
     /// How many messages of `room` are stored.

@@ -44,6 +44,14 @@ impl Reader {
         }
     }
 
+    /// Whether `room` was made unlisted (a room by code).
+    pub fn unlisted(&mut self, room: &str) -> Result<bool, StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.unlisted(room),
+            Reader::Postgres(r) => r.unlisted(room),
+        }
+    }
+
     /// How many messages of `room` are stored.
     pub fn count(&mut self, room: &str) -> Result<u64, StoreError> {
         match self {

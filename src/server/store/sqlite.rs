@@ -52,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL
     );
     CREATE INDEX private_messages_ts ON private_messages (ts);",
+    // 4: rooms by code, which stay unlisted across restarts.
+    "CREATE TABLE unlisted_rooms (name TEXT PRIMARY KEY) WITHOUT ROWID;",
 ];
 
 /// How long a connection waits for a lock held by the other.
@@ -301,6 +303,10 @@ impl Writing for Writer {
                          ON CONFLICT (room, node) DO UPDATE SET upto = excluded.upto",
                         params![room, node, number(*upto)],
                     )?,
+                    Mark::Unlisted { room } => tx.execute(
+                        "INSERT OR IGNORE INTO unlisted_rooms (name) VALUES (?1)",
+                        [room],
+                    )?,
                     Mark::Release { node, floors } => {
                         let released = tx.execute(
                             "UPDATE reservations SET upto = coalesce(
@@ -398,6 +404,18 @@ impl Reader {
         };
         messages.shrink_to_fit();
         Ok(messages)
+    }
+
+    /// Whether `room` was made unlisted (a room by code).
+    pub fn unlisted(&self, room: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM unlisted_rooms WHERE name = ?1",
+                [room],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(query_error)
     }
 
     /// How many messages of `room` are stored.

@@ -58,6 +58,12 @@ pub enum Mark {
         /// The highest number it may use.
         upto: u64,
     },
+    /// The room is unlisted (a room by code): it stays so when it is created again after a
+    /// restart.
+    Unlisted {
+        /// The room.
+        room: String,
+    },
     /// `node` stops cleanly, everything committed: each of its reservations goes back to the
     /// last number its room stored, or past the last message it could not store (`floors`:
     /// those were delivered all the same).
