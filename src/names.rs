@@ -45,6 +45,17 @@ pub fn nick_key(nick: &str) -> String {
 }
 
 /// Checks a room name and returns its canonical form: no `#`, lower case.
+/// Letters and digits of a room code (a room by code's name): lower case, as room names are,
+/// without look-alikes.
+pub const CODE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+/// Characters in a room code: 32^6, about a billion codes.
+pub const CODE_LEN: usize = 6;
+
+/// Whether a canonical room name has the shape of a room code (so it may be a room by code).
+pub fn may_be_code(room: &str) -> bool {
+    room.len() == CODE_LEN && room.bytes().all(|b| CODE_ALPHABET.contains(&b))
+}
+
 pub fn canonical_room(name: &str) -> Result<String, NameError> {
     let bare = name.strip_prefix('#').unwrap_or(name);
     let len = bare.chars().count();

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
+use crate::names::may_be_code;
 use crate::names::nick_key;
 use crate::protocol::{ErrorCode, Event, RoomInfo};
 use crate::server::cluster::directory;
@@ -95,7 +96,7 @@ impl RegistryState {
         }
         // A room by code stays unlisted when someone with the code creates it again.
         let unlisted = match (&self.args.store, unlisted) {
-            (Some(store), false) => store.unlisted(name).await.unwrap_or_else(|e| {
+            (Some(store), false) if may_be_code(name) => store.unlisted(name).await.unwrap_or_else(|e| {
                 tracing::warn!(room = name, error = %e, "could not ask the store whether the room is unlisted");
                 false
             }),

@@ -324,26 +324,30 @@ impl RoomState {
             return;
         };
         let name = &self.args.name;
-        let recent = Range::last(u32::try_from(self.args.history).unwrap_or(u32::MAX));
-        // Restarted after a failure while the node runs, the room lost nothing its writer had:
-        // it numbers on from what is stored. Started afresh (after a crash of the node, maybe),
-        // it numbers on after this node's reservation, which covers whatever was delivered.
-        let last = if self.args.restore {
-            store.last_stored(name).await
-        } else {
-            store.last_seq(name).await
-        };
-        match (last, store.fetch(name, recent).await) {
-            (Ok(last), Ok(messages)) => {
-                if last > 0 {
-                    tracing::debug!(room = %name, last, "history continues from the store");
-                }
-                self.history.continue_from(last);
+        let limit = u32::try_from(self.args.history).unwrap_or(u32::MAX);
+        // Where the room numbers on from:
+        // - closed cleanly earlier in this process: where it stood then (its reservation still
+        //   holds), or what another node stored since, if more;
+        // - restarted after a failure while the node runs: what is stored, once the writer has
+        //   it all (it lost nothing);
+        // - otherwise (a start, maybe after a crash of the node): past this node's reservation,
+        //   which covers whatever was delivered.
+        let recalled = store.recall(name).filter(|_| !self.args.restore);
+        if self.args.restore {
+            store.flush().await;
+        }
+        let with_reservation = recalled.is_none() && !self.args.restore;
+        match store.resume(name, limit, with_reservation).await {
+            Ok((last, messages)) => {
+                let (used, reserved) = recalled.map_or((last, last), |n| (n.used, n.reserved));
+                self.history.continue_from(last.max(used));
                 self.history.merge(messages);
-                // Numbers up to the last reservation may have been delivered before a crash.
-                self.reserved = self.history.seq();
+                self.reserved = reserved.max(self.history.seq().min(last));
+                if self.history.seq() > 0 {
+                    tracing::debug!(room = %name, seq = self.history.seq(), "numbering continues");
+                }
             }
-            (Err(e), _) | (_, Err(e)) => {
+            Err(e) => {
                 tracing::warn!(room = %name, error = %e, "the store's history could not be read; numbering continues from memory");
             }
         }
@@ -564,6 +568,18 @@ impl Actor for Room {
                 #[cfg(not(debug_assertions))]
                 tracing::warn!(room = %state.args.name, "ignored a debug panic request");
             }
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<RoomMsg>,
+        state: &mut RoomState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Closed cleanly: created again in this process, the room numbers on from here.
+        if let Some(store) = &state.args.store {
+            store.remember(&state.args.name, state.history.seq(), state.reserved);
         }
         Ok(())
     }

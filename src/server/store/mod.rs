@@ -51,6 +51,8 @@ pub struct Store {
     durable: bool,
     /// This node's name (its rooms' reservations are its own).
     node: String,
+    /// Where rooms of this process stood when they closed cleanly (see [`Store::remember`]).
+    closed: Arc<Mutex<Closed>>,
     writer: std::sync::mpsc::SyncSender<Write>,
     reader: Arc<Mutex<Reader>>,
 }
@@ -58,6 +60,44 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Store({})", self.shared.place)
+    }
+}
+
+/// Where a room's numbering stood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numbering {
+    /// The last number used.
+    pub used: u64,
+    /// The highest number reserved in the store.
+    pub reserved: u64,
+}
+
+/// Rooms that closed cleanly in this process, the oldest forgotten first past [`MAX_CLOSED`].
+#[derive(Debug, Default)]
+struct Closed {
+    rooms: std::collections::HashMap<String, Numbering>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// Closed rooms remembered (a forgotten one takes the store's slower way back).
+const MAX_CLOSED: usize = 10_000;
+
+impl Closed {
+    fn insert(&mut self, room: &str, numbering: Numbering) {
+        if self.rooms.insert(room.to_string(), numbering).is_none() {
+            self.order.push_back(room.to_string());
+        }
+        while self.order.len() > MAX_CLOSED {
+            if let Some(old) = self.order.pop_front() {
+                self.rooms.remove(&old);
+            }
+        }
+    }
+
+    fn take(&mut self, room: &str) -> Option<Numbering> {
+        let numbering = self.rooms.remove(room)?;
+        self.order.retain(|r| r != room);
+        Some(numbering)
     }
 }
 
@@ -134,6 +174,7 @@ impl Store {
             shared,
             durable,
             node: config.node.clone(),
+            closed: Arc::new(Mutex::new(Closed::default())),
             writer: tx,
             reader: Arc::new(Mutex::new(reader)),
         })
@@ -233,7 +274,10 @@ impl Store {
             floors,
         };
         let _ = self.hand_over(Write::Mark(release, None)).await;
-        self.flush().await;
+        let (tx, rx) = oneshot::channel();
+        if self.hand_over(Write::Close(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Deletes `room`'s stored messages numbered below `before` (all of them for `None`), after
@@ -263,6 +307,46 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Query(e.to_string()))?
+    }
+
+    /// A room closes cleanly (it was empty) having used numbers up to `used` with `reserved`
+    /// reserved: remembered, so that when it is created again in this process it numbers on
+    /// from there without a reservation to wait for. (After a crash nothing is remembered and
+    /// the store's reservation applies.)
+    pub fn remember(&self, room: &str, used: u64, reserved: u64) {
+        if let Ok(mut closed) = self.closed.lock() {
+            closed.insert(room, Numbering { used, reserved });
+        }
+    }
+
+    /// What [`Store::remember`] kept of `room`, taken.
+    pub fn recall(&self, room: &str) -> Option<Numbering> {
+        self.closed.lock().ok()?.take(room)
+    }
+
+    /// What a room starting needs, in one read: the number to go on from (with this node's
+    /// reservation counted if `reserved`, see [`Store::last_seq`]), and its last `limit`
+    /// messages.
+    pub async fn resume(
+        &self,
+        room: &str,
+        limit: u32,
+        reserved: bool,
+    ) -> Result<(u64, Vec<ChatMessage>), StoreError> {
+        let room = room.to_string();
+        // No node's reservation counts for an empty node name (node names are never empty).
+        let node = if reserved {
+            self.node.clone()
+        } else {
+            String::new()
+        };
+        self.read(move |r| {
+            Ok((
+                r.last_seq(&room, &node)?,
+                r.fetch(&room, Range::last(limit))?,
+            ))
+        })
+        .await
     }
 
     /// The number `room` numbers on from on this node: its last message ever stored, or the

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::error::StoreError;
 use super::range::Range;
@@ -80,20 +80,37 @@ pub fn open(path: &Path, durable: bool) -> Result<(Writer, Reader), StoreError> 
     {
         std::fs::create_dir_all(dir).map_err(|e| open_error(dir, e))?;
     }
-    let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| open_error(path, e))?;
+    // A file that exists and cannot be written (a read-only file system) is opened for reading
+    // only, as immutable (SQLite cannot otherwise read a WAL file it may not write beside): the
+    // history is served, chat goes on, and every commit fails (shown by `chatctl status`).
+    let read_only = path.exists() && std::fs::OpenOptions::new().append(true).open(path).is_err();
+    let connect = || -> rusqlite::Result<Connection> {
+        let conn = if read_only {
+            Connection::open_with_flags(
+                format!("file:{}?immutable=1", path.display()),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?
+        } else {
+            Connection::open(path)?
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    };
+    let conn = connect().map_err(|e| open_error(path, e))?;
     let version = check(&conn, path)?;
-    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-        .map_err(|e| open_error(path, e))?;
-    let synchronous = if durable { "FULL" } else { "NORMAL" };
-    conn.pragma_update(None, "synchronous", synchronous)
-        .map_err(|e| open_error(path, e))?;
+    if read_only {
+        tracing::error!(path = %path.display(), "the history database is read-only: history is served, new messages are not stored");
+    } else {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(|e| open_error(path, e))?;
+        let synchronous = if durable { "FULL" } else { "NORMAL" };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(|e| open_error(path, e))?;
+    }
     migrate(&conn, version).map_err(|e| open_error(path, e))?;
-    let reader = Connection::open(path).map_err(|e| open_error(path, e))?;
-    reader
-        .busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| open_error(path, e))?;
+    let reader = connect().map_err(|e| open_error(path, e))?;
     Ok((Writer { conn }, Reader { conn: reader }))
 }
 
@@ -293,6 +310,12 @@ impl Writing for Writer {
             .map_err(|e| e.to_string())
     }
 
+    fn tidy(&mut self) -> Result<(), String> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| e.to_string())
+    }
+
     fn mark(&mut self, marks: &[Mark]) -> Result<(), String> {
         let apply = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction()?;
@@ -358,14 +381,13 @@ impl Reader {
     /// higher.
     pub fn last_seq(&self, room: &str, node: &str) -> Result<u64, StoreError> {
         self.conn
-            .query_row(
+            .prepare_cached(
                 "SELECT max(coalesce((SELECT max(seq) FROM messages WHERE room = ?1), 0),
                             coalesce((SELECT last_seq FROM rooms WHERE name = ?1), 0),
                             coalesce((SELECT upto FROM reservations
                                       WHERE room = ?1 AND node = ?2), 0))",
-                [room, node],
-                |row| row.get::<_, i64>(0),
             )
+            .and_then(|mut query| query.query_row([room, node], |row| row.get::<_, i64>(0)))
             .map(|seq| seq as u64)
             .map_err(query_error)
     }
@@ -409,11 +431,8 @@ impl Reader {
     /// Whether `room` was made unlisted (a room by code).
     pub fn unlisted(&self, room: &str) -> Result<bool, StoreError> {
         self.conn
-            .query_row(
-                "SELECT count(*) FROM unlisted_rooms WHERE name = ?1",
-                [room],
-                |row| row.get::<_, i64>(0),
-            )
+            .prepare_cached("SELECT count(*) FROM unlisted_rooms WHERE name = ?1")
+            .and_then(|mut query| query.query_row([room], |row| row.get::<_, i64>(0)))
             .map(|n| n > 0)
             .map_err(query_error)
     }
@@ -421,11 +440,8 @@ impl Reader {
     /// How many messages of `room` are stored.
     pub fn count(&self, room: &str) -> Result<u64, StoreError> {
         self.conn
-            .query_row(
-                "SELECT count(*) FROM messages WHERE room = ?1",
-                [room],
-                |row| row.get::<_, i64>(0),
-            )
+            .prepare_cached("SELECT count(*) FROM messages WHERE room = ?1")
+            .and_then(|mut query| query.query_row([room], |row| row.get::<_, i64>(0)))
             .map(|n| n as u64)
             .map_err(query_error)
     }

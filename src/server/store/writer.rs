@@ -89,6 +89,11 @@ pub trait Writing {
     /// Records how far rooms may number: a reservation raises a room's mark; a release sets it
     /// back to what was used, if the mark is still the releaser's.
     fn mark(&mut self, marks: &[Mark]) -> Result<(), String>;
+    /// Leaves the database tidy at a clean stop (SQLite: the write-ahead log checkpointed, so
+    /// that the file needs no recovery, even read-only).
+    fn tidy(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// Deletes at most `limit` messages past `retention` (older than the age limit, or beyond
     /// the count per room, oldest first) as of `now_ms`; how many.
     fn retain(&mut self, retention: &Retention, now_ms: u64, limit: u64) -> Result<u64, String>;
@@ -104,6 +109,8 @@ pub enum Write {
     Durable(ChatMessage, oneshot::Sender<Result<(), StoreError>>),
     /// Answer once everything handed over so far is committed.
     Flush(oneshot::Sender<()>),
+    /// Commit everything, tidy the database, answer, and stop.
+    Close(oneshot::Sender<()>),
     /// Record a room's numbering mark; answer once it is committed (for a reservation).
     Mark(Mark, Option<oneshot::Sender<Result<(), StoreError>>>),
     /// Delete a room's messages below a number (all without one), after what was handed over
@@ -200,6 +207,7 @@ struct Batch {
     private: Vec<PrivateMessage>,
     durable: Vec<oneshot::Sender<Result<(), StoreError>>>,
     flushes: Vec<oneshot::Sender<()>>,
+    closing: Option<oneshot::Sender<()>>,
     purges: Vec<PurgeRequest>,
     marks: Vec<Mark>,
     marked: Vec<oneshot::Sender<Result<(), StoreError>>>,
@@ -222,6 +230,7 @@ impl Batch {
                 self.durable.push(done);
             }
             Write::Flush(done) => self.flushes.push(done),
+            Write::Close(done) => self.closing = Some(done),
             Write::Mark(mark, done) => {
                 self.marks.push(mark);
                 self.marked.extend(done);
@@ -246,6 +255,7 @@ impl Batch {
     fn urgent(&self) -> bool {
         !self.durable.is_empty()
             || !self.flushes.is_empty()
+            || self.closing.is_some()
             || !self.purges.is_empty()
             || !self.marked.is_empty()
     }
@@ -351,10 +361,25 @@ pub fn write_loop(
                 batch.answer(Ok(()));
                 batch.purge(&mut writing);
                 shared.healthy();
+                if let Some(done) = batch.closing.take() {
+                    if let Err(error) = writing.tidy() {
+                        tracing::warn!(store = %shared.place, %error, "history store not tidied");
+                    }
+                    let _ = done.send(());
+                    break;
+                }
             }
             Err(error) => {
                 shared.failing(&error);
                 batch.answer(Err(StoreError::Query(error.clone())));
+                if let Some(done) = batch.closing.take() {
+                    // Stopping with writes failing: what is held is lost (counted).
+                    for message in batch.messages.drain(..) {
+                        shared.lost(&message);
+                    }
+                    let _ = done.send(());
+                    break;
+                }
                 for purge in batch.purges.drain(..) {
                     let _ = purge.done.send(Err(StoreError::Query(error.clone())));
                 }

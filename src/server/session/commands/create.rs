@@ -5,7 +5,7 @@
 
 use super::super::state::{SessionState, create_on};
 use super::join;
-use crate::names::canonical_room;
+use crate::names::{CODE_ALPHABET, CODE_LEN, canonical_room};
 use crate::protocol::{ErrorCode, Event, Refusal};
 use crate::server::cluster::directory;
 
@@ -39,10 +39,6 @@ pub async fn run(
     join::run(state, name).await
 }
 
-/// Letters and digits of a room code: lower case (room names are), without look-alikes.
-const CODE_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-/// Characters in a room code: 32^6, about a billion codes.
-const CODE_LEN: usize = 6;
 /// Codes drawn before giving up (each taken by a room that exists already).
 const CODE_ATTEMPTS: usize = 8;
 
@@ -94,6 +90,7 @@ mod tests {
         for code in codes.iter().take(50) {
             assert_eq!(code.len(), CODE_LEN);
             assert_eq!(canonical_room(code).ok().as_deref(), Some(code.as_str()));
+            assert!(crate::names::may_be_code(code));
         }
     }
 }
