@@ -234,18 +234,42 @@ fn a_foreign_origin_is_refused_and_per_address_limits_apply() {
 #[test]
 fn a_browser_that_never_reads_is_closed_with_1008() {
     let server = Server::start("[limits]\nsend_queue = 16\n");
-    let mut flooder = server.user("flood", "general");
+    let addr = server.addr;
     runtime().block_on(async {
         let mut sleeper = user(server.web_addr(), "sleeper", "general").await;
-        // The sleeper reads nothing while the room fills its queue and its socket; the flooder
-        // reads its own echoes all along.
-        let mut echoes = flooder.clone_reader();
-        std::thread::spawn(move || while echoes.next_line().is_some() {});
-        let line = "y".repeat(1000);
-        for _ in 0..3000 {
-            flooder.send(&line);
-        }
+        // The sleeper reads nothing while the room fills its queue and its socket. Flooders
+        // read their own echoes all along; on a loaded machine one may fall behind and be cut
+        // off itself (its queue is 16 messages too), so another takes over until the sleeper
+        // is closed.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flooding = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                let line = format!("{}\n", "y".repeat(1000));
+                for n in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let mut flooder = crate::util::LineClient::connect(addr);
+                    flooder.send(&format!("/nick flood{n}"));
+                    flooder.send("/join general");
+                    let mut echoes = flooder.clone_reader();
+                    std::thread::spawn(move || while echoes.next_line().is_some() {});
+                    let mut writer = flooder.writer();
+                    for _ in 0..3000 {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed)
+                            || writer.write_all(line.as_bytes()).is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            })
+        };
         let frame = close_frame(&mut sleeper, Duration::from_secs(30)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = flooding.join();
         assert_eq!(frame.code, CloseCode::Policy, "{frame:?}");
         assert!(frame.reason.contains("send_queue_exceeded"), "{frame:?}");
     });

@@ -362,6 +362,11 @@ impl LineClient {
         self.writer.write_all(bytes).unwrap();
     }
 
+    /// The sending side, for writes that may fail (the server may cut the client off).
+    pub fn writer(&self) -> TcpStream {
+        self.writer.try_clone().unwrap()
+    }
+
     /// The next line, or `None` at end of stream or after the read timeout.
     pub fn next_line(&mut self) -> Option<String> {
         let mut buf = Vec::new();
