@@ -357,15 +357,6 @@ impl Store {
         self.read(move |r| r.last_seq(&room, &node)).await
     }
 
-    /// The number of `room`'s last message stored, once everything handed over is committed:
-    /// where a room restarted in a running node numbers on (its writer lost nothing).
-    pub async fn last_stored(&self, room: &str) -> Result<u64, StoreError> {
-        self.flush().await;
-        let room = room.to_string();
-        // No node's reservation counts (node names are never empty).
-        self.read(move |r| r.last_seq(&room, "")).await
-    }
-
     /// The stored messages of `room` in `range`, oldest first.
     pub async fn fetch(&self, room: &str, range: Range) -> Result<Vec<ChatMessage>, StoreError> {
         let room = room.to_string();
