@@ -54,35 +54,33 @@ impl Server {
 
     /// Stops this server at once (as a crash would) and starts a new one with the same
     /// configuration, history database and client and web ports.
-    pub fn restart(mut self, extra: &str) -> Server {
-        let addr = self.addr.to_string();
-        let web = self.web_addr().to_string();
-        let dir = self.dir.take();
-        drop(self);
-        Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+    pub fn restart(self, extra: &str) -> Server {
+        self.replace(extra, false, Duration::ZERO)
     }
 
     /// Like [`Server::stop_and_restart`], with the server down for `pause` in between.
-    pub fn restart_after(mut self, extra: &str, pause: Duration) -> Server {
-        let addr = self.addr.to_string();
-        let web = self.web_addr().to_string();
-        self.signal("TERM");
-        self.wait_exit(WAIT);
-        let dir = self.dir.take();
-        drop(self);
-        std::thread::sleep(pause);
-        Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+    pub fn restart_after(self, extra: &str, pause: Duration) -> Server {
+        self.replace(extra, true, pause)
     }
 
     /// Stops this server with SIGTERM, waits for it to exit, and starts a new one as
     /// [`Server::restart`] does.
-    pub fn stop_and_restart(mut self, extra: &str) -> Server {
+    pub fn stop_and_restart(self, extra: &str) -> Server {
+        self.replace(extra, true, Duration::ZERO)
+    }
+
+    /// Stops this server (gracefully, or at once as a crash would), waits `pause`, and starts a
+    /// new one on the same files and ports.
+    fn replace(mut self, extra: &str, graceful: bool, pause: Duration) -> Server {
         let addr = self.addr.to_string();
         let web = self.web_addr().to_string();
-        self.signal("TERM");
-        self.wait_exit(WAIT);
+        if graceful {
+            self.signal("TERM");
+            self.wait_exit(WAIT);
+        }
         let dir = self.dir.take();
         drop(self);
+        std::thread::sleep(pause);
         Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
     }
 
