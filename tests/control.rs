@@ -167,6 +167,7 @@ fn a_second_daemon_on_the_same_socket_refuses_to_start_and_a_stale_one_is_replac
     let out = Command::new(crate::util::chatd_bin())
         // Not the default web port: other tests run beside this one.
         .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
+        .env("CHATD_IRC__LISTEN", "127.0.0.1:0")
         .env("CHATD_HISTORY__STORE", "memory")
         .args([
             "--config",

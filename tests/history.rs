@@ -224,7 +224,7 @@ fn a_file_that_is_not_a_chatd_database_stops_the_start_naming_it() {
     )
     .unwrap();
     let out = Command::new(crate::util::chatd_bin())
-        .args(["--listen", "127.0.0.1:0", "--no-web"])
+        .args(["--listen", "127.0.0.1:0", "--no-web", "--no-irc"])
         .env("CHATD_HISTORY__PATH", &path)
         .env("CHATD_CONTROL__SOCKET", dir.path().join("c.sock"))
         .output()

@@ -12,6 +12,7 @@ mod cluster;
 mod commands;
 mod control;
 mod history;
+mod irc;
 mod layout;
 mod lifecycle;
 mod overload;

@@ -211,6 +211,7 @@ fn json_logs_are_one_object_per_line_without_colour_codes() {
     let mut child = Command::new(chatd_bin())
         // Not the default web port: other tests run beside this one.
         .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
+        .env("CHATD_IRC__LISTEN", "127.0.0.1:0")
         .env("CHATD_HISTORY__STORE", "memory")
         .args(["--listen", "127.0.0.1:0"])
         .env("CHATD_LOG__FORMAT", "json")
@@ -261,6 +262,7 @@ fn daemon_mode_detaches_writes_its_pidfile_serves_and_cleans_up() {
     let status = Command::new(chatd_bin())
         // Not the default web port: other tests run beside this one.
         .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
+        .env("CHATD_IRC__LISTEN", "127.0.0.1:0")
         .env("CHATD_HISTORY__STORE", "memory")
         .args(["--daemon", "--pidfile", pidfile.to_str().unwrap()])
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -308,6 +310,7 @@ fn daemon_mode_stops_gracefully_on_a_sigterm_the_instant_the_parent_returns() {
         let status = Command::new(chatd_bin())
             // Not the default web port: other tests run beside this one.
             .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
+            .env("CHATD_IRC__LISTEN", "127.0.0.1:0")
             .env("CHATD_HISTORY__STORE", "memory")
             .args(["--daemon", "--pidfile", pidfile.to_str().unwrap()])
             .args(["--listen", "127.0.0.1:0"])
@@ -340,6 +343,7 @@ fn daemon_mode_is_refused_under_systemd() {
     let out = Command::new(chatd_bin())
         // Not the default web port: other tests run beside this one.
         .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
+        .env("CHATD_IRC__LISTEN", "127.0.0.1:0")
         .env("CHATD_HISTORY__STORE", "memory")
         .args(["--daemon", "--listen", "127.0.0.1:0"])
         .env("INVOCATION_ID", "0123456789abcdef")
@@ -412,6 +416,7 @@ fn under_systemd_logs_go_to_the_journal_with_fields() {
     let child = Command::new(chatd_bin())
         // Not the default web port: other tests run beside this one.
         .env("CHATD_WEB__LISTEN", "127.0.0.1:0")
+        .env("CHATD_IRC__LISTEN", "127.0.0.1:0")
         .env("CHATD_HISTORY__STORE", "memory")
         .args(["--listen", "127.0.0.1:0", "--name", "journaled"])
         .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))

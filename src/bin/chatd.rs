@@ -42,6 +42,12 @@ struct Cli {
     /// No web front (sets `web.enabled = false`).
     #[arg(long, conflicts_with_all = ["web_listen", "web_port"])]
     no_web: bool,
+    /// IRC front address, IP:PORT (overrides `irc.listen`; turns the IRC front on).
+    #[arg(long, value_name = "ADDR")]
+    irc_listen: Option<String>,
+    /// No IRC front (sets `irc.enabled = false`).
+    #[arg(long, conflicts_with = "irc_listen")]
+    no_irc: bool,
     /// Serve Prometheus metrics on this address, IP:PORT (overrides `metrics.listen`).
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<String>,
@@ -85,6 +91,8 @@ fn main() -> ExitCode {
         web_port: cli.web_port,
         no_web: cli.no_web,
         metrics_listen: cli.metrics_listen.clone(),
+        irc_listen: cli.irc_listen.clone(),
+        no_irc: cli.no_irc,
     };
     let config = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(config) => config,
@@ -125,23 +133,24 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
     let listener =
         chatd::server::listener::bind(config.listen, config.settings.limits.listen_backlog)
             .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
-    let web = match &config.web {
-        Some(web) => {
-            let listener = std::net::TcpListener::bind(web.listen)
-                .with_context(|| format!("cannot listen on {} (web.listen)", web.listen))?;
-            listener.set_nonblocking(true)?;
-            Some(listener)
+    let bind = |addr: Option<std::net::SocketAddr>, key: &str| -> anyhow::Result<_> {
+        match addr {
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} ({key})"))?;
+                listener.set_nonblocking(true)?;
+                Ok(Some(listener))
+            }
+            None => Ok(None),
         }
-        None => None,
     };
-    let metrics = match config.metrics {
-        Some(addr) => {
-            let listener = std::net::TcpListener::bind(addr)
-                .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?;
-            listener.set_nonblocking(true)?;
-            Some(listener)
-        }
-        None => None,
+    let irc = config.irc.as_ref();
+    let sockets = Sockets {
+        client: listener,
+        web: bind(config.web.as_ref().map(|w| w.listen), "web.listen")?,
+        metrics: bind(config.metrics, "metrics.listen")?,
+        irc: bind(irc.and_then(|i| i.listen), "irc.listen")?,
+        irc_tls: bind(irc.and_then(|i| i.tls_listen), "irc.tls_listen")?,
     };
     let control = chatd::server::control::server::bind(&config.control)?;
     // Until the runtime watches them, SIGTERM, SIGINT and SIGHUP wait instead of killing the
@@ -183,19 +192,26 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
         overrides,
         set_log_level: Some(set_log_level),
     };
-    let result = run(config, options, listener, web, metrics, control);
+    let result = run(config, options, sockets, control);
     if let Some(pidfile) = &daemon {
         let _ = std::fs::remove_file(pidfile);
     }
     result
 }
 
+/// The TCP ports, bound before the fork.
+struct Sockets {
+    client: std::net::TcpListener,
+    web: Option<std::net::TcpListener>,
+    metrics: Option<std::net::TcpListener>,
+    irc: Option<std::net::TcpListener>,
+    irc_tls: Option<std::net::TcpListener>,
+}
+
 fn run(
     config: Config,
     options: ReloadOptions,
-    listener: std::net::TcpListener,
-    web: Option<std::net::TcpListener>,
-    metrics: Option<std::net::TcpListener>,
+    sockets: Sockets,
     control: chatd::server::control::server::ControlSocket,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -204,10 +220,14 @@ fn run(
         .context("cannot start the runtime")?;
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
+        let tokio =
+            |l: Option<std::net::TcpListener>| l.map(tokio::net::TcpListener::from_std).transpose();
         let listeners = chatd::server::node::Listeners {
-            client: tokio::net::TcpListener::from_std(listener)?,
-            web: web.map(tokio::net::TcpListener::from_std).transpose()?,
-            metrics: metrics.map(tokio::net::TcpListener::from_std).transpose()?,
+            client: tokio::net::TcpListener::from_std(sockets.client)?,
+            web: tokio(sockets.web)?,
+            metrics: tokio(sockets.metrics)?,
+            irc: tokio(sockets.irc)?,
+            irc_tls: tokio(sockets.irc_tls)?,
             control: Some(control),
         };
         let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;

@@ -186,8 +186,10 @@ impl Message {
         self
     }
 
-    /// The line, with CR LF. The last parameter is written as a trailing one (`:`) when it must
-    /// be (empty, with a space, or starting with `:`); earlier parameters must not need it.
+    /// The line, with CR LF. The last of two or more parameters is written as a trailing one
+    /// (`:`), as servers conventionally do (`PRIVMSG #a :hi`, `CAP * ACK :server-time`); a
+    /// single parameter only when it must be (empty, with a space, or starting with `:`).
+    /// Earlier parameters must not need it.
     pub fn to_line(&self) -> String {
         let mut out = String::with_capacity(64);
         if !self.tags.is_empty() {
@@ -214,7 +216,7 @@ impl Message {
                 out.push_str(param);
             }
             out.push(' ');
-            if last.is_empty() || last.contains(' ') || last.starts_with(':') {
+            if !first.is_empty() || last.is_empty() || last.contains(' ') || last.starts_with(':') {
                 out.push(':');
             }
             out.push_str(last);
@@ -311,6 +313,10 @@ mod tests {
         );
         assert_eq!(Message::new("X", &[":)"]).to_line(), "X ::)\r\n");
         assert_eq!(Message::new("PING", &[]).to_line(), "PING\r\n");
+        assert_eq!(
+            Message::new("CAP", &["*", "ACK", "x"]).to_line(),
+            "CAP * ACK :x\r\n"
+        );
         let tagged = Message {
             tags: vec![
                 ("time".into(), Some("t".into())),

@@ -395,6 +395,11 @@ pub enum ErrorCode {
     MessageTooLong,
     /// No protocol chosen or no nick set within `limits.registration_timeout_secs`.
     RegistrationTimeout,
+    /// The server password (`irc.password`, IRC's `PASS`) was wrong or missing.
+    PasswordMismatch,
+    /// Commands kept coming faster than the rate limit long after they were being delayed
+    /// (IRC's `Excess Flood`).
+    ExcessFlood,
 }
 
 impl ErrorCode {
@@ -429,6 +434,8 @@ impl ErrorCode {
             ErrorCode::NoSuchNode => "no_such_node",
             ErrorCode::MessageTooLong => "message_too_long",
             ErrorCode::RegistrationTimeout => "registration_timeout",
+            ErrorCode::PasswordMismatch => "password_mismatch",
+            ErrorCode::ExcessFlood => "excess_flood",
         }
     }
 }

@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::names;
 use crate::server::cluster::cookie::CookieSource;
+pub use irc::{IrcConfig, IrcSettings};
+pub use tls::{WebTlsConfig, WebTlsSettings};
+
+pub mod irc;
+pub mod tls;
 use crate::wire::DECODE_LIMIT;
 
 /// Everything in a config file, as written (before validation).
@@ -38,6 +43,8 @@ pub struct Settings {
     pub web: WebSettings,
     /// `[metrics]`
     pub metrics: MetricsSettings,
+    /// `[irc]`
+    pub irc: IrcSettings,
 }
 
 /// `[metrics]`: the Prometheus endpoint (see [`crate::server::metrics`]).
@@ -62,25 +69,6 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<String>,
     /// `[web.tls]`: serve https and wss.
     pub tls: WebTlsSettings,
-}
-
-/// `[web.tls]`: set both keys to serve the web front over TLS (both empty: plain http).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebTlsSettings {
-    /// The certificate chain (PEM).
-    pub cert: String,
-    /// Its private key (PEM).
-    pub key: String,
-}
-
-/// The validated `[web.tls]` section.
-#[derive(Debug, Clone)]
-pub struct WebTlsConfig {
-    /// Certificate chain file.
-    pub cert: PathBuf,
-    /// Private key file.
-    pub key: PathBuf,
 }
 
 impl Default for WebSettings {
@@ -533,6 +521,10 @@ pub struct Overrides {
     pub no_web: bool,
     /// `--metrics-listen ADDR`: serve metrics there.
     pub metrics_listen: Option<String>,
+    /// `--irc-listen ADDR`: the IRC front's address (and the IRC front on).
+    pub irc_listen: Option<String>,
+    /// `--no-irc`: no IRC front.
+    pub no_irc: bool,
 }
 
 /// The validated configuration the daemon runs with.
@@ -556,6 +548,8 @@ pub struct Config {
     pub web: Option<WebConfig>,
     /// `metrics.listen`, when set.
     pub metrics: Option<SocketAddr>,
+    /// `[irc]`, when enabled.
+    pub irc: Option<IrcConfig>,
     /// `[history]`: the store.
     pub history: HistoryConfig,
     /// `CHATD_` variables that are not configuration (no `__` in the name), to be warned about.
@@ -640,7 +634,7 @@ pub const REPLAY_LINE_OVERHEAD: usize = 128;
 
 /// The sections of the file, as `CHATD_SECTION__KEY` variables name them.
 const SECTIONS: &[&str] = &[
-    "server", "limits", "history", "log", "cluster", "control", "web", "metrics",
+    "server", "limits", "history", "log", "cluster", "control", "web", "metrics", "irc",
 ];
 
 /// Splits the `CHATD_` environment (the process's, or `env`) into configuration variables and
@@ -916,6 +910,13 @@ impl Config {
         }
         if let Some(listen) = &overrides.metrics_listen {
             settings.metrics.listen = listen.clone();
+        }
+        if let Some(listen) = &overrides.irc_listen {
+            settings.irc.enabled = true;
+            settings.irc.listen = listen.clone();
+        }
+        if overrides.no_irc {
+            settings.irc.enabled = false;
         }
         if !overrides.connect.is_empty() {
             settings.cluster.enabled = true;
@@ -1262,9 +1263,11 @@ impl Config {
                 )
             })?),
         };
+        let irc = irc::validate(&s.irc, &s.server.name, &invalid)?;
         Ok(Config {
             web,
             metrics,
+            irc,
             history,
             control,
             file: file.map(Path::to_path_buf),

@@ -149,6 +149,7 @@ pub async fn read_commands<S: Source>(
     registered_by: Instant,
 ) -> String {
     let mut rate = RateLimit::new(limits.rate, limits.burst);
+    let paced = input.paces_itself();
     // On the heap and only when configured: most sessions never need a timer.
     let mut idle = limits
         .idle_timeout
@@ -199,10 +200,20 @@ pub async fn read_commands<S: Source>(
                 outbound.abort(refusal.code, &refusal.message);
                 return reason;
             }
-            Input::Command(command) => {
+            Input::Reply(bytes) => {
+                if session.cast(SessionMsg::Reply(bytes)).is_err() {
+                    return "session ended".into();
+                }
+            }
+            Input::Command(_) | Input::Labeled(..) => {
+                let (command, label) = match next {
+                    Input::Labeled(command, label) => (command, Some(label)),
+                    Input::Command(command) => (command, None),
+                    _ => continue,
+                };
                 let is_quit = matches!(command, Command::Quit(_));
-                let message = if is_quit || rate.allow() {
-                    SessionMsg::Command(command)
+                let message = if is_quit || paced || rate.allow() {
+                    SessionMsg::Command(command, label)
                 } else {
                     SessionMsg::Refused(Refusal::new(
                         ErrorCode::RateLimited,

@@ -112,7 +112,7 @@ async fn refuse(mut stream: TcpStream, message: String) {
 
 /// Turns on TCP keepalive, so that a client whose host vanished is found: probes start after
 /// `idle` of silence and repeat three times a third of that apart.
-fn keepalive(stream: &TcpStream, idle: Duration) -> std::io::Result<()> {
+pub fn keepalive(stream: &TcpStream, idle: Duration) -> std::io::Result<()> {
     let interval = (idle / 3).max(Duration::from_secs(1));
     let keepalive = TcpKeepalive::new()
         .with_time(idle)

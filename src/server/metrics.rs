@@ -192,7 +192,7 @@ mod tests {
     fn every_metric_is_in_the_exposition() {
         let snapshot = Snapshot {
             load: Load {
-                sessions: [3, 2, 1],
+                sessions: [3, 2, 1, 4],
                 queued_bytes: 42,
             },
             cut_offs: vec![("send_queue_exceeded", 2)],
@@ -203,6 +203,7 @@ mod tests {
         for line in [
             "chatd_sessions{protocol=\"line\"} 3",
             "chatd_sessions{protocol=\"web\"} 1",
+            "chatd_sessions{protocol=\"irc\"} 4",
             "chatd_send_queue_bytes 42",
             "chatd_messages_in_total 7",
             "chatd_cut_offs_total{reason=\"send_queue_exceeded\"} 2",

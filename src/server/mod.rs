@@ -9,6 +9,7 @@ pub mod connection;
 pub mod context;
 pub mod control;
 pub mod front;
+pub mod irc;
 pub mod listener;
 pub mod logging;
 pub mod metrics;

@@ -225,6 +225,10 @@ pub struct Listeners {
     pub web: Option<TcpListener>,
     /// The metrics endpoint (`metrics.listen`), when set.
     pub metrics: Option<TcpListener>,
+    /// The IRC front (`irc.listen`), when enabled and set.
+    pub irc: Option<TcpListener>,
+    /// The IRC front over TLS (`irc.tls_listen`), when enabled and set.
+    pub irc_tls: Option<TcpListener>,
     /// The control socket, when wanted.
     pub control: Option<ControlSocket>,
 }
@@ -243,6 +247,8 @@ pub async fn run(
         client: listener,
         web,
         metrics,
+        irc,
+        irc_tls,
         control,
     } = listeners;
     let failed = CancellationToken::new();
@@ -266,6 +272,16 @@ pub async fn run(
         ),
         None => None,
     };
+    let irc_tls_acceptor = match config.irc.as_ref().and_then(|i| i.tls.as_ref()) {
+        Some(tls) => Some(
+            crate::server::irc::tls(tls).map_err(|e| NodeError::Start(format!("IRC TLS: {e}")))?,
+        ),
+        None => None,
+    };
+    let irc_server = config
+        .irc
+        .as_ref()
+        .map(|i| Arc::new(crate::server::front::irc::IrcServer::new(i)));
     let node = config.node_name().to_string();
     let cookie = match &config.cluster {
         Some(cluster) => Some(
@@ -360,6 +376,27 @@ pub async fn run(
             tracker: tracker.clone(),
         });
         tracker.spawn(crate::server::web::run(web, web_tls, state, stop.clone()));
+    }
+    if let Some(server) = irc_server {
+        let state = Arc::new(crate::server::irc::IrcState {
+            ctx: ctx.clone(),
+            admissions: admissions.clone(),
+            server,
+            tracker: tracker.clone(),
+        });
+        for (listener, tls) in [(irc, None), (irc_tls, irc_tls_acceptor)] {
+            let Some(listener) = listener else { continue };
+            if let Ok(addr) = listener.local_addr() {
+                let scheme = if tls.is_some() { "ircs" } else { "irc" };
+                tracing::info!(addr = %addr, "IRC front open: {scheme}://{addr}/");
+            }
+            tracker.spawn(crate::server::irc::run(
+                listener,
+                tls,
+                state.clone(),
+                stop.clone(),
+            ));
+        }
     }
     if let Some(metrics) = metrics {
         if let Ok(addr) = metrics.local_addr() {

@@ -21,7 +21,8 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use crate::protocol::{ErrorCode, Event};
-use crate::server::front::{self, Format};
+use crate::server::front::irc::{self, IrcConn};
+use crate::server::front::{self, Encoded, Format, Label};
 
 /// How a connection is to be closed.
 #[derive(Debug, Clone)]
@@ -70,6 +71,8 @@ struct Shared {
     /// Woken (all waiters) when a close is requested, to interrupt a blocked write.
     closed: Notify,
     how: OnceLock<Close>,
+    /// An IRC client's connection state, which its encoding depends on.
+    irc: Option<Arc<IrcConn>>,
 }
 
 impl Shared {
@@ -96,15 +99,25 @@ pub struct OutboundRx {
 
 /// A queue holding at most `bound` for a client whose front encodes in `format`.
 pub fn channel(bound: Bound, format: Format) -> (Outbound, OutboundRx) {
+    with(bound, format, None)
+}
+
+/// A queue holding at most `bound` for the IRC client of `conn`.
+pub fn irc_channel(bound: Bound, conn: Arc<IrcConn>) -> (Outbound, OutboundRx) {
+    with(bound, Format::Irc, Some(conn))
+}
+
+fn with(bound: Bound, format: Format, irc: Option<Arc<IrcConn>>) -> (Outbound, OutboundRx) {
     let shared = Arc::new(Shared {
         queue: Mutex::new(Queue::default()),
         bound,
         ready: Notify::new(),
         closing: AtomicBool::new(false),
         registered: AtomicBool::new(false),
-        typing: AtomicBool::new(format != Format::Line),
+        typing: AtomicBool::new(matches!(format, Format::Frame | Format::Json)),
         closed: Notify::new(),
         how: OnceLock::new(),
+        irc,
     });
     (
         Outbound {
@@ -152,7 +165,39 @@ impl Outbound {
 
     /// Encodes and queues one event (for events meant for this client only).
     pub fn send_event(&self, event: &Event) -> bool {
-        self.send(front::encode(self.format, event))
+        let bytes = match &self.shared.irc {
+            Some(conn) => irc::encode(conn, event),
+            None => front::encode(self.format, event),
+        };
+        // IRC says some events in no words (an echo the client did not ask for).
+        bytes.is_empty() || self.send(bytes)
+    }
+
+    /// Queues an event shared by many clients, in this client's encoding.
+    pub fn send_encoded(&self, encoded: &Encoded<'_>) -> bool {
+        let bytes = match &self.shared.irc {
+            Some(conn) => encoded.irc(conn),
+            None => encoded.bytes(self.format),
+        };
+        bytes.is_empty() || self.send(bytes)
+    }
+
+    /// Whether this client is to get a room's `event` at all: typing indicators only when it
+    /// wants them and never the typist's own; IRC filters its own echoes. `own` gives the
+    /// client's nick, asked only when needed.
+    pub fn wants<'a>(&self, event: &Event, own: impl FnOnce() -> Option<&'a str>) -> bool {
+        match (event, &self.shared.irc) {
+            (Event::Typing { nick, .. }, _) => self.wants_typing() && own() != Some(nick),
+            (_, Some(conn)) => irc::wants(conn, event, own()),
+            (_, None) => true,
+        }
+    }
+
+    /// The command the session is answering now, for fronts whose replies name it (IRC).
+    pub fn answering(&self, label: Option<Label>) {
+        if let Some(conn) = &self.shared.irc {
+            conn.set_label(label);
+        }
     }
 
     /// Closes after writing what is queued (and the front's goodbye, a WebSocket's close frame).
@@ -171,7 +216,10 @@ impl Outbound {
     /// Closes at once, dropping what is queued, after trying to send an error event (and, on
     /// a WebSocket, the close frame with its code).
     pub fn abort(&self, code: ErrorCode, message: &str) {
-        let last_words = front::last_words(self.format, code, message);
+        let last_words = match &self.shared.irc {
+            Some(conn) => irc::last_words(Some(conn), code, message),
+            None => front::last_words(self.format, code, message),
+        };
         self.shared.close(Close::Abort {
             code,
             last_words,

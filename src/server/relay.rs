@@ -182,21 +182,12 @@ impl RelayState {
             }
         }
         let encoded = Encoded::new(&event);
-        if let Event::Typing { nick, .. } = &event {
-            // Only to those who want it, never back to the typist.
-            let sessions = &self.sessions;
-            for (session, outbound) in &subs.members {
-                let typist = sessions
-                    .get(session)
-                    .is_some_and(|s| s.nick.as_ref() == Some(nick));
-                if outbound.wants_typing() && !typist {
-                    outbound.send(encoded.bytes(outbound.format()));
-                }
+        let sessions = &self.sessions;
+        for (session, outbound) in &subs.members {
+            let own = || sessions.get(session).and_then(|s| s.nick.as_deref());
+            if outbound.wants(&event, own) {
+                outbound.send_encoded(&encoded);
             }
-            return;
-        }
-        for outbound in subs.members.values() {
-            outbound.send(encoded.bytes(outbound.format()));
         }
         if matches!(event, Event::Message(_)) {
             self.stats.messages_out(subs.members.len() as u64);
@@ -306,7 +297,7 @@ impl RelayState {
     fn broadcast(&self, event: &Event, close: bool) {
         let encoded = Encoded::new(event);
         for s in self.sessions.values() {
-            s.outbound.send(encoded.bytes(s.outbound.format()));
+            s.outbound.send_encoded(&encoded);
             if close {
                 s.outbound.close();
             }

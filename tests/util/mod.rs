@@ -74,6 +74,7 @@ impl Server {
     fn replace(mut self, extra: &str, graceful: bool, pause: Duration) -> Server {
         let addr = self.addr.to_string();
         let web = self.web_addr().to_string();
+        let irc = self.irc_addr().to_string();
         if graceful {
             self.signal("TERM");
             self.wait_exit(WAIT);
@@ -81,7 +82,8 @@ impl Server {
         let dir = self.dir.take();
         drop(self);
         std::thread::sleep(pause);
-        Self::spawn_in(dir, extra, &[("CHATD_WEB__LISTEN", &web)], &[], &addr)
+        let env = [("CHATD_WEB__LISTEN", &*web), ("CHATD_IRC__LISTEN", &*irc)];
+        Self::spawn_in(dir, extra, &env, &[], &addr)
     }
 
     /// Where this server keeps its history (unless its configuration says otherwise).
@@ -127,6 +129,10 @@ impl Server {
         // The web front on a port the kernel picks (its default, 8080, would collide).
         if !extra.contains("[web]") {
             command.env("CHATD_WEB__LISTEN", "127.0.0.1:0");
+        }
+        // The IRC front likewise (its default, 6667, would collide).
+        if !extra.contains("[irc]") {
+            command.env("CHATD_IRC__LISTEN", "127.0.0.1:0");
         }
         // Each server its own history database, in its own directory.
         if !extra.contains("path =") {
@@ -196,6 +202,23 @@ impl Server {
     /// The web front's address (from the log line that opens it).
     pub fn web_addr(&self) -> SocketAddr {
         self.logged_addr("web front open")
+    }
+
+    /// The IRC front's address (from the log line that opens it).
+    pub fn irc_addr(&self) -> SocketAddr {
+        self.logged_addr("IRC front open")
+    }
+
+    /// An IRC client connected to the IRC front (not registered yet).
+    pub fn irc(&self) -> IrcClient {
+        IrcClient::connect(self.irc_addr())
+    }
+
+    /// An IRC client registered as `nick` (its welcome consumed).
+    pub fn irc_user(&self, nick: &str) -> IrcClient {
+        let mut c = self.irc();
+        c.register(nick);
+        c
     }
 
     /// The metrics endpoint's address (from the log line that opens it).
@@ -341,15 +364,20 @@ impl LineClient {
 
     /// A client on a connected stream; reads the banner.
     pub fn from_stream(stream: TcpStream) -> LineClient {
+        let mut c = LineClient::bare(stream);
+        c.expect("welcome to chatd");
+        c
+    }
+
+    /// A client on a connected stream that expects no banner.
+    pub fn bare(stream: TcpStream) -> LineClient {
         stream.set_read_timeout(Some(WAIT)).unwrap();
         let writer = stream.try_clone().unwrap();
-        let mut c = LineClient {
+        LineClient {
             reader: BufReader::new(stream),
             writer,
             seen: Vec::new(),
-        };
-        c.expect("welcome to chatd");
-        c
+        }
     }
 
     pub fn send(&mut self, line: &str) {
@@ -501,4 +529,69 @@ pub fn assert_success(out: &std::process::Output) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// An IRC client speaking raw IRC: lines end in CR LF; everything else is [`LineClient`]'s.
+pub struct IrcClient {
+    line: LineClient,
+    /// The nick it registered with.
+    pub nick: String,
+}
+
+impl std::ops::Deref for IrcClient {
+    type Target = LineClient;
+    fn deref(&self) -> &LineClient {
+        &self.line
+    }
+}
+
+impl std::ops::DerefMut for IrcClient {
+    fn deref_mut(&mut self) -> &mut LineClient {
+        &mut self.line
+    }
+}
+
+impl IrcClient {
+    /// Connects to an IRC front.
+    pub fn connect(addr: SocketAddr) -> IrcClient {
+        IrcClient {
+            line: LineClient::bare(TcpStream::connect(addr).unwrap()),
+            nick: "*".into(),
+        }
+    }
+
+    /// Sends one IRC line (CR LF added).
+    pub fn send(&mut self, line: &str) {
+        self.line.send_raw(format!("{line}\r\n").as_bytes());
+    }
+
+    /// Registers as `nick` (`NICK`, `USER`) and reads the welcome up to the end of the MOTD.
+    pub fn register(&mut self, nick: &str) {
+        self.send(&format!("NICK {nick}"));
+        self.send(&format!("USER {nick} 0 * :{nick} tester"));
+        self.expect(&format!(" 001 {nick} "));
+        self.expect(" 422 ");
+        self.nick = nick.to_string();
+    }
+
+    /// Sends `PING` and waits for its `PONG`: everything sent before has been answered.
+    pub fn sync(&mut self) {
+        self.drain();
+    }
+
+    /// Reads lines until a `PONG` for a fresh `PING`; returns the lines before it.
+    pub fn drain(&mut self) -> Vec<String> {
+        let token = format!("drain{}", self.seen.len());
+        self.send(&format!("PING {token}"));
+        let mut lines = Vec::new();
+        loop {
+            let line = self
+                .next_line()
+                .unwrap_or_else(|| panic!("no PONG; got {lines:?}"));
+            if line.contains(" PONG ") && line.ends_with(&format!(":{token}")) {
+                return lines;
+            }
+            lines.push(line);
+        }
+    }
 }

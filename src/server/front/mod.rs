@@ -6,6 +6,9 @@
 //! - [`mod@line`]: text lines, for netcat users.
 //! - [`frame`]: length-prefixed binary frames, for programs and the terminal client.
 //! - [`json`]: JSON text messages over WebSocket, for browsers (served by [`crate::server::web`]).
+//! - [`mod@irc`]: IRC, for irssi, WeeChat and HexChat (served by [`crate::server::irc`]); its
+//!   encoding depends on the connection (its nick, its capabilities), which the client's queue
+//!   carries ([`irc::IrcConn`]).
 //!
 //! Lines and frames share the client port: [`crate::server::listener`] tells them apart by the
 //! client's first byte. A new front is a file here, a [`Format`] variant, and an arm in each
@@ -13,6 +16,7 @@
 
 pub mod frame;
 pub mod input;
+pub mod irc;
 pub mod json;
 pub mod line;
 
@@ -22,7 +26,7 @@ use bytes::Bytes;
 use tokio::net::tcp::OwnedReadHalf;
 
 use crate::protocol::{ErrorCode, Event, Protocol};
-pub use input::{Input, Source};
+pub use input::{Input, Label, Source};
 
 /// Reads a connection's input in the format of its front.
 #[derive(Debug)]
@@ -66,18 +70,21 @@ pub enum Format {
     Frame,
     /// JSON text messages (WebSocket).
     Json,
+    /// IRC lines.
+    Irc,
 }
 
 impl Format {
     /// Every format, in the order [`Format::index`] numbers them.
-    pub const ALL: [Format; 3] = [Format::Line, Format::Frame, Format::Json];
+    pub const ALL: [Format; 4] = [Format::Line, Format::Frame, Format::Json, Format::Irc];
 
-    /// The front's name as administrators see it: `line`, `frame`, `web`.
+    /// The front's name as administrators see it: `line`, `frame`, `web`, `irc`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Line => "line",
             Format::Frame => "frame",
             Format::Json => "web",
+            Format::Irc => "irc",
         }
     }
 
@@ -87,6 +94,7 @@ impl Format {
             Format::Line => 0,
             Format::Frame => 1,
             Format::Json => 2,
+            Format::Irc => 3,
         }
     }
 }
@@ -100,20 +108,23 @@ impl From<Protocol> for Format {
     }
 }
 
-/// Encodes an event for one front.
+/// Encodes an event for one front. An IRC connection's events depend on the connection
+/// ([`irc::encode`]); without one, IRC gets the events every member sees alike, untagged.
 pub fn encode(format: Format, event: &Event) -> Bytes {
     match format {
         Format::Line => line::encode(event),
         Format::Frame => frame::encode(event),
         Format::Json => json::encode(event),
+        Format::Irc => irc::encode_shared(event, irc::Tags::None),
     }
 }
 
 /// The last bytes of a client being cut off with `code`: the error event (and, on a WebSocket,
-/// the close frame that carries the code).
+/// the close frame that carries the code; on IRC, the `ERROR` line).
 pub fn last_words(format: Format, code: ErrorCode, message: &str) -> Bytes {
     match format {
         Format::Json => json::last_words(code, message),
+        Format::Irc => irc::last_words(None, code, message),
         Format::Line | Format::Frame => encode(format, &Event::error(code, message)),
     }
 }
@@ -123,15 +134,15 @@ pub fn last_words(format: Format, code: ErrorCode, message: &str) -> Bytes {
 pub fn goodbye(format: Format) -> Option<Bytes> {
     match format {
         Format::Json => Some(json::goodbye()),
-        Format::Line | Format::Frame => None,
+        Format::Line | Format::Frame | Format::Irc => None,
     }
 }
 
 /// What a client of `format` is told first, once its front is known (the text banner that
-/// every client-port connection gets before that is the listener's).
+/// every client-port connection gets before that is the listener's; IRC clients speak first).
 pub fn greeting(format: Format, node: &str) -> Option<Event> {
     match format {
-        Format::Line => None,
+        Format::Line | Format::Irc => None,
         Format::Frame | Format::Json => Some(frame::welcome(node)),
     }
 }
@@ -143,6 +154,8 @@ pub struct Encoded<'a> {
     line: OnceCell<Bytes>,
     frame: OnceCell<Bytes>,
     json: OnceCell<Bytes>,
+    /// IRC, once per [`irc::Tags`] level.
+    irc: [OnceCell<Bytes>; 3],
 }
 
 impl<'a> Encoded<'a> {
@@ -153,6 +166,7 @@ impl<'a> Encoded<'a> {
             line: OnceCell::new(),
             frame: OnceCell::new(),
             json: OnceCell::new(),
+            irc: Default::default(),
         }
     }
 
@@ -162,8 +176,21 @@ impl<'a> Encoded<'a> {
             Format::Line => &self.line,
             Format::Frame => &self.frame,
             Format::Json => &self.json,
+            Format::Irc => &self.irc[irc::Tags::None as usize],
         };
         cell.get_or_init(|| encode(format, self.event)).clone()
+    }
+
+    /// The event's bytes for one IRC connection: shared by every connection with the same tags
+    /// when the event reads the same to all of them, else encoded for this one.
+    pub fn irc(&self, conn: &irc::IrcConn) -> Bytes {
+        if !irc::is_shared(self.event) {
+            return irc::encode(conn, self.event);
+        }
+        let tags = irc::Tags::of(conn);
+        self.irc[tags as usize]
+            .get_or_init(|| irc::encode_shared(self.event, tags))
+            .clone()
     }
 }
 

@@ -23,7 +23,7 @@ pub struct RoomRecovery {
 #[derive(Debug, Clone, Default)]
 pub struct Load {
     /// Sessions by front, indexed as [`crate::server::front::Format::ALL`].
-    pub sessions: [u64; 3],
+    pub sessions: [u64; 4],
     /// Bytes waiting in all send queues.
     pub queued_bytes: u64,
 }

@@ -55,6 +55,17 @@ pub async fn open(ctx: &Arc<NodeContext>, peer: SocketAddr, format: Format) -> O
     if let Some(greeting) = front::greeting(format, &ctx.local.node) {
         outbound.send_event(&greeting);
     }
+    start(ctx, peer, outbound, rx).await
+}
+
+/// Starts the session of a connection from `peer` whose queue is made already (an IRC
+/// connection's carries its state). `None` (logged) when the actor cannot start.
+pub async fn start(
+    ctx: &Arc<NodeContext>,
+    peer: SocketAddr,
+    outbound: Outbound,
+    rx: OutboundRx,
+) -> Option<Opened> {
     let args = SessionArgs {
         ctx: ctx.clone(),
         peer,
@@ -119,12 +130,22 @@ impl Actor for Session {
         state: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            SessionMsg::Command(command) => {
+            SessionMsg::Command(command, label) => {
+                let labeled = label.is_some();
+                if labeled {
+                    state.outbound.answering(label);
+                }
                 // Boxed: the command future is large, and ractor keeps the handler's future
                 // inline in every session's processing loop, idle or not.
                 if let Err(event) = Box::pin(commands::execute(state, &myself, command)).await {
                     state.send(event);
                 }
+                if labeled {
+                    state.outbound.answering(None);
+                }
+            }
+            SessionMsg::Reply(bytes) => {
+                state.outbound.send(bytes);
             }
             SessionMsg::Closed(reason) => {
                 tracing::debug!(session = state.addr.session, %reason, "connection closed");

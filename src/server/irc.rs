@@ -1,0 +1,177 @@
+//! The IRC front's listeners: `irc.listen` (plain, 6667) and `irc.tls_listen` (TLS, 6697,
+//! with `[irc.tls]`). Each accepted client is admitted under the same connection limits as the
+//! client port and the web front (counted together), gets TCP keepalive, and becomes a session
+//! like any other: its input read by [`crate::server::front::irc::Reader`] through the shared
+//! rate, idle and registration deadlines ([`crate::server::connection::read_commands`]), its
+//! output written from the same bounded queue.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWrite;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::server::admission::{Admissions, Denied, Ticket};
+use crate::server::config::WebTlsConfig;
+use crate::server::connection::{drive, read_commands, write_loop};
+use crate::server::context::NodeContext;
+use crate::server::front::irc::{IrcConn, IrcServer, Pace, ReadHalf, Reader, last_words};
+use crate::server::listener::keepalive;
+use crate::server::outbound;
+use crate::server::pem::{TlsError, certificates, private_key, rustls_error};
+use crate::server::session;
+
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the IRC listeners share.
+pub struct IrcState {
+    /// The node.
+    pub ctx: Arc<NodeContext>,
+    /// The connection limits, shared with the client port and the web front.
+    pub admissions: Arc<Admissions>,
+    /// The server as IRC clients see it.
+    pub server: Arc<IrcServer>,
+    /// Where connections are tracked for a graceful shutdown.
+    pub tracker: TaskTracker,
+}
+
+/// The TLS setup of `[irc.tls]`.
+pub fn tls(config: &WebTlsConfig) -> Result<TlsAcceptor, TlsError> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(rustls_error)?
+        .with_no_client_auth()
+        .with_single_cert(certificates(&config.cert)?, private_key(&config.key)?)
+        .map_err(rustls_error)?;
+    Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+/// Accepts IRC clients on `listener` (over TLS with `tls`) until `stop`.
+pub async fn run(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    state: Arc<IrcState>,
+    stop: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(10);
+                accepted
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "IRC accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let tunables = state.ctx.tunables();
+        match state.admissions.admit(peer.ip(), &tunables.admission) {
+            Ok(ticket) => {
+                let state_ = state.clone();
+                let tls = tls.clone();
+                state
+                    .tracker
+                    .spawn(async move { handle(stream, peer, ticket, state_, tls).await });
+            }
+            Err(denied) => {
+                if let Denied::ServerFull(_) = denied {
+                    tracing::warn!(%peer, "refused an IRC connection: server full");
+                }
+                let words = last_words(
+                    None,
+                    crate::protocol::ErrorCode::ServerFull,
+                    &denied.message(),
+                );
+                state.tracker.spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    let mut stream = stream;
+                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                        stream.write_all(&words).await?;
+                        stream.shutdown().await
+                    })
+                    .await;
+                });
+            }
+        }
+    }
+}
+
+/// Splits a connection, after the TLS handshake when there is one.
+async fn open(
+    stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+) -> std::io::Result<(ReadHalf, Box<dyn AsyncWrite + Send + Unpin>)> {
+    match tls {
+        None => {
+            let (read, write) = stream.into_split();
+            Ok((Box::new(read), Box::new(write)))
+        }
+        Some(acceptor) => {
+            let stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+            let (read, write) = tokio::io::split(stream);
+            Ok((Box::new(read), Box::new(write)))
+        }
+    }
+}
+
+/// Serves one admitted IRC client; `_ticket` is given back when it ends.
+async fn handle(
+    stream: TcpStream,
+    peer: SocketAddr,
+    _ticket: Ticket,
+    state: Arc<IrcState>,
+    tls: Option<TlsAcceptor>,
+) {
+    let accepted = Instant::now();
+    let tunables = state.ctx.tunables();
+    let limits = tunables.connection.clone();
+    let _ = stream.set_nodelay(true);
+    if let Some(idle) = limits.tcp_keepalive
+        && let Err(e) = keepalive(&stream, idle)
+    {
+        tracing::debug!(%peer, error = %e, "cannot turn on TCP keepalive");
+    }
+    let (read, write) = match open(stream, tls).await {
+        Ok(halves) => halves,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "IRC TLS handshake failed");
+            return;
+        }
+    };
+    let conn = Arc::new(IrcConn::new(state.server.clone()));
+    let (outbound, rx) = outbound::irc_channel(tunables.send_queue, conn.clone());
+    let Some(opened) = session::start(&state.ctx, peer, outbound, rx).await else {
+        return;
+    };
+    let pace = Pace {
+        rate: limits.rate,
+        burst: limits.burst,
+    };
+    let input = Reader::new(read, conn, pace);
+    let registered_by = accepted + limits.registration_timeout;
+    let reader = read_commands(
+        input,
+        &opened.outbound,
+        &opened.session,
+        &limits,
+        registered_by,
+    );
+    let writer = write_loop(write, opened.rx, limits.grace);
+    drive(reader, writer, &opened.outbound, &opened.session, peer).await;
+}

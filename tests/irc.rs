@@ -1,0 +1,502 @@
+//! The IRC front against the real daemon, in raw IRC: registration, every command and numeric,
+//! malformed lines, limits, and IRC users meeting netcat and framed users in the same rooms.
+
+use std::io::Write;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::Server;
+
+#[test]
+fn registration_waits_for_cap_end_and_welcomes_with_isupport_and_motd() {
+    let dir = tempfile::tempdir().unwrap();
+    let motd = dir.path().join("motd.txt");
+    std::fs::write(&motd, "Be nice.\nNo spam.\n").unwrap();
+    let server = Server::start(&format!(
+        "[irc]\nlisten = \"127.0.0.1:0\"\nnetwork = \"TestNet\"\nmotd_file = \"{}\"\n",
+        motd.display()
+    ));
+    let mut c = server.irc();
+    c.send("CAP LS 302");
+    let ls = c.expect(" CAP * LS ");
+    for cap in [
+        "server-time",
+        "echo-message",
+        "message-tags",
+        "multi-prefix",
+    ] {
+        assert!(ls.contains(cap), "{ls}");
+    }
+    c.send("NICK alice");
+    c.send("USER alice 0 * :Alice Liddell");
+    c.send("CAP REQ :server-time nonsense");
+    c.expect(" CAP * NAK :server-time nonsense");
+    c.send("CAP REQ :server-time");
+    c.expect(" CAP * ACK :server-time");
+    // Nothing is welcomed before CAP END.
+    let before = c.drain();
+    assert!(!before.iter().any(|l| l.contains(" 001 ")), "{before:?}");
+    c.send("CAP END");
+    c.expect(":chatd 001 alice :Welcome to the TestNet IRC Network alice!alice@chatd");
+    c.expect(" 002 alice ");
+    c.expect(" 003 alice ");
+    c.expect(" 004 alice chatd chatd-");
+    let isupport = c.expect(" 005 alice ");
+    for token in [
+        "CASEMAPPING=ascii",
+        "CHANTYPES=#",
+        "NICKLEN=32",
+        "CHANNELLEN=51",
+        "NETWORK=TestNet",
+        "PREFIX=(o)@",
+        "MAXTARGETS=4",
+    ] {
+        assert!(isupport.contains(token), "{token} missing: {isupport}");
+    }
+    c.expect(" 375 alice :- chatd Message of the day");
+    c.expect(" 372 alice :- Be nice.");
+    c.expect(" 372 alice :- No spam.");
+    c.expect(" 376 alice :End of /MOTD command.");
+    c.send("CAP LIST");
+    c.expect(" CAP alice LIST :server-time");
+    c.send("MOTD");
+    c.expect(" 372 alice :- Be nice.");
+    c.send("USER again 0 * :x");
+    c.expect(" 462 alice :You may not reregister");
+}
+
+#[test]
+fn commands_before_registration_and_bad_nicks_get_their_numerics() {
+    let server = Server::start("");
+    let mut c = server.irc();
+    c.send("JOIN #general");
+    c.expect(":chatd 451 * :You have not registered");
+    c.send("NICK");
+    c.expect(" 431 * :No nickname given");
+    c.send("USER x");
+    c.expect(" 461 * USER :Not enough parameters");
+    let _taken = server.user("bob", "general");
+    c.send("NICK Bob");
+    c.send("USER bob 0 * :Bob");
+    c.expect(" 433 * Bob :Nickname is already in use");
+    c.send("NICK 9lives");
+    c.expect(" 432 * 9lives :Erroneous nickname");
+    c.send("NICK bobby");
+    c.expect(" 001 bobby ");
+    c.send("NICK bob");
+    c.expect(" 433 bobby bob ");
+}
+
+#[test]
+fn a_wrong_password_is_refused_and_the_right_one_admitted() {
+    let server = Server::start("[irc]\nlisten = \"127.0.0.1:0\"\npassword = \"sesame\"\n");
+    let mut wrong = server.irc();
+    wrong.send("PASS open");
+    wrong.send("NICK eve");
+    wrong.send("USER eve 0 * :Eve");
+    let last = wrong.expect_closed();
+    assert!(
+        last.iter()
+            .any(|l| l.contains(" 464 * :Password incorrect")),
+        "{last:?}"
+    );
+    assert!(
+        last.last()
+            .is_some_and(|l| l.starts_with("ERROR :Closing Link")),
+        "{last:?}"
+    );
+    let mut none = server.irc();
+    none.send("NICK eve");
+    none.send("USER eve 0 * :Eve");
+    assert!(none.expect_closed().iter().any(|l| l.contains(" 464 ")));
+    let mut right = server.irc();
+    right.send("PASS sesame");
+    right.register("alice");
+}
+
+#[test]
+fn irc_and_netcat_users_chat_in_the_same_room() {
+    let server = Server::start("");
+    let mut alice = server.irc_user("alice");
+    alice.send("JOIN #General");
+    alice.expect(":alice!alice@chatd JOIN #general");
+    alice.expect(" 353 alice = #general :alice");
+    alice.expect(" 366 alice #general :End of /NAMES list.");
+    let mut bob = server.user("bob", "general");
+    alice.expect(":bob!bob@chatd JOIN #general");
+    alice.send("PRIVMSG #general :hello \u{2}bob\u{2}, how are you?");
+    bob.expect("#general <alice> hello bob, how are you?");
+    bob.send("fine, thanks");
+    alice.expect(":bob!bob@chatd PRIVMSG #general :fine, thanks");
+    alice.send("PRIVMSG #general :\u{1}ACTION waves\u{1}");
+    bob.expect("#general * alice waves");
+    bob.send("/me bows");
+    alice.expect(":bob!bob@chatd PRIVMSG #general :\u{1}ACTION bows\u{1}");
+    // Private messages both ways, several targets at once.
+    alice.send("PRIVMSG bob,#general :both");
+    bob.expect("*alice -> bob* both");
+    bob.expect("#general <alice> both");
+    bob.send("/msg alice psst");
+    alice.expect(":bob!bob@chatd PRIVMSG alice :psst");
+    // Her own messages do not come back without echo-message.
+    let echoes = alice.drain();
+    assert!(!echoes.iter().any(|l| l.contains(":alice!")), "{echoes:?}");
+    // Nick changes, parts and quits, both ways.
+    alice.send("NICK alicia");
+    alice.expect(":alice!alice@chatd NICK alicia");
+    bob.expect("alice is now known as alicia");
+    let own = alice.drain();
+    assert!(
+        !own.iter().any(|l| l.contains("NICK")),
+        "one NICK only: {own:?}"
+    );
+    bob.send("/nick robert");
+    alice.expect(":bob!bob@chatd NICK robert");
+    bob.send("/leave");
+    alice.expect(":robert!robert@chatd PART #general");
+    bob.send("/join general");
+    alice.expect(":robert!robert@chatd JOIN #general");
+    bob.send("/quit gone fishing");
+    alice.expect(":robert!robert@chatd QUIT :Quit: gone fishing");
+    let mut carol = server.user("carol", "general");
+    alice.send("PART #general :see you");
+    alice.expect(":alicia!alicia@chatd PART #general");
+    carol.expect("alicia left");
+    alice.send("QUIT :bye now");
+    let last = alice.expect_closed();
+    assert!(
+        last.iter().any(|l| l.starts_with("ERROR :Closing Link")),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn echo_message_and_server_time_are_honoured() {
+    let server = Server::start("");
+    let mut c = server.irc();
+    c.send("CAP LS 302");
+    c.send("CAP REQ :echo-message server-time");
+    c.send("CAP END");
+    c.register("tagger");
+    c.send("JOIN #t");
+    c.expect("JOIN #t");
+    c.send("PRIVMSG #t :with tags");
+    let echo = c.expect("PRIVMSG #t :with tags");
+    assert!(echo.starts_with("@time=20"), "{echo}");
+    assert!(!echo.contains("msgid"), "msgid needs message-tags: {echo}");
+    c.send("PRIVMSG tagger :note to self");
+    c.expect(":tagger!tagger@chatd PRIVMSG tagger :note to self");
+    c.send("CAP REQ :message-tags");
+    c.expect("ACK :message-tags");
+    c.send("PRIVMSG #t :with an id");
+    let echo = c.expect("PRIVMSG #t :with an id");
+    assert!(echo.contains(";msgid=t-"), "{echo}");
+    c.send("CAP REQ :-echo-message");
+    c.expect("ACK :-echo-message");
+    c.send("PRIVMSG #t :silent");
+    assert!(!c.drain().iter().any(|l| l.contains("silent")));
+}
+
+#[test]
+fn history_is_replayed_after_the_join_with_its_times() {
+    let server = Server::start("");
+    let mut bob = server.user("bob", "archive");
+    bob.send("first words");
+    bob.send("second words");
+    bob.sync();
+    let mut plain = server.irc_user("plain");
+    plain.send("JOIN #archive");
+    plain.expect(":plain!plain@chatd JOIN #archive");
+    plain.expect(" 366 plain #archive ");
+    let first = plain.expect("first words");
+    assert!(
+        first.starts_with(":bob!bob@chatd PRIVMSG #archive :[") && first.ends_with("] first words"),
+        "{first}"
+    );
+    plain.expect("second words");
+    let mut timed = server.irc();
+    timed.send("CAP REQ server-time");
+    timed.send("CAP END");
+    timed.register("timed");
+    timed.send("JOIN #archive");
+    timed.expect(" 366 timed #archive ");
+    let first = timed.expect("first words");
+    assert!(
+        first.starts_with("@time=") && first.ends_with("PRIVMSG #archive :first words"),
+        "{first}"
+    );
+}
+
+#[test]
+fn queries_lists_and_errors_answer_with_the_standard_numerics() {
+    let server = Server::start("");
+    let mut c = server.irc_user("quinn");
+    let _bob = server.user("bob", "lobby");
+    c.send("JOIN #lobby,#second");
+    c.expect(" 366 quinn #lobby ");
+    c.expect(" 366 quinn #second ");
+    c.send("NAMES #lobby");
+    let names = c.expect(" 353 quinn = #lobby ");
+    assert!(names.ends_with(":bob quinn"), "{names}");
+    c.expect(" 366 quinn #lobby :End of /NAMES list.");
+    c.send("WHO #lobby");
+    c.expect(" 352 quinn #lobby bob chatd chatd bob H :0 bob");
+    c.expect(" 315 quinn #lobby :End of /WHO list.");
+    c.send("LIST");
+    c.expect(" 321 quinn Channel :Users  Name");
+    c.expect(" 322 quinn #lobby 2 :");
+    c.expect(" 322 quinn #second 1 :");
+    c.expect(" 323 quinn :End of /LIST");
+    c.send("MODE #lobby");
+    c.expect(" 324 quinn #lobby :+nt");
+    c.send("MODE #lobby b");
+    c.expect(" 368 quinn #lobby ");
+    c.send("MODE quinn +i");
+    c.expect(" 221 quinn :+");
+    c.send("MODE bob");
+    c.expect(" 502 quinn ");
+    c.send("VERSION");
+    c.expect(" 351 quinn chatd-");
+    c.send("TIME");
+    c.expect(" 391 quinn chatd ");
+    c.send("PING :are you there");
+    c.expect(":chatd PONG chatd :are you there");
+    c.send("PING");
+    c.expect(" 409 quinn ");
+    c.send("FROBNICATE now");
+    c.expect(" 421 quinn FROBNICATE :Unknown command");
+    c.send("PRIVMSG");
+    c.expect(" 411 quinn :No recipient given (PRIVMSG)");
+    c.send("PRIVMSG #lobby");
+    c.expect(" 412 quinn :No text to send");
+    c.send("PRIVMSG #lobby :\u{3}4\u{2}");
+    c.expect(" 412 quinn ");
+    c.send("PRIVMSG nobody :hello");
+    c.expect(" 401 quinn nobody ");
+    c.send("PRIVMSG #elsewhere :hello");
+    c.expect(" 404 quinn #elsewhere ");
+    c.send("PRIVMSG a,b,c,d,e :hello");
+    c.expect(" 407 quinn a,b,c,d,e ");
+    c.send("PART #elsewhere");
+    c.expect(" 442 quinn #elsewhere ");
+    c.send("JOIN nohash");
+    c.expect(" 403 quinn nohash :No such channel");
+    c.send("JOIN #bad!name");
+    c.expect(" 403 quinn #bad!name ");
+    c.send("JOIN");
+    c.expect(" 461 quinn JOIN :Not enough parameters");
+    // NOTICE never gets an automatic reply.
+    c.send("NOTICE nobody :hello");
+    c.send("NOTICE #elsewhere :hello");
+    let quiet = c.drain();
+    assert!(quiet.is_empty(), "{quiet:?}");
+    c.send("JOIN 0");
+    let mut parts = vec![c.expect(" PART #"), c.expect(" PART #")];
+    parts.sort();
+    assert_eq!(
+        parts,
+        [
+            ":quinn!quinn@chatd PART #lobby",
+            ":quinn!quinn@chatd PART #second"
+        ]
+    );
+}
+
+#[test]
+fn malformed_lines_are_answered_and_the_connection_carries_on() {
+    let server = Server::start("");
+    let mut c = server.irc_user("mal");
+    c.send(":prefix.only");
+    c.send("@tags=only");
+    c.send(&format!("PRIVMSG {}", "a ".repeat(20)));
+    c.expect(" 461 mal * :Too many parameters");
+    c.send_raw(b"PRIVMSG #x :\xff\xfe\r\n");
+    c.expect("not valid UTF-8");
+    c.send_raw(b"PRIVMSG #x :a\0b\r\n");
+    c.expect("NUL");
+    c.send(&format!("PRIVMSG #x :{}", "y".repeat(600)));
+    c.expect(" 417 mal :Input line was too long");
+    c.send(&format!("PRIVMSG #x :{}", "z".repeat(20_000)));
+    c.expect(" 417 mal :Input line was too long");
+    c.send("1234 x");
+    c.expect(" 421 mal 1234 ");
+    c.send("JOIN #still-here");
+    c.expect(":mal!mal@chatd JOIN #still-here");
+}
+
+#[test]
+fn long_messages_from_other_fronts_are_split_to_fit_irc_lines() {
+    let server = Server::start("");
+    let mut irc = server.irc_user("reader");
+    irc.send("JOIN #long");
+    irc.expect(" 366 reader #long ");
+    let mut writer = server.user("writer", "long");
+    let text: String = (0..300).map(|i| format!("w{i} ")).collect();
+    writer.send(text.trim_end());
+    let mut got = String::new();
+    while got.split_whitespace().count() < 300 {
+        let line = irc.expect(":writer!writer@chatd PRIVMSG #long :");
+        assert!(line.len() + 2 <= 512, "{} bytes: {line}", line.len());
+        let piece = line.split_once(" :").unwrap().1;
+        got.push_str(piece);
+        got.push(' ');
+    }
+    assert_eq!(
+        got.split_whitespace().collect::<Vec<_>>().join(" "),
+        text.trim_end()
+    );
+}
+
+#[test]
+fn a_silent_client_is_pinged_and_then_timed_out() {
+    let server = Server::start(
+        "[irc]\nlisten = \"127.0.0.1:0\"\nping_interval_secs = 1\nping_timeout_secs = 1\n",
+    );
+    let mut c = server.irc_user("sleepy");
+    c.expect("PING chatd");
+    c.send("PONG chatd");
+    c.expect("PING chatd");
+    let last = c.expect_closed();
+    assert!(
+        last.iter()
+            .any(|l| l == "ERROR :Closing Link: Ping timeout: 2 seconds"),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn a_flood_is_delayed_first_and_cut_off_only_when_it_goes_on() {
+    let server = Server::start(
+        "[limits]\nrate = 5.0\nburst = 5\n[irc]\nlisten = \"127.0.0.1:0\"\nmax_fakelag_secs = 2\n",
+    );
+    let mut c = server.irc_user("paced");
+    // Ten at once: five go through, the rest wait their turn; all are answered.
+    std::thread::sleep(Duration::from_secs(2));
+    let start = Instant::now();
+    for i in 0..10 {
+        c.send(&format!("PING :p{i}"));
+    }
+    c.expect("PONG chatd :p9");
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(700), "not delayed: {took:?}");
+    let mut flooder = server.irc_user("flooder");
+    let mut writer = flooder.writer();
+    let _ = writer.write_all("PING :x\r\n".repeat(100).as_bytes());
+    let last = flooder.expect_closed();
+    assert!(
+        last.iter()
+            .any(|l| l.starts_with("ERROR :Closing Link: Excess Flood")),
+        "{last:?}"
+    );
+    // The paced client is still there.
+    c.sync();
+}
+
+#[test]
+fn a_client_that_does_not_read_is_cut_off_with_sendq_exceeded() {
+    let server = Server::start("[limits]\nsend_queue = 16\n");
+    let mut sleeper = server.irc_user("sleeper");
+    sleeper.send("JOIN #busy");
+    sleeper.expect(" 366 sleeper #busy ");
+    // An IRC talker gets no echoes, so that only the sleeper falls behind.
+    let mut talker = server.irc_user("talker");
+    talker.send("JOIN #busy");
+    talker.expect(" 366 talker #busy ");
+    // The sleeper's queue holds 16 messages; its socket buffers hold more for a while.
+    let text = "x".repeat(400);
+    let mut cut = false;
+    for _ in 0..1_000 {
+        for _ in 0..200 {
+            talker.send(&format!("PRIVMSG #busy :{text}"));
+        }
+        if server.log().contains("send queue exceeded") {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "never cut off:\n{}", server.log());
+
+    let mut lines = Vec::new();
+    while let Some(line) = sleeper.next_line() {
+        lines.push(line);
+    }
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l == "ERROR :Closing Link: SendQ exceeded"),
+        "{:?}",
+        lines.last()
+    );
+}
+
+#[test]
+fn chatctl_kick_kills_and_users_shows_the_protocol() {
+    let server = Server::start("");
+    let mut c = server.irc_user("victim");
+    let chatctl = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_chatctl"))
+            .arg("--socket")
+            .arg(&server.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let users = String::from_utf8(chatctl(&["users"]).stdout).unwrap();
+    let row = users
+        .lines()
+        .find(|l| l.contains("victim"))
+        .unwrap_or_default();
+    assert!(row.contains("irc"), "{users}");
+    assert!(
+        chatctl(&["kick", "victim", "--reason", "spam"])
+            .status
+            .success()
+    );
+    let last = c.expect_closed();
+    assert!(
+        last.iter()
+            .any(|l| l.starts_with(":chatd KILL victim :") && l.contains("spam")),
+        "{last:?}"
+    );
+    assert!(
+        last.last()
+            .is_some_and(|l| l.starts_with("ERROR :Closing Link")),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn a_registration_that_never_completes_times_out() {
+    let server = Server::start("[limits]\nregistration_timeout_secs = 1\n");
+    let mut c = server.irc();
+    c.send("NICK halfway");
+    let last = c.expect_closed();
+    assert!(
+        last.iter().any(|l| l.starts_with("ERROR :Closing Link")),
+        "{last:?}"
+    );
+}
+
+#[test]
+fn irc_users_on_two_nodes_meet_each_other_and_netcat_users() {
+    let servers = crate::cluster::mesh_with(&["alpha", "bravo"], "");
+    let mut ann = servers[0].irc_user("ann");
+    ann.send("JOIN #across");
+    ann.expect(" 366 ann #across ");
+    let mut ben = servers[1].irc_user("ben");
+    ben.send("JOIN #across");
+    let names = ben.expect(" 353 ben = #across ");
+    assert!(names.contains("ann") && names.contains("ben"), "{names}");
+    ann.expect(":ben!ben@chatd JOIN #across");
+    let mut cid = servers[1].user("cid", "across");
+    ann.expect(":cid!cid@chatd JOIN #across");
+    ann.send("PRIVMSG #across :from alpha");
+    ben.expect(":ann!ann@chatd PRIVMSG #across :from alpha");
+    cid.expect("<ann> from alpha");
+    cid.send("from netcat on bravo");
+    ann.expect(":cid!cid@chatd PRIVMSG #across :from netcat on bravo");
+    ben.send("PRIVMSG ann :private across");
+    ann.expect(":ben!ben@chatd PRIVMSG ann :private across");
+    ben.send("QUIT :later");
+    ann.expect(":ben!ben@chatd QUIT :Quit: later");
+}
