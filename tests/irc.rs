@@ -120,7 +120,7 @@ fn irc_and_netcat_users_chat_in_the_same_room() {
     let mut alice = server.irc_user("alice");
     alice.send("JOIN #General");
     alice.expect(":alice!alice@chatd JOIN #general");
-    alice.expect(" 353 alice = #general :alice");
+    alice.expect(" 353 alice = #general :@alice");
     alice.expect(" 366 alice #general :End of /NAMES list.");
     let mut bob = server.user("bob", "general");
     alice.expect(":bob!bob@chatd JOIN #general");
@@ -237,10 +237,10 @@ fn queries_lists_and_errors_answer_with_the_standard_numerics() {
     c.expect(" 366 quinn #second ");
     c.send("NAMES #lobby");
     let names = c.expect(" 353 quinn = #lobby ");
-    assert!(names.ends_with(":bob quinn"), "{names}");
+    assert!(names.ends_with(":@bob quinn"), "{names}");
     c.expect(" 366 quinn #lobby :End of /NAMES list.");
     c.send("WHO #lobby");
-    c.expect(" 352 quinn #lobby bob chatd chatd bob H :0 bob");
+    c.expect(" 352 quinn #lobby bob chatd chatd bob H@ :0 bob");
     c.expect(" 315 quinn #lobby :End of /WHO list.");
     c.send("LIST");
     c.expect(" 321 quinn Channel :Users  Name");
@@ -499,4 +499,170 @@ fn irc_users_on_two_nodes_meet_each_other_and_netcat_users() {
     ann.expect(":ben!ben@chatd PRIVMSG ann :private across");
     ben.send("QUIT :later");
     ann.expect(":ben!ben@chatd QUIT :Quit: later");
+}
+
+#[test]
+fn topics_operators_and_kicks_are_the_rooms_and_every_front_sees_them() {
+    let server = Server::start("");
+    let mut alice = server.irc_user("alice");
+    alice.send("JOIN #ops");
+    alice.expect(" 353 alice = #ops :@alice");
+    alice.send("TOPIC #ops");
+    alice.expect(" 331 alice #ops :No topic is set");
+    alice.send("TOPIC #ops :Welcome \u{2}all\u{2}");
+    alice.expect(":alice!alice@chatd TOPIC #ops :Welcome all");
+    let mut bob = server.irc_user("bob");
+    bob.send("JOIN #ops");
+    bob.expect(" 332 bob #ops :Welcome all");
+    bob.expect(" 333 bob #ops alice!alice@chatd ");
+    bob.expect(" 353 bob = #ops :@alice bob");
+    let mut carl = server.user("carl", "ops");
+    let state = carl.expect("#ops -- topic: Welcome all (set by alice");
+    assert!(state.ends_with("; operators: alice"), "{state}");
+    // Only operators set the topic, give operator status and kick.
+    bob.send("TOPIC #ops :mine now");
+    bob.expect(" 482 bob #ops ");
+    carl.send("/kick alice");
+    carl.expect("! not_operator: you are not an operator of #ops");
+    alice.send("MODE #ops +o bob");
+    alice.expect(":alice!alice@chatd MODE #ops +o :bob");
+    bob.expect(":alice!alice@chatd MODE #ops +o :bob");
+    carl.expect("#ops -- alice made bob an operator");
+    bob.send("NAMES #ops");
+    bob.expect(" 353 bob = #ops :@alice @bob carl");
+    bob.send("WHO #ops");
+    bob.expect(" 352 bob #ops bob chatd chatd bob H@ :0 bob");
+    bob.send("TOPIC #ops :");
+    carl.expect("#ops -- bob cleared the topic");
+    carl.send("/topic");
+    carl.expect("#ops -- no topic; operators: alice bob");
+    bob.send("MODE #ops -o alice");
+    alice.expect(":bob!bob@chatd MODE #ops -o :alice");
+    alice.send("MODE #ops +o carl");
+    alice.expect(" 482 alice #ops ");
+    bob.send("MODE #ops +x");
+    bob.expect(" 472 bob x ");
+    bob.send("KICK #ops nobody");
+    bob.expect(" 441 bob #ops ");
+    bob.send("KICK #ops carl :behave");
+    bob.expect(":bob!bob@chatd KICK #ops carl :behave");
+    carl.expect("#ops -- bob removed carl (behave)");
+    carl.send("hello?");
+    carl.expect("! no_current_room");
+    bob.send("KICK #ops alice");
+    alice.expect(":bob!bob@chatd KICK #ops alice :bob");
+    alice.send("PRIVMSG #ops :still here?");
+    alice.expect(" 404 alice #ops ");
+    // A kicked member may join again.
+    alice.send("JOIN #ops");
+    alice.expect(" 353 alice = #ops :alice @bob");
+}
+
+#[test]
+fn away_whois_ison_userhost_and_lusers_answer_as_irc_clients_expect() {
+    let server = Server::start("");
+    let mut ann = server.irc_user("ann");
+    ann.send("JOIN #here");
+    ann.expect(" 366 ann #here ");
+    let mut ben = server.user("ben", "here");
+    ben.send("/away at lunch");
+    ben.expect("-- ben is away: at lunch");
+    ann.send("PRIVMSG ben :are you there?");
+    ann.expect(" 301 ann ben :at lunch");
+    ann.send("WHOIS ben");
+    ann.expect(" 311 ann ben ben chatd * :ben");
+    ann.expect(" 319 ann ben :#here");
+    ann.expect(" 312 ann ben chatd :chatd node chatd");
+    ann.expect(" 301 ann ben :at lunch");
+    ann.expect(" 318 ann ben :End of /WHOIS list.");
+    ann.send("WHOIS nobody");
+    ann.expect(" 401 ann nobody ");
+    ann.send("WHO ben");
+    ann.expect(" 352 ann * ben chatd chatd ben G :0 ben");
+    ann.expect(" 315 ann ben :End of /WHO list.");
+    ann.send("ISON ben nobody ANN");
+    ann.expect(" 303 ann :ben ann");
+    ann.send("USERHOST ben");
+    ann.expect(" 302 ann :ben=+ben@chatd");
+    ann.send("LUSERS");
+    ann.expect(" 251 ann :There are 2 users and 0 invisible on 1 servers");
+    ann.expect(" 254 ann 2 :channels formed");
+    ann.send("AWAY :brb");
+    ann.expect(" 306 ann :You have been marked as being away");
+    ben.send("/msg ann hi");
+    ben.expect("-- ann is away: brb");
+    ben.send("/whois ann");
+    ben.expect("-- ann: on node chatd since ");
+    ann.send("AWAY");
+    ann.expect(" 305 ann :You are no longer marked as being away");
+    ann.send("PART #here :off to lunch");
+    ben.expect("#here -- ann left (part: off to lunch)");
+    let mut cat = server.irc_user("cat");
+    cat.send("JOIN #here");
+    cat.expect(" 366 cat #here ");
+    ben.send("/leave here gone now");
+    cat.expect(":ben!ben@chatd PART #here :gone now");
+}
+
+/// WeeChat (Debian's `weechat-headless`) as an IRC user would run it: it connects, negotiates
+/// capabilities, joins, says something and reads what a netcat user says; its logs show what
+/// it understood.
+#[test]
+fn weechat_joins_and_chats_with_a_netcat_user() {
+    let server = Server::start("");
+    let dir = tempfile::tempdir().unwrap();
+    let irc = server.irc_addr();
+    let commands = format!(
+        "/set logger.file.auto_log on; /set logger.file.flush_delay 0; \
+         /server add chatd {}/{} -notls -nicks=weezy -username=weezy -realname=Weezy \
+         -autojoin=#general; /connect chatd; \
+         /wait 3 /msg -server chatd #general hello from weechat",
+        irc.ip(),
+        irc.port()
+    );
+    let mut weechat = Command::new("weechat-headless")
+        .arg("--dir")
+        .arg(dir.path())
+        .arg("-r")
+        .arg(&commands)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("weechat-headless (make test installs it)");
+    let mut nc = server.user("ncuser", "general");
+    nc.expect("#general -- weezy joined");
+    nc.expect("#general <weezy> hello from weechat");
+    nc.send("hello weezy, from netcat");
+    nc.send("/me waves");
+    let log = dir.path().join("logs/irc.chatd.#general.weechatlog");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let seen = |text: &str| {
+        // ncuser opened the room: weechat shows it as @ncuser.
+        text.contains("\t@ncuser\thello weezy, from netcat") && text.contains("\t *\tncuser waves")
+    };
+    while !seen(&read()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = read();
+    assert!(seen(&text), "{text}");
+    assert!(
+        text.contains("weezy (weezy@chatd) has joined #general"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Channel #general: 2 nicks (1 op, 1 normal)"),
+        "{text}"
+    );
+    let server_log = std::fs::read_to_string(dir.path().join("logs/irc.server.chatd.weechatlog"))
+        .unwrap_or_default();
+    assert!(
+        server_log.contains("Welcome to the chatd IRC Network weezy!weezy@chatd"),
+        "{server_log}"
+    );
+    assert!(server_log.contains("server-time"), "{server_log}");
+    nc.send("/quit");
+    let _ = weechat.kill();
+    let _ = weechat.wait();
 }

@@ -26,7 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChatMessage, Command, Event, NodeInfo, NodeStatus, RoomInfo};
+use super::{ChatMessage, Command, Event, NodeInfo, NodeStatus, RoomInfo, Topic};
 
 /// A command as the web front receives it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,6 +41,8 @@ enum JsonCommand {
     Leave {
         #[serde(default)]
         room: Option<String>,
+        #[serde(default)]
+        reason: Option<String>,
     },
     Msg {
         #[serde(default)]
@@ -90,6 +92,36 @@ enum JsonCommand {
     ShowTyping {
         show: bool,
     },
+    Away {
+        #[serde(default)]
+        message: Option<String>,
+    },
+    Stats,
+    Whois {
+        nick: String,
+    },
+    Online {
+        nicks: Vec<String>,
+    },
+    Topic {
+        #[serde(default)]
+        room: Option<String>,
+        #[serde(default)]
+        text: Option<String>,
+    },
+    Op {
+        #[serde(default)]
+        room: Option<String>,
+        nick: String,
+        on: bool,
+    },
+    Kick {
+        #[serde(default)]
+        room: Option<String>,
+        nick: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
     HistoryRange {
         #[serde(default)]
         room: Option<String>,
@@ -107,7 +139,18 @@ impl From<JsonCommand> for Command {
         match command {
             JsonCommand::Nick { nick } => Command::Nick(nick),
             JsonCommand::Join { room } => Command::Join(room),
-            JsonCommand::Leave { room } => Command::Leave(room),
+            JsonCommand::Leave { room, reason: None } => Command::Leave(room),
+            JsonCommand::Leave {
+                room,
+                reason: Some(reason),
+            } => Command::Part { room, reason },
+            JsonCommand::Away { message } => Command::Away(message),
+            JsonCommand::Stats => Command::Stats,
+            JsonCommand::Whois { nick } => Command::Whois(nick),
+            JsonCommand::Online { nicks } => Command::Online(nicks),
+            JsonCommand::Topic { room, text } => Command::Topic { room, text },
+            JsonCommand::Op { room, nick, on } => Command::Op { room, nick, on },
+            JsonCommand::Kick { room, nick, reason } => Command::Kick { room, nick, reason },
             JsonCommand::Msg { room, text } => Command::Msg { room, text },
             JsonCommand::Me { room, text } => Command::Me { room, text },
             JsonCommand::PrivateMsg { to, text } => Command::PrivateMsg { to, text },
@@ -146,7 +189,18 @@ impl JsonCommand {
         Some(match command.clone() {
             Command::Nick(nick) => JsonCommand::Nick { nick },
             Command::Join(room) => JsonCommand::Join { room },
-            Command::Leave(room) => JsonCommand::Leave { room },
+            Command::Leave(room) => JsonCommand::Leave { room, reason: None },
+            Command::Part { room, reason } => JsonCommand::Leave {
+                room,
+                reason: Some(reason),
+            },
+            Command::Away(message) => JsonCommand::Away { message },
+            Command::Stats => JsonCommand::Stats,
+            Command::Whois(nick) => JsonCommand::Whois { nick },
+            Command::Online(nicks) => JsonCommand::Online { nicks },
+            Command::Topic { room, text } => JsonCommand::Topic { room, text },
+            Command::Op { room, nick, on } => JsonCommand::Op { room, nick, on },
+            Command::Kick { room, nick, reason } => JsonCommand::Kick { room, nick, reason },
             Command::Msg { room, text } => JsonCommand::Msg { room, text },
             Command::Me { room, text } => JsonCommand::Me { room, text },
             Command::PrivateMsg { to, text } => JsonCommand::PrivateMsg { to, text },
@@ -292,6 +346,46 @@ enum JsonEvent<'a> {
         nick: &'a str,
         active: bool,
     },
+    RoomState {
+        room: &'a str,
+        topic: Option<&'a Topic>,
+        operators: &'a [String],
+    },
+    TopicChanged {
+        room: &'a str,
+        topic: &'a Topic,
+    },
+    Operator {
+        room: &'a str,
+        nick: &'a str,
+        by: &'a str,
+        on: bool,
+    },
+    Kicked {
+        room: &'a str,
+        nick: &'a str,
+        by: &'a str,
+        reason: Option<&'a str>,
+    },
+    UserInfo {
+        nick: &'a str,
+        node: &'a str,
+        rooms: &'a [String],
+        away: Option<&'a str>,
+        since: u64,
+    },
+    Online {
+        nicks: &'a [String],
+    },
+    Away {
+        nick: &'a str,
+        message: Option<&'a str>,
+    },
+    Stats {
+        users: u64,
+        rooms: u64,
+        nodes: u64,
+    },
 }
 
 impl<'a> From<&'a Event> for JsonEvent<'a> {
@@ -371,6 +465,60 @@ impl<'a> From<&'a Event> for JsonEvent<'a> {
             Event::Shutdown { reason } => JsonEvent::Shutdown { reason },
             Event::NodeList { nodes } => JsonEvent::NodeList {
                 nodes: nodes.iter().map(JsonNode::from).collect(),
+            },
+            Event::RoomState {
+                room,
+                topic,
+                operators,
+            } => JsonEvent::RoomState {
+                room,
+                topic: topic.as_ref(),
+                operators,
+            },
+            Event::TopicChanged { room, topic } => JsonEvent::TopicChanged { room, topic },
+            Event::Operator { room, nick, by, on } => JsonEvent::Operator {
+                room,
+                nick,
+                by,
+                on: *on,
+            },
+            Event::Kicked {
+                room,
+                nick,
+                by,
+                reason,
+            } => JsonEvent::Kicked {
+                room,
+                nick,
+                by,
+                reason: reason.as_deref(),
+            },
+            Event::UserInfo {
+                nick,
+                node,
+                rooms,
+                away,
+                since,
+            } => JsonEvent::UserInfo {
+                nick,
+                node,
+                rooms,
+                away: away.as_deref(),
+                since: *since,
+            },
+            Event::Online { nicks } => JsonEvent::Online { nicks },
+            Event::Away { nick, message } => JsonEvent::Away {
+                nick,
+                message: message.as_deref(),
+            },
+            Event::Stats {
+                users,
+                rooms,
+                nodes,
+            } => JsonEvent::Stats {
+                users: *users,
+                rooms: *rooms,
+                nodes: *nodes,
             },
             Event::Typing { room, nick, active } => JsonEvent::Typing {
                 room,

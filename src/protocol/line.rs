@@ -24,9 +24,27 @@ pub const HELP: &[(&str, &str)] = &[
         "join a room (created if missing) and make it current",
     ),
     (
-        "/leave [ROOM] (/l)",
+        "/leave [ROOM [REASON]] (/l)",
         "leave a room (default: the current one)",
     ),
+    (
+        "/topic [#ROOM] [TEXT]",
+        "show a room's topic, or set it (operators)",
+    ),
+    (
+        "/op, /deop [#ROOM] NICK",
+        "make a member an operator of the room, or not (operators)",
+    ),
+    (
+        "/kick [#ROOM] NICK [REASON] (/k)",
+        "remove a member from the room (operators)",
+    ),
+    (
+        "/whois NICK (/w)",
+        "show a user's node, rooms and away message",
+    ),
+    ("/away [MESSAGE], /back", "mark yourself away, or back"),
+    ("/stats", "count the users, rooms and nodes"),
     ("/rooms (/r)", "list rooms with their member counts"),
     ("/users [ROOM] (/u)", "list the users of a room"),
     ("/msg NICK TEXT (/m)", "send a private message"),
@@ -111,7 +129,57 @@ pub fn parse(line: &str) -> Result<Option<Command>, Refusal> {
         // Aliases as other chat tools spell them: /name, /part, /list, /names, /messages.
         "nick" | "n" | "name" => Command::Nick(arg("a nick")?),
         "join" | "j" => Command::Join(arg("a room name")?),
-        "leave" | "l" | "part" => Command::Leave(optional("a room name")?),
+        "leave" | "l" | "part" => match args.split_once(char::is_whitespace) {
+            Some((room, reason)) => Command::Part {
+                room: Some(room.to_string()),
+                reason: reason.trim().to_string(),
+            },
+            None => Command::Leave(optional("a room name")?),
+        },
+        "away" => Command::Away((!args.is_empty()).then(|| args.to_string())),
+        "back" => Command::Away(None),
+        "stats" => Command::Stats,
+        "whois" | "w" => Command::Whois(arg("a nick")?),
+        "topic" => {
+            let (room, text) = room_first(args);
+            Command::Topic {
+                room,
+                text: (!text.is_empty()).then(|| text.to_string()),
+            }
+        }
+        "op" | "deop" => {
+            let (room, nick) = room_first(args);
+            let mut words = nick.split_whitespace();
+            let (Some(nick), None) = (words.next(), words.next()) else {
+                return Err(Refusal::new(
+                    ErrorCode::BadArguments,
+                    format!("/{name} needs [#ROOM] NICK"),
+                ));
+            };
+            Command::Op {
+                room,
+                nick: nick.to_string(),
+                on: name.eq_ignore_ascii_case("op"),
+            }
+        }
+        "kick" | "k" => {
+            let (room, rest) = room_first(args);
+            let (nick, reason) = match rest.split_once(char::is_whitespace) {
+                Some((nick, reason)) => (nick, Some(reason.trim().to_string())),
+                None => (rest, None),
+            };
+            if nick.is_empty() {
+                return Err(Refusal::new(
+                    ErrorCode::BadArguments,
+                    format!("/{name} needs [#ROOM] NICK [REASON]"),
+                ));
+            }
+            Command::Kick {
+                room,
+                nick: nick.to_string(),
+                reason,
+            }
+        }
         "rooms" | "r" | "list" => Command::ListRooms,
         "users" | "u" | "names" => Command::ListUsers(optional("a room name")?),
         "msg" | "m" => {
@@ -233,6 +301,18 @@ pub fn clock(ts_ms: u64) -> String {
         (secs / 60) % 60,
         secs % 60
     )
+}
+
+/// Splits `#ROOM REST` into the room and the rest; arguments that do not start with `#` name
+/// no room (the current one).
+fn room_first(args: &str) -> (Option<String>, &str) {
+    match args.strip_prefix('#') {
+        Some(_) => match args.split_once(char::is_whitespace) {
+            Some((room, rest)) => (Some(room.to_string()), rest.trim()),
+            None => (Some(args.to_string()), ""),
+        },
+        None => (None, args),
+    }
 }
 
 fn message_line(out: &mut String, m: &ChatMessage, history: bool) {
@@ -386,6 +466,111 @@ pub fn render(event: &Event) -> Bytes {
             nick,
             active: false,
         } => writeln!(out, "{} #{room} -- {nick} stopped typing", now()),
+        Event::RoomState {
+            room,
+            topic,
+            operators,
+        } => {
+            let mut parts = Vec::new();
+            match topic {
+                Some(t) => parts.push(format!(
+                    "topic: {} (set by {} at {})",
+                    t.text,
+                    t.by,
+                    clock(t.ts)
+                )),
+                None => parts.push("no topic".to_string()),
+            }
+            if !operators.is_empty() {
+                parts.push(format!("operators: {}", nick_list(operators)));
+            }
+            writeln!(out, "{} #{room} -- {}", now(), parts.join("; "))
+        }
+        Event::TopicChanged { room, topic } if topic.text.is_empty() => {
+            writeln!(
+                out,
+                "{} #{room} -- {} cleared the topic",
+                clock(topic.ts),
+                topic.by
+            )
+        }
+        Event::TopicChanged { room, topic } => writeln!(
+            out,
+            "{} #{room} -- {} set the topic: {}",
+            clock(topic.ts),
+            topic.by,
+            topic.text
+        ),
+        Event::Operator {
+            room,
+            nick,
+            by,
+            on: true,
+        } => writeln!(out, "{} #{room} -- {by} made {nick} an operator", now()),
+        Event::Operator {
+            room,
+            nick,
+            by,
+            on: false,
+        } => writeln!(
+            out,
+            "{} #{room} -- {by} took operator status from {nick}",
+            now()
+        ),
+        Event::Kicked {
+            room,
+            nick,
+            by,
+            reason,
+        } => match reason {
+            Some(reason) => writeln!(out, "{} #{room} -- {by} removed {nick} ({reason})", now()),
+            None => writeln!(out, "{} #{room} -- {by} removed {nick}", now()),
+        },
+        Event::UserInfo {
+            nick,
+            node,
+            rooms,
+            away,
+            since,
+        } => {
+            let rooms: Vec<String> = rooms.iter().map(|r| format!("#{r}")).collect();
+            let away = match away {
+                Some(message) => format!("; away: {message}"),
+                None => String::new(),
+            };
+            writeln!(
+                out,
+                "{} -- {nick}: on node {node} since {}; rooms: {}{away}",
+                now(),
+                clock(*since),
+                if rooms.is_empty() {
+                    "none".to_string()
+                } else {
+                    rooms.join(" ")
+                }
+            )
+        }
+        Event::Online { nicks } if nicks.is_empty() => {
+            writeln!(out, "{} -- online: none of them", now())
+        }
+        Event::Online { nicks } => writeln!(out, "{} -- online: {}", now(), nick_list(nicks)),
+        Event::Away {
+            nick,
+            message: Some(message),
+        } => writeln!(out, "{} -- {nick} is away: {message}", now()),
+        Event::Away {
+            nick,
+            message: None,
+        } => writeln!(out, "{} -- {nick} is back", now()),
+        Event::Stats {
+            users,
+            rooms,
+            nodes,
+        } => writeln!(
+            out,
+            "{} -- {users} users, {rooms} rooms, {nodes} nodes",
+            now()
+        ),
     };
     Bytes::from(out)
 }
@@ -613,7 +798,7 @@ mod tests {
             #[test]
             fn parsing_never_panics_and_never_passes_a_control_character(line in arb_line()) {
                 if let Ok(Some(command)) = parse(&line) {
-                    for text in command.texts().into_iter().flatten() {
+                    for text in command.texts() {
                         prop_assert!(check_text(text).is_ok(), "{command:?}");
                     }
                 }

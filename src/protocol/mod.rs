@@ -111,10 +111,62 @@ pub enum Command {
         /// How many.
         limit: Option<u32>,
     },
+    /// Leave a room, with a reason the others are shown (`/leave ROOM REASON`, IRC's `PART`).
+    Part {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// Why.
+        reason: String,
+    },
+    /// Mark yourself away with a message, or back (`None`); answered with [`Event::Away`].
+    Away(Option<String>),
+    /// Who a user is: answered with [`Event::UserInfo`].
+    Whois(String),
+    /// Which of these nicks are online: answered with [`Event::Online`].
+    Online(Vec<String>),
+    /// Show a room's topic (`text: None`, answered with [`Event::RoomState`]) or set it (an
+    /// empty text clears it); setting is for the room's operators.
+    Topic {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// The new topic.
+        text: Option<String>,
+    },
+    /// Make a member of a room one of its operators, or not (operators only).
+    Op {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// Whom.
+        nick: String,
+        /// Operator or not.
+        on: bool,
+    },
+    /// Remove a member from a room (operators only); it may join again.
+    Kick {
+        /// Target room, or the current one.
+        room: Option<String>,
+        /// Whom.
+        nick: String,
+        /// Why, shown to the room.
+        reason: Option<String>,
+    },
+    /// How many users, rooms and nodes the cluster has: answered with [`Event::Stats`].
+    Stats,
     /// Debug builds only: make an actor panic, so tests can check supervision. (Always the
     /// last variant: release builds have none, and variants are encoded by position.)
     #[cfg(debug_assertions)]
     DebugPanic(PanicTarget),
+}
+
+/// A room's topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topic {
+    /// The text.
+    pub text: String,
+    /// Who set it.
+    pub by: String,
+    /// When, in milliseconds since the Unix epoch.
+    pub ts: u64,
 }
 
 /// Which actor a [`Command::DebugPanic`] crashes.
@@ -326,6 +378,81 @@ pub enum Event {
         /// `true`: typing; `false`: stopped.
         active: bool,
     },
+    /// A room's topic and operators: on joining (right after [`Event::Joined`]) and in answer
+    /// to [`Command::Topic`] without a text.
+    RoomState {
+        /// The room.
+        room: String,
+        /// Its topic, if it has one.
+        topic: Option<Topic>,
+        /// Its operators' nicks.
+        operators: Vec<String>,
+    },
+    /// A room's topic was set (an empty text: cleared).
+    TopicChanged {
+        /// The room.
+        room: String,
+        /// The new topic, with who set it.
+        topic: Topic,
+    },
+    /// A member of a room became one of its operators, or stopped being one.
+    Operator {
+        /// The room.
+        room: String,
+        /// Whom.
+        nick: String,
+        /// The operator who did it.
+        by: String,
+        /// Operator now or not.
+        on: bool,
+    },
+    /// A member was removed from a room by an operator. The member removed gets this instead
+    /// of [`Event::Left`].
+    Kicked {
+        /// The room.
+        room: String,
+        /// Who was removed.
+        nick: String,
+        /// The operator who did it.
+        by: String,
+        /// Why.
+        reason: Option<String>,
+    },
+    /// Answer to [`Command::Whois`].
+    UserInfo {
+        /// The nick as its holder spells it.
+        nick: String,
+        /// The node the user is connected to.
+        node: String,
+        /// The rooms the user is in.
+        rooms: Vec<String>,
+        /// The away message, if away.
+        away: Option<String>,
+        /// When the user connected, in milliseconds since the Unix epoch.
+        since: u64,
+    },
+    /// Answer to [`Command::Online`]: those of the nicks asked about that are online.
+    Online {
+        /// The nicks.
+        nicks: Vec<String>,
+    },
+    /// Someone's away state: yours in answer to [`Command::Away`], and that of the user you sent
+    /// a private message to, when away.
+    Away {
+        /// Whose.
+        nick: String,
+        /// The away message; `None`: back.
+        message: Option<String>,
+    },
+    /// Answer to [`Command::Stats`].
+    Stats {
+        /// Users connected, cluster-wide.
+        users: u64,
+        /// Rooms open, cluster-wide.
+        rooms: u64,
+        /// Nodes connected (this one included).
+        nodes: u64,
+    },
 }
 
 /// A client that keeps typing sends [`Command::Typing`] `active: true` again at most this often;
@@ -400,6 +527,8 @@ pub enum ErrorCode {
     /// Commands kept coming faster than the rate limit long after they were being delayed
     /// (IRC's `Excess Flood`).
     ExcessFlood,
+    /// Only a room's operators may do that.
+    NotOperator,
 }
 
 impl ErrorCode {
@@ -436,6 +565,7 @@ impl ErrorCode {
             ErrorCode::RegistrationTimeout => "registration_timeout",
             ErrorCode::PasswordMismatch => "password_mismatch",
             ErrorCode::ExcessFlood => "excess_flood",
+            ErrorCode::NotOperator => "not_operator",
         }
     }
 }
@@ -510,39 +640,77 @@ pub fn check_text(text: &str) -> Result<(), Refusal> {
 }
 
 impl Command {
-    /// Every piece of text the command carries (nicks, rooms, messages, reasons, tokens); no
-    /// command carries more than two.
-    pub fn texts(&self) -> [Option<&str>; 2] {
-        fn text(t: &str) -> Option<&str> {
-            Some(t)
-        }
-        fn maybe(t: &Option<String>) -> Option<&str> {
-            t.as_deref()
+    /// Every piece of text the command carries (nicks, rooms, messages, reasons, tokens).
+    pub fn texts(&self) -> Vec<&str> {
+        let mut texts = Vec::new();
+        fn push<'a>(texts: &mut Vec<&'a str>, t: Option<&'a str>) {
+            texts.extend(t);
         }
         match self {
-            Command::Nick(t) | Command::Join(t) | Command::Ping(t) => [text(t), None],
-            Command::Leave(t) | Command::ListUsers(t) | Command::Quit(t) => [maybe(t), None],
+            Command::Nick(t) | Command::Join(t) | Command::Ping(t) | Command::Whois(t) => {
+                push(&mut texts, Some(t))
+            }
+            Command::Leave(t) | Command::ListUsers(t) | Command::Quit(t) | Command::Away(t) => {
+                push(&mut texts, t.as_deref())
+            }
             Command::Msg { room, text: t } | Command::Me { room, text: t } => {
-                [maybe(room), text(t)]
+                push(&mut texts, room.as_deref());
+                push(&mut texts, Some(t));
             }
-            Command::PrivateMsg { to, text: t } => [text(to), text(t)],
+            Command::Part { room, reason } => {
+                push(&mut texts, room.as_deref());
+                push(&mut texts, Some(reason));
+            }
+            Command::PrivateMsg { to, text: t } => {
+                push(&mut texts, Some(to));
+                push(&mut texts, Some(t));
+            }
             Command::History { room, .. } | Command::HistoryRange { room, .. } => {
-                [maybe(room), None]
+                push(&mut texts, room.as_deref())
             }
-            Command::Create { room, node } => [text(room), maybe(node)],
-            Command::Typing { room, .. } => [text(room), None],
+            Command::Create { room, node } => {
+                push(&mut texts, Some(room));
+                push(&mut texts, node.as_deref());
+            }
+            Command::Typing { room, .. } => push(&mut texts, Some(room)),
+            Command::Online(nicks) => texts.extend(nicks.iter().map(String::as_str)),
+            Command::Topic { room, text } => {
+                push(&mut texts, room.as_deref());
+                push(&mut texts, text.as_deref());
+            }
+            Command::Op { room, nick, .. } => {
+                push(&mut texts, room.as_deref());
+                push(&mut texts, Some(nick));
+            }
+            Command::Kick { room, nick, reason } => {
+                push(&mut texts, room.as_deref());
+                push(&mut texts, Some(nick));
+                push(&mut texts, reason.as_deref());
+            }
             Command::ListRooms
             | Command::Help
             | Command::ListNodes
             | Command::CreateCode
-            | Command::ShowTyping(_) => [None, None],
+            | Command::Stats
+            | Command::ShowTyping(_) => {}
             #[cfg(debug_assertions)]
-            Command::DebugPanic(PanicTarget::Room(room)) => [text(room), None],
+            Command::DebugPanic(PanicTarget::Room(room)) => push(&mut texts, Some(room)),
             #[cfg(debug_assertions)]
-            Command::DebugPanic(PanicTarget::Session) => [None, None],
+            Command::DebugPanic(PanicTarget::Session) => {}
         }
+        texts
     }
 }
+
+/// The longest room topic, in bytes (IRC's `TOPICLEN`).
+pub const MAX_TOPIC_BYTES: usize = 390;
+
+/// The longest away message, in bytes (IRC's `AWAYLEN`).
+pub const MAX_AWAY_BYTES: usize = 200;
+
+/// How the reason of a member that left a room on its own begins in [`Event::UserLeft`]
+/// (`part: see you`); any other reason is a disconnect's (`quit: lunch`, `connection closed`).
+pub const PART_PREFIX: &str = "part: ";
 
 /// Milliseconds since the Unix epoch, the clock of every event timestamp.
 pub fn now_ms() -> u64 {

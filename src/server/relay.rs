@@ -15,6 +15,7 @@ use crate::protocol::{ChatMessage, Event, now_ms};
 use crate::server::cluster::{directory, failover};
 use crate::server::front::Encoded;
 use crate::server::msg::admin::UserRow;
+use crate::server::msg::gateway::{Presence, PrivateReceipt};
 use crate::server::msg::member::{Member, MemberAddr};
 use crate::server::msg::relay::{Load, RelayMsg, RoomRecovery};
 use crate::server::msg::room::{Adoption, Departure, HistoryReply, RoomMsg};
@@ -29,6 +30,7 @@ struct LocalSession {
     outbound: Outbound,
     nick: Option<String>,
     rooms: Vec<String>,
+    away: Option<String>,
 }
 
 struct Subscribers {
@@ -95,6 +97,7 @@ impl RelayState {
             outbound,
             nick: None,
             rooms: Vec::new(),
+            away: None,
         };
         self.sessions.insert(session.get_id().pid(), local);
     }
@@ -359,9 +362,43 @@ impl Actor for Relay {
                 state.unsubscribe(&myself, &room, session);
                 if let Some(s) = state.sessions.get(&session) {
                     s.outbound.send_event(&farewell);
+                    // Removed by an operator: the session forgets the room too.
+                    if matches!(farewell, Event::Kicked { .. }) {
+                        let _ = s.actor.cast(SessionMsg::RoomGone(room));
+                    }
                 }
             }
             RelayMsg::Deliver { room, event } => state.deliver(&room, event),
+            RelayMsg::SetAway { session, away } => {
+                if let Some(s) = state.sessions.get_mut(&session) {
+                    s.away = away;
+                }
+            }
+            RelayMsg::Private(session, event, reply) => {
+                let receipt = match state.sessions.get(&session) {
+                    Some(s) => {
+                        s.outbound.send_event(&event);
+                        PrivateReceipt {
+                            delivered: true,
+                            away: s.away.clone(),
+                        }
+                    }
+                    None => PrivateReceipt::default(),
+                };
+                let _ = reply.send(receipt);
+            }
+            RelayMsg::Presence(session, reply) => {
+                let presence = state.sessions.get(&session).and_then(|s| {
+                    Some(Presence {
+                        nick: s.nick.clone()?,
+                        node: state.node.clone(),
+                        rooms: s.rooms.clone(),
+                        away: s.away.clone(),
+                        since: s.since_ms,
+                    })
+                });
+                let _ = reply.send(presence);
+            }
             RelayMsg::Unicast { session, event } => {
                 if let Some(s) = state.sessions.get(&session) {
                     s.outbound.send_event(&event);

@@ -226,6 +226,97 @@ impl App {
                 let current = self.current;
                 self.buffers[current].system(now, format!("pong {token}").trim_end().to_string());
             }
+            Event::RoomState {
+                room,
+                topic,
+                operators,
+            } => {
+                let idx = self
+                    .find(&Target::Room(room.clone()))
+                    .unwrap_or(self.current);
+                let mut text = match topic {
+                    Some(topic) => format!("#{room} topic: {} (set by {})", topic.text, topic.by),
+                    None => format!("#{room} has no topic"),
+                };
+                if !operators.is_empty() {
+                    text.push_str(&format!("; operators: {}", operators.join(" ")));
+                }
+                self.buffers[idx].system(now, text);
+            }
+            Event::TopicChanged { room, topic } => {
+                if let Some(idx) = self.find(&Target::Room(room)) {
+                    let text = if topic.text.is_empty() {
+                        format!("{} cleared the topic", topic.by)
+                    } else {
+                        format!("{} set the topic: {}", topic.by, topic.text)
+                    };
+                    self.buffers[idx].system(topic.ts, text);
+                }
+            }
+            Event::Operator { room, nick, by, on } => {
+                if let Some(idx) = self.find(&Target::Room(room)) {
+                    let text = if on {
+                        format!("{by} made {nick} an operator")
+                    } else {
+                        format!("{by} took operator status from {nick}")
+                    };
+                    self.buffers[idx].system(now, text);
+                }
+            }
+            Event::Kicked {
+                room,
+                nick,
+                by,
+                reason,
+            } => {
+                let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+                if self.is_me(&nick) {
+                    if let Some(idx) = self.find(&Target::Room(room.clone())) {
+                        self.close(idx);
+                    }
+                    self.buffers[0].error(now, format!("{by} removed you from #{room}{why}"));
+                } else if let Some(idx) = self.find(&Target::Room(room)) {
+                    self.buffers[idx].remove_user(&nick);
+                    self.buffers[idx].set_typing(&nick, None);
+                    self.buffers[idx].system(now, format!("{by} removed {nick}{why}"));
+                }
+            }
+            Event::UserInfo {
+                nick,
+                node,
+                rooms,
+                away,
+                ..
+            } => {
+                let rooms: Vec<String> = rooms.iter().map(|r| format!("#{r}")).collect();
+                let mut text = format!("{nick} is on node {node}, in {}", rooms.join(" "));
+                if let Some(away) = away {
+                    text.push_str(&format!("; away: {away}"));
+                }
+                let current = self.current;
+                self.buffers[current].system(now, text);
+            }
+            Event::Online { nicks } => {
+                let current = self.current;
+                self.buffers[current].system(now, format!("online: {}", nicks.join(" ")));
+            }
+            Event::Away { nick, message } => {
+                let text = match message {
+                    Some(message) => format!("{nick} is away: {message}"),
+                    None => format!("{nick} is back"),
+                };
+                let current = self.current;
+                self.buffers[current].system(now, text);
+            }
+            Event::Stats {
+                users,
+                rooms,
+                nodes,
+            } => {
+                let current = self.current;
+                let text = format!("{users} users, {rooms} rooms, {nodes} nodes");
+                self.buffers[current].system(now, text);
+            }
             Event::Notice { room, text } => {
                 let idx = room
                     .and_then(|r| self.find(&Target::Room(r)))

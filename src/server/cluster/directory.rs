@@ -137,6 +137,11 @@ pub fn nick_holders(key: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many nicks are held, cluster-wide, as far as this node can see.
+pub fn nick_count() -> usize {
+    ractor::pg::which_scoped_groups(&NICKS.to_string()).len()
+}
+
 /// Where a new room `name` should live: rendezvous hashing over `nodes` (the highest
 /// hash of room and node wins), so that every node picks the same host and a node joining or
 /// leaving moves only its own share of rooms. `None` for an empty list.

@@ -8,11 +8,11 @@
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::directory;
+use super::{directory, presence};
 use crate::protocol::Event;
 use crate::server::msg::gateway::{
-    Delivery, GatewayMsg, KickRequest, PeerList, PrivateDelivery, RoomCreation, RoomList, Unicast,
-    Unsubscription, UserRows,
+    Delivery, GatewayMsg, KickRequest, NickQuery, PeerList, PrivateDelivery, RoomCreation,
+    RoomList, Unicast, Unsubscription, UserRows, WhoisReply,
 };
 use crate::server::msg::membership::MembershipMsg;
 use crate::server::msg::registry::RegistryMsg;
@@ -84,15 +84,15 @@ impl Actor for Gateway {
                 let _ = reply.send(RoomList(rooms));
             }
             GatewayMsg::Private(PrivateDelivery { nick, event }, reply) => {
-                let delivered = ractor::call_t!(
-                    state.registry,
-                    RegistryMsg::DeliverPrivate,
-                    GATEWAY_CALL_MS,
-                    nick,
-                    event
-                )
-                .unwrap_or(false);
-                let _ = reply.send(delivered);
+                let receipt =
+                    presence::deliver(&state.registry, &state.relay, &nick, event, GATEWAY_CALL_MS)
+                        .await;
+                let _ = reply.send(receipt);
+            }
+            GatewayMsg::Whois(NickQuery(nick), reply) => {
+                let found =
+                    presence::whois(&state.registry, &state.relay, &nick, GATEWAY_CALL_MS).await;
+                let _ = reply.send(WhoisReply(found));
             }
             GatewayMsg::Users(reply) => {
                 let rows = ractor::call_t!(state.relay, RelayMsg::Sessions, GATEWAY_CALL_MS)

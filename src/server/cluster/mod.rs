@@ -24,6 +24,7 @@ pub mod directory;
 pub mod failover;
 pub mod gateway;
 pub mod membership;
+pub mod presence;
 pub mod route;
 pub mod tls;
 

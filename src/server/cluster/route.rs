@@ -7,11 +7,12 @@ use std::collections::HashMap;
 
 use ractor::{ActorRef, ActorStatus};
 
-use super::directory;
+use super::{directory, presence};
 use crate::protocol::{Event, RoomInfo};
 use crate::server::msg::admin::UserRow;
 use crate::server::msg::gateway::{
-    Delivery, GatewayMsg, KickRequest, PrivateDelivery, Subscription, Unicast, Unsubscription,
+    Delivery, GatewayMsg, KickRequest, NickQuery, Presence, PrivateDelivery, PrivateReceipt,
+    Subscription, Unicast, Unsubscription,
 };
 use crate::server::msg::registry::RegistryMsg;
 use crate::server::msg::relay::RelayMsg;
@@ -206,24 +207,42 @@ impl Route<'_> {
         };
     }
 
-    /// Delivers a private message to the holder of a nick on the node; `false` when no one
-    /// there holds it.
+    /// Delivers a private message to the holder of a nick on the node.
     pub async fn private(
         &self,
         delivery: PrivateDelivery,
         timeout_ms: u64,
-    ) -> Result<bool, Unreachable> {
+    ) -> Result<PrivateReceipt, Unreachable> {
         match self {
-            Route::Local(local) => ractor::call_t!(
-                local.registry,
-                RegistryMsg::DeliverPrivate,
+            Route::Local(local) => Ok(presence::deliver(
+                &local.registry,
+                &local.relay,
+                &delivery.nick,
+                delivery.event,
                 timeout_ms,
-                delivery.nick,
-                delivery.event
             )
-            .map_err(|e| self.unreachable(e)),
+            .await),
             Route::Remote { gateway, .. } => {
                 ractor::call_t!(gateway, GatewayMsg::Private, timeout_ms, delivery)
+                    .map_err(|e| self.unreachable(e))
+            }
+        }
+    }
+
+    /// The holder of a nick on the node, as `/whois` shows it.
+    pub async fn whois(
+        &self,
+        nick: &str,
+        timeout_ms: u64,
+    ) -> Result<Option<Presence>, Unreachable> {
+        match self {
+            Route::Local(local) => {
+                Ok(presence::whois(&local.registry, &local.relay, nick, timeout_ms).await)
+            }
+            Route::Remote { gateway, .. } => {
+                let query = NickQuery(nick.to_string());
+                ractor::call_t!(gateway, GatewayMsg::Whois, timeout_ms, query)
+                    .map(|reply| reply.0)
                     .map_err(|e| self.unreachable(e))
             }
         }

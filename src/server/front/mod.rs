@@ -184,6 +184,7 @@ impl<'a> Encoded<'a> {
     /// The event's bytes for one IRC connection: shared by every connection with the same tags
     /// when the event reads the same to all of them, else encoded for this one.
     pub fn irc(&self, conn: &irc::IrcConn) -> Bytes {
+        irc::observe(conn, self.event);
         if !irc::is_shared(self.event) {
             return irc::encode(conn, self.event);
         }

@@ -80,6 +80,38 @@ pub struct PrivateDelivery {
     pub event: Event,
 }
 
+/// What became of a private message: delivered or not, and the recipient's away message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivateReceipt {
+    /// Whether someone here holds the nick (and was sent the message).
+    pub delivered: bool,
+    /// The recipient's away message, when away.
+    pub away: Option<String>,
+}
+
+/// A user as `/whois` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// The nick as its holder spells it.
+    pub nick: String,
+    /// The node it is connected to.
+    pub node: String,
+    /// The rooms it is in.
+    pub rooms: Vec<String>,
+    /// Its away message, when away.
+    pub away: Option<String>,
+    /// When it connected (milliseconds since the Unix epoch).
+    pub since: u64,
+}
+
+/// A nick to look up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NickQuery(pub String);
+
+/// The answer to a [`NickQuery`]: the user, if someone here holds the nick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoisReply(pub Option<Presence>);
+
 /// The users connected to one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRows(pub Vec<UserRow>);
@@ -94,6 +126,9 @@ pub struct KickRequest {
 }
 
 crate::remote_payload!(
+    PrivateReceipt,
+    NickQuery,
+    WhoisReply,
     RoomCreation,
     UserRows,
     KickRequest,
@@ -121,9 +156,12 @@ pub enum GatewayMsg {
     /// The rooms hosted here.
     #[rpc]
     Rooms(RpcReplyPort<RoomList>),
-    /// Deliver a private message to a nick held here; `false` if no one here holds it.
+    /// Deliver a private message to a nick held here.
     #[rpc]
-    Private(PrivateDelivery, RpcReplyPort<bool>),
+    Private(PrivateDelivery, RpcReplyPort<PrivateReceipt>),
+    /// Who holds a nick here.
+    #[rpc]
+    Whois(NickQuery, RpcReplyPort<WhoisReply>),
     /// The users connected to this node.
     #[rpc]
     Users(RpcReplyPort<UserRows>),

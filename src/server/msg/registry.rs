@@ -6,7 +6,7 @@ use ractor_cluster::RactorMessage;
 use super::member::{Member, MemberAddr};
 use super::room::RoomMsg;
 use super::session::SessionMsg;
-use crate::protocol::{ErrorCode, Event, RoomInfo};
+use crate::protocol::{ErrorCode, RoomInfo};
 
 /// The answer to a nick claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +66,6 @@ pub enum RegistryMsg {
     LookupNick(String, RpcReplyPort<NickHolder>),
     /// Disconnect the local holder of a nick, with a reason; `false` if there is none.
     Kick(String, Option<String>, RpcReplyPort<bool>),
-    /// Deliver a private message to the local holder of a nick; `false` if there is none.
-    DeliverPrivate(String, Event, RpcReplyPort<bool>),
     /// Find a room anywhere in the cluster; with `create`, create it here if placement says so
     /// (and count a join on its way to a room hosted here).
     GetRoom {

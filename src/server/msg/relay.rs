@@ -4,6 +4,7 @@ use ractor::{ActorRef, RpcReplyPort};
 use ractor_cluster::RactorMessage;
 
 use super::admin::UserRow;
+use super::gateway::{Presence, PrivateReceipt};
 use super::member::Member;
 use super::room::RoomMsg;
 use super::session::SessionMsg;
@@ -47,6 +48,18 @@ pub enum RelayMsg {
         /// New nick.
         nick: String,
     },
+    /// A session's away message changed (`None`: back).
+    SetAway {
+        /// Session number.
+        session: u64,
+        /// The message.
+        away: Option<String>,
+    },
+    /// A private message for one local session: delivered unless the session is gone, and
+    /// answered with the recipient's away message.
+    Private(u64, Event, RpcReplyPort<PrivateReceipt>),
+    /// A local session as `/whois` shows it.
+    Presence(u64, RpcReplyPort<Option<Presence>>),
     /// A session ended: forget it, and tell its rooms it left.
     SessionGone {
         /// Session number.

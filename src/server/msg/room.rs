@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::admin::RoomRow;
 use super::member::{Member, MemberAddr};
-use crate::protocol::{ChatMessage, ErrorCode};
+use crate::protocol::{ChatMessage, ErrorCode, Topic};
 use crate::server::store::Range;
 
 /// A member leaving, with the reason shown to the others.
@@ -78,6 +78,59 @@ pub struct Purge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purged(pub u64);
 
+/// What an operator asks of a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModAction {
+    /// Set the topic (empty: clear it).
+    Topic(String),
+    /// Make a member an operator, or not.
+    Op {
+        /// Whom.
+        nick: String,
+        /// Operator or not.
+        on: bool,
+    },
+    /// Remove a member.
+    Kick {
+        /// Whom.
+        nick: String,
+        /// Why.
+        reason: Option<String>,
+    },
+}
+
+/// A moderation request from a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModRequest {
+    /// Who asks.
+    pub from: MemberAddr,
+    /// What.
+    pub action: ModAction,
+}
+
+/// The answer to a moderation request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModReply {
+    /// Done; the room told its members.
+    Done,
+    /// Refused.
+    Refused {
+        /// Why, as a stable code.
+        code: ErrorCode,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+/// A room's topic and operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomStateReply {
+    /// The topic, if set.
+    pub topic: Option<Topic>,
+    /// The operators' nicks.
+    pub operators: Vec<String>,
+}
+
 /// The nicks of a room's members, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList(pub Vec<String>);
@@ -87,6 +140,9 @@ pub struct UserList(pub Vec<String>);
 pub struct HistoryReply(pub Vec<ChatMessage>);
 
 crate::remote_payload!(
+    ModRequest,
+    ModReply,
+    RoomStateReply,
     Range,
     Purge,
     Purged,
@@ -132,6 +188,12 @@ pub enum RoomMsg {
     /// Ends the typing states that were not refreshed in time (the room sends itself this
     /// while anyone is typing).
     TypingSweep,
+    /// An operator's request: topic, operator status, removal.
+    #[rpc]
+    Moderate(ModRequest, RpcReplyPort<ModReply>),
+    /// The topic and the operators.
+    #[rpc]
+    State(RpcReplyPort<RoomStateReply>),
     /// Delete the messages numbered below a number (all without one), from the store and from
     /// memory (moderation, `chatctl purge`); answers how many.
     #[rpc]

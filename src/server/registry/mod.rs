@@ -23,7 +23,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use crate::names::may_be_code;
 use crate::names::nick_key;
-use crate::protocol::{ErrorCode, Event, RoomInfo};
+use crate::protocol::{ErrorCode, RoomInfo};
 use crate::server::cluster::directory;
 use crate::server::context::Live;
 use crate::server::msg::member::{Member, MemberAddr};
@@ -254,22 +254,6 @@ impl RegistryState {
         }
     }
 
-    /// Hands a private message to the relay for the local holder of `nick`; `false` if there is
-    /// none.
-    fn deliver_private(&self, nick: &str, event: Event) -> bool {
-        match self.nicks.get(&nick_key(nick)) {
-            Some(holder) => self
-                .args
-                .relay
-                .cast(RelayMsg::Unicast {
-                    session: holder.member.addr.session,
-                    event,
-                })
-                .is_ok(),
-            None => false,
-        }
-    }
-
     /// Finds a room anywhere in the cluster; with `create`, creates it here if placement says so,
     /// and counts the join now on its way to a room hosted here.
     async fn get_room(
@@ -421,9 +405,6 @@ impl Actor for Registry {
             }
             RegistryMsg::Kick(nick, reason, reply) => {
                 let _ = reply.send(state.kick(&nick, reason));
-            }
-            RegistryMsg::DeliverPrivate(nick, event, reply) => {
-                let _ = reply.send(state.deliver_private(&nick, event));
             }
             RegistryMsg::GetRoom {
                 name,

@@ -55,6 +55,15 @@ impl Members {
     }
 
     /// Renames a member; its old nick, if it was one.
+    /// The member whose nick is `nick` (compared as nicks are: case-insensitively).
+    pub fn find(&self, nick: &str) -> Option<&MemberAddr> {
+        let key = crate::names::nick_key(nick);
+        self.nicks
+            .iter()
+            .find(|(_, n)| crate::names::nick_key(n) == key)
+            .map(|(addr, _)| addr)
+    }
+
     pub fn rename(&mut self, addr: &MemberAddr, nick: String) -> Option<String> {
         self.nicks
             .get_mut(addr)

@@ -11,6 +11,7 @@
 
 pub mod history;
 pub mod members;
+pub mod moderation;
 pub mod typing;
 
 use std::time::Instant;
@@ -20,7 +21,7 @@ use tokio::sync::oneshot;
 use ractor::pg::GroupChangeMessage;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
-use crate::protocol::{ChatMessage, ErrorCode, Event, now_ms};
+use crate::protocol::{ChatMessage, ErrorCode, Event, MAX_TOPIC_BYTES, Topic, now_ms};
 use crate::server::cluster::directory;
 use crate::server::cluster::route::{LocalNode, Router};
 use crate::server::msg::admin::RoomRow;
@@ -28,14 +29,15 @@ use crate::server::msg::member::{Member, MemberAddr};
 use crate::server::msg::registry::RegistryMsg;
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::{
-    Adoption, Departure, HistoryReply, JoinReply, Post, Purge, Purged, RoomMsg, TypingPost,
-    UserList,
+    Adoption, Departure, HistoryReply, JoinReply, ModAction, ModReply, ModRequest, Post, Purge,
+    Purged, RoomMsg, RoomStateReply, TypingPost, UserList,
 };
 use crate::server::msg::room_supervisor::RoomArgs;
 use crate::server::store::{Range, StoreError};
 use crate::server::timeouts::ROOM_RECOVERY_MS;
 use history::History;
 use members::Members;
+use moderation::Moderation;
 use typing::Typists;
 
 /// Numbers a room reserves in the store at a time. After a crash the room numbers on after its
@@ -61,6 +63,8 @@ pub struct RoomState {
     joins: u64,
     /// Who is typing.
     typists: Typists,
+    /// The topic and the operators.
+    moderation: Moderation,
     /// Whether a [`RoomMsg::TypingSweep`] is on its way.
     sweeping: bool,
     /// The highest number the store has reserved for this room (see [`RoomState::reserve`]).
@@ -138,6 +142,7 @@ impl RoomState {
         }
         for addr in &gone {
             self.typists.stop(addr);
+            self.moderation.forget(addr);
             if let Some(nick) = self.members.remove(addr)
                 && self.presence()
             {
@@ -176,6 +181,10 @@ impl RoomState {
             };
         }
         let ts = now_ms();
+        if self.members.is_empty() {
+            // Whoever opens a room is its first operator.
+            self.moderation.set_operator(&member.addr, true);
+        }
         self.members.add(member.addr.clone(), member.nick.clone());
         if self.presence() {
             // Sent before the joiner is subscribed, so the joiner does not see its own join.
@@ -199,6 +208,11 @@ impl RoomState {
                 room: self.args.name.clone(),
                 users,
             },
+            Event::RoomState {
+                room: self.args.name.clone(),
+                topic: self.moderation.topic().cloned(),
+                operators: self.moderation.operators(&self.members),
+            },
         ];
         if !self.presence() {
             preamble.push(Event::Notice {
@@ -213,6 +227,7 @@ impl RoomState {
 
     fn leave(&mut self, departure: Departure) {
         self.stop_typing(&departure.addr);
+        self.moderation.forget(&departure.addr);
         let Some(nick) = self.members.remove(&departure.addr) else {
             return;
         };
@@ -230,6 +245,79 @@ impl RoomState {
                 ts: now_ms(),
             });
         }
+    }
+
+    /// An operator's request.
+    fn moderate(&mut self, request: ModRequest) -> ModReply {
+        let room = self.args.name.clone();
+        let Some(by) = self.members.nick(&request.from).cloned() else {
+            return ModReply::Refused {
+                code: ErrorCode::NotInRoom,
+                message: format!("you are not in #{room}"),
+            };
+        };
+        if let Err(refused) = self.moderation.check(&request.from, &room) {
+            return refused;
+        }
+        let member = |nick: &str| -> Result<MemberAddr, ModReply> {
+            self.members
+                .find(nick)
+                .cloned()
+                .ok_or_else(|| ModReply::Refused {
+                    code: ErrorCode::UserNotFound,
+                    message: format!("{nick} is not in #{room}"),
+                })
+        };
+        match request.action {
+            ModAction::Topic(text) => {
+                if text.len() > MAX_TOPIC_BYTES {
+                    return ModReply::Refused {
+                        code: ErrorCode::MessageTooLong,
+                        message: format!("a topic has at most {MAX_TOPIC_BYTES} bytes"),
+                    };
+                }
+                let topic = Topic {
+                    text,
+                    by,
+                    ts: now_ms(),
+                };
+                self.moderation.set_topic(topic.clone());
+                self.deliver(Event::TopicChanged { room, topic });
+            }
+            ModAction::Op { nick, on } => {
+                let addr = match member(&nick) {
+                    Ok(addr) => addr,
+                    Err(refused) => return refused,
+                };
+                if self.moderation.set_operator(&addr, on) {
+                    let nick = self.members.nick(&addr).cloned().unwrap_or(nick);
+                    self.deliver(Event::Operator { room, nick, by, on });
+                }
+            }
+            ModAction::Kick { nick, reason } => {
+                let addr = match member(&nick) {
+                    Ok(addr) => addr,
+                    Err(refused) => return refused,
+                };
+                self.stop_typing(&addr);
+                self.moderation.forget(&addr);
+                let nick = self.members.remove(&addr).unwrap_or(nick);
+                self.report_count();
+                self.report_if_empty();
+                let kicked = Event::Kicked {
+                    room: room.clone(),
+                    nick,
+                    by,
+                    reason,
+                };
+                // The member removed hears of it last, as its farewell.
+                if let Some(route) = self.router.route(&addr.node) {
+                    route.unsubscribe(room, addr.session, kicked.clone());
+                }
+                self.deliver(kicked);
+            }
+        }
+        ModReply::Done
     }
 
     /// Makes sure the next number is reserved in the store before it is used: asks for the
@@ -470,6 +558,7 @@ impl Actor for Room {
             joins: 0,
             created_ms: now_ms(),
             typists: Typists::default(),
+            moderation: Moderation::default(),
             sweeping: false,
             reserved: 0,
             reserving: None,
@@ -540,6 +629,15 @@ impl Actor for Room {
                 }
             }
             RoomMsg::Typing(post) => state.typing(&myself, post),
+            RoomMsg::Moderate(request, reply) => {
+                let _ = reply.send(state.moderate(request));
+            }
+            RoomMsg::State(reply) => {
+                let _ = reply.send(RoomStateReply {
+                    topic: state.moderation.topic().cloned(),
+                    operators: state.moderation.operators(&state.members),
+                });
+            }
             RoomMsg::TypingSweep => state.sweep_typing(&myself),
             RoomMsg::Purge(Purge { before }, reply) => {
                 let forgotten = state.history.purge(before);

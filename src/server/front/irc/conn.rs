@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::names::nick_key;
 use crate::protocol::ChatMessage;
 use crate::server::config::IrcConfig;
 use crate::server::front::input::Label;
@@ -97,6 +98,11 @@ struct Held {
     channels: HashSet<String>,
     /// History that arrived before its room's `JOIN` could be sent.
     history: HashMap<String, Vec<ChatMessage>>,
+    /// A joined room's members, held from its `Joined` until its `RoomState` says who the
+    /// operators are (`NAMES` shows them).
+    names: HashMap<String, Vec<String>>,
+    /// The operators of the channels the client is in, by nick key.
+    operators: HashMap<String, HashSet<String>>,
 }
 
 /// One IRC connection's state, shared by its reader and its encoder.
@@ -191,11 +197,27 @@ impl IrcConn {
         channels
     }
 
-    /// The client joined `room`: its held history, to send after the `JOIN`.
-    pub fn joined(&self, room: &str) -> Vec<ChatMessage> {
+    /// The client joined `room`, whose members are `users`: held until the room's state comes.
+    pub fn joined(&self, room: &str, users: Vec<String>) {
         let mut held = lock(&self.held);
         held.channels.insert(room.to_string());
-        held.history.remove(room).unwrap_or_default()
+        held.names.insert(room.to_string(), users);
+    }
+
+    /// The state of a room just joined has come: its members (as held since its `Joined`) and
+    /// history (held since before), with its operators recorded; `None` when no join of the
+    /// room is pending.
+    pub fn settle(
+        &self,
+        room: &str,
+        operators: &[String],
+    ) -> Option<(Vec<String>, Vec<ChatMessage>)> {
+        let mut held = lock(&self.held);
+        let names = held.names.remove(room)?;
+        let ops = operators.iter().map(|n| nick_key(n)).collect();
+        held.operators.insert(room.to_string(), ops);
+        let history = held.history.remove(room).unwrap_or_default();
+        Some((names, history))
     }
 
     /// The client left `room`.
@@ -203,6 +225,36 @@ impl IrcConn {
         let mut held = lock(&self.held);
         held.channels.remove(room);
         held.history.remove(room);
+        held.names.remove(room);
+        held.operators.remove(room);
+    }
+
+    /// Whether `nick` is an operator of channel `room`, as far as the client was told.
+    pub fn is_operator(&self, room: &str, nick: &str) -> bool {
+        lock(&self.held)
+            .operators
+            .get(room)
+            .is_some_and(|ops| ops.contains(&nick_key(nick)))
+    }
+
+    /// `nick` became an operator of `room` (`on`), or stopped being one (also on leaving).
+    pub fn set_operator(&self, room: &str, nick: &str, on: bool) {
+        if let Some(ops) = lock(&self.held).operators.get_mut(room) {
+            if on {
+                ops.insert(nick_key(nick));
+            } else {
+                ops.remove(&nick_key(nick));
+            }
+        }
+    }
+
+    /// `old` is now called `new`, in `room`.
+    pub fn renamed(&self, room: &str, old: &str, new: &str) {
+        if let Some(ops) = lock(&self.held).operators.get_mut(room)
+            && ops.remove(&nick_key(old))
+        {
+            ops.insert(nick_key(new));
+        }
     }
 
     /// Holds history for `room` until its `JOIN` is sent; `false` (nothing held) when the client

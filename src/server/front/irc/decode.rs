@@ -25,6 +25,9 @@ struct Registration {
     pass: Option<String>,
     /// `CAP LS` or `CAP REQ` was sent and `CAP END` not yet: registration waits.
     negotiating: bool,
+    /// The nick was claimed: later commands reach the session after the claim (and are
+    /// refused there, with 451, if it failed).
+    claimed: bool,
 }
 
 /// Turns one connection's IRC messages into inputs.
@@ -124,7 +127,7 @@ impl Decoder {
             }
             _ => {}
         }
-        if !self.conn.is_welcomed() {
+        if !self.conn.is_welcomed() && !self.registration.claimed {
             self.numeric(out, "451", &["You have not registered"]);
             return;
         }
@@ -149,9 +152,69 @@ impl Decoder {
                     let command = Command::ListUsers(Some(mask.to_string()));
                     out.push_back(Input::Labeled(command, label("WHO", mask)));
                 }
+                // A nick: that user, if online (masks with wildcards match nobody).
+                Some(mask) if !mask.contains(['*', '?']) => {
+                    let command = Command::Whois(mask.to_string());
+                    out.push_back(Input::Labeled(command, label("WHO", mask)));
+                }
                 Some(mask) => self.numeric(out, "315", &[mask, "End of /WHO list."]),
                 None => self.numeric(out, "315", &["*", "End of /WHO list."]),
             },
+            "WHOIS" => match params.last().filter(|n| !n.is_empty()) {
+                // `WHOIS server nick` asks a server about nick: every node answers alike.
+                Some(nick) => {
+                    let nick = nick.split(',').next().unwrap_or(nick);
+                    let command = Command::Whois(nick.to_string());
+                    out.push_back(Input::Labeled(command, label("WHOIS", nick)));
+                }
+                None => self.numeric(out, "431", &["No nickname given"]),
+            },
+            "ISON" | "USERHOST" => {
+                let verb = if verb == "ISON" { "ISON" } else { "USERHOST" };
+                if self.need(verb, &params, 1, out) {
+                    let nicks: Vec<String> = params
+                        .iter()
+                        .flat_map(|p| p.split(' '))
+                        .filter(|n| !n.is_empty())
+                        .take(if verb == "USERHOST" { 5 } else { 32 })
+                        .map(str::to_string)
+                        .collect();
+                    out.push_back(Input::Labeled(Command::Online(nicks), label(verb, "")));
+                }
+            }
+            "AWAY" => {
+                let message = params.first().map(|m| strip_formatting(m));
+                let message = message.filter(|m| !m.trim().is_empty());
+                out.push_back(Input::Labeled(Command::Away(message), label("AWAY", "")));
+            }
+            "LUSERS" => out.push_back(Input::Labeled(Command::Stats, label("LUSERS", ""))),
+            "TOPIC" => {
+                if self.need("TOPIC", &params, 1, out)
+                    && let Some(room) = self.room(params[0], out)
+                {
+                    let text = params.get(1).map(|t| strip_formatting(t));
+                    let command = Command::Topic {
+                        room: Some(room),
+                        text,
+                    };
+                    out.push_back(Input::Labeled(command, label("TOPIC", params[0])));
+                }
+            }
+            "KICK" => {
+                if self.need("KICK", &params, 2, out)
+                    && let Some(room) = self.room(params[0], out)
+                {
+                    let reason = params.get(2).map(|r| strip_formatting(r));
+                    for nick in params[1].split(',').filter(|n| !n.is_empty()) {
+                        let command = Command::Kick {
+                            room: Some(room.clone()),
+                            nick: nick.to_string(),
+                            reason: reason.clone().filter(|r| !r.is_empty()),
+                        };
+                        out.push_back(Input::Labeled(command, label("KICK", params[0])));
+                    }
+                }
+            }
             "MOTD" => self.reply(out, |r| r.motd()),
             "VERSION" => {
                 let server = self.conn.server.name.clone();
@@ -291,6 +354,7 @@ impl Decoder {
             )));
             return;
         }
+        self.registration.claimed = true;
         out.push_back(Input::Labeled(
             Command::Nick(nick.clone()),
             label("NICK", &nick),
@@ -340,12 +404,17 @@ impl Decoder {
         if !self.need("PART", params, 1, out) {
             return;
         }
+        let reason = params.get(1).map(|r| strip_formatting(r));
         for chan in params[0].split(',').filter(|c| !c.is_empty()) {
             if let Some(room) = self.room(chan, out) {
-                out.push_back(Input::Labeled(
-                    Command::Leave(Some(room)),
-                    label("PART", chan),
-                ));
+                let command = match reason.clone().filter(|r| !r.trim().is_empty()) {
+                    Some(reason) => Command::Part {
+                        room: Some(room),
+                        reason,
+                    },
+                    None => Command::Leave(Some(room)),
+                };
+                out.push_back(Input::Labeled(command, label("PART", chan)));
             }
         }
     }
@@ -434,6 +503,41 @@ impl Decoder {
         out.push_back(Input::Labeled(command, label("TAGMSG", target)));
     }
 
+    /// `MODE #channel MODES ARGS...`: `+o`/`-o` give and take operator status; `b` lists the
+    /// (always empty) ban list; `n` and `t` are always set; other modes are unknown.
+    fn channel_modes(&mut self, chan: &str, modes: &str, args: &[&str], out: &mut VecDeque<Input>) {
+        let Some(room) = self.room(chan, out) else {
+            return;
+        };
+        let mut on = true;
+        let mut args = args.iter();
+        for mode in modes.chars() {
+            match mode {
+                '+' => on = true,
+                '-' => on = false,
+                'o' => match args.next() {
+                    Some(nick) => {
+                        let command = Command::Op {
+                            room: Some(room.clone()),
+                            nick: nick.to_string(),
+                            on,
+                        };
+                        out.push_back(Input::Labeled(command, label("MODE", chan)));
+                    }
+                    None => self.numeric(out, "461", &["MODE", "Not enough parameters"]),
+                },
+                'b' if args.len() == 0 => {
+                    self.numeric(out, "368", &[chan, "End of channel ban list"])
+                }
+                'n' | 't' => {}
+                other => {
+                    let c = other.to_string();
+                    self.numeric(out, "472", &[&c, "is unknown mode char to me"]);
+                }
+            }
+        }
+    }
+
     fn mode(&mut self, params: &[&str], out: &mut VecDeque<Input>) {
         if !self.need("MODE", params, 1, out) {
             return;
@@ -442,10 +546,7 @@ impl Decoder {
         if target.starts_with('#') {
             match params.get(1) {
                 None => self.numeric(out, "324", &[target, "+nt"]),
-                Some(modes) if modes.trim_start_matches('+') == "b" => {
-                    self.numeric(out, "368", &[target, "End of channel ban list"])
-                }
-                Some(_) => self.numeric(out, "482", &[target, "You're not channel operator"]),
+                Some(modes) => self.channel_modes(target, modes, &params[2..], out),
             }
         } else if crate::names::nick_key(target) == crate::names::nick_key(&self.conn.nick()) {
             self.numeric(out, "221", &["+"]);

@@ -14,7 +14,8 @@ use bytes::Bytes;
 use super::conn::{IrcConn, IrcServer, cap};
 use crate::names::{MAX_NICK_LEN, MAX_ROOM_LEN, nick_key};
 use crate::protocol::irc::{MAX_BODY, Message};
-use crate::protocol::{ChatMessage, ErrorCode, Event, line};
+use crate::protocol::{ChatMessage, ErrorCode, Event, PART_PREFIX, line};
+use crate::protocol::{MAX_AWAY_BYTES, MAX_TOPIC_BYTES};
 
 /// The host part of every user's prefix.
 pub const HOST: &str = "chatd";
@@ -76,7 +77,25 @@ pub fn is_shared(event: &Event) -> bool {
             | Event::UserLeft { .. }
             | Event::NickChanged { .. }
             | Event::Typing { .. }
+            | Event::TopicChanged { .. }
+            | Event::Operator { .. }
+            | Event::Kicked { .. }
     )
+}
+
+/// Keeps what a connection knows of its channels' operators up to date with a room event it
+/// is about to be sent.
+pub fn observe(conn: &IrcConn, event: &Event) {
+    match event {
+        Event::Operator { room, nick, on, .. } => conn.set_operator(room, nick, *on),
+        Event::NickChanged { room, old, new, .. } => conn.renamed(room, old, new),
+        Event::UserLeft { room, nick, .. } => conn.set_operator(room, nick, false),
+        Event::Kicked { room, nick, .. } if nick_key(nick) == nick_key(&conn.nick()) => {
+            conn.left(room)
+        }
+        Event::Kicked { room, nick, .. } => conn.set_operator(room, nick, false),
+        _ => {}
+    }
 }
 
 /// What the tags of one event say, at a tag level.
@@ -178,16 +197,41 @@ pub fn encode_shared(event: &Event, level: Tags) -> Bytes {
             reason,
             ts,
         } => {
-            // A member that left on its own has no reason; one that disconnected has one.
-            let message = match reason {
+            // A member that left on its own has no reason or a part reason; one that
+            // disconnected has another.
+            let message = match reason.as_deref().map(|r| (r, r.strip_prefix(PART_PREFIX))) {
                 None => Message::new("PART", &[&channel(room)]),
-                Some(reason) => Message::new("QUIT", &[&quit_reason(reason)]),
+                Some((_, Some(part))) => Message::new("PART", &[&channel(room), part]),
+                Some((reason, None)) => Message::new("QUIT", &[&quit_reason(reason)]),
             };
             push(&mut out, message.from(&user(nick)), &Stamp::new(level, *ts));
         }
         Event::NickChanged { old, new, ts, .. } => {
             let nick = Message::new("NICK", &[new]).from(&user(old));
             push(&mut out, nick, &Stamp::new(level, *ts));
+        }
+        Event::TopicChanged { room, topic } => {
+            let message = Message::new("TOPIC", &[&channel(room), &topic.text]);
+            push(
+                &mut out,
+                message.from(&user(&topic.by)),
+                &Stamp::new(level, topic.ts),
+            );
+        }
+        Event::Operator { room, nick, by, on } => {
+            let mode = if *on { "+o" } else { "-o" };
+            let message = Message::new("MODE", &[&channel(room), mode, nick]).from(&user(by));
+            out.push_str(&message.to_line());
+        }
+        Event::Kicked {
+            room,
+            nick,
+            by,
+            reason,
+        } => {
+            let reason = reason.as_deref().unwrap_or(by);
+            let message = Message::new("KICK", &[&channel(room), nick, reason]).from(&user(by));
+            out.push_str(&message.to_line());
         }
         Event::Typing { room, nick, active } if level == Tags::All => {
             let state = if *active { "active" } else { "done" };
@@ -282,6 +326,8 @@ impl<'a> Replies<'a> {
             "PREFIX=(o)@".into(),
             "CHANMODES=,,,nt".into(),
             format!("MAXTARGETS={MAX_TARGETS}"),
+            format!("TOPICLEN={MAX_TOPIC_BYTES}"),
+            format!("AWAYLEN={MAX_AWAY_BYTES}"),
             "STATUSMSG=".into(),
         ];
         let mut params: Vec<&str> = tokens.iter().map(String::as_str).collect();
@@ -324,8 +370,8 @@ impl<'a> Replies<'a> {
     }
 }
 
-/// `NAMES` replies for `room` (353s split to fit, then 366).
-fn names(r: &mut Replies<'_>, room: &str, users: &[String]) {
+/// `NAMES` replies for `room` (353s split to fit, then 366), operators marked `@`.
+fn names(r: &mut Replies<'_>, conn: &IrcConn, room: &str, users: &[String]) {
     let chan = channel(room);
     let mut line = String::new();
     for nick in users {
@@ -335,6 +381,9 @@ fn names(r: &mut Replies<'_>, room: &str, users: &[String]) {
         }
         if !line.is_empty() {
             line.push(' ');
+        }
+        if conn.is_operator(room, nick) {
+            line.push('@');
         }
         line.push_str(nick);
     }
@@ -362,6 +411,7 @@ fn history(out: &mut String, conn: &IrcConn, messages: &[ChatMessage]) {
 /// The numeric for an error with `code`, answering `verb`, if IRC has one.
 fn error_numeric(code: ErrorCode, verb: &str) -> Option<&'static str> {
     Some(match code {
+        ErrorCode::UserNotFound if verb == "KICK" => "441",
         ErrorCode::UserNotFound => "401",
         ErrorCode::RoomNotFound | ErrorCode::InvalidRoom => "403",
         ErrorCode::NotInRoom if matches!(verb, "PRIVMSG" | "NOTICE" | "TAGMSG") => "404",
@@ -374,6 +424,7 @@ fn error_numeric(code: ErrorCode, verb: &str) -> Option<&'static str> {
         ErrorCode::RoomUnavailable => "437",
         ErrorCode::NickTaken => "433",
         ErrorCode::InvalidNick => "432",
+        ErrorCode::NotOperator => "482",
         _ => return None,
     })
 }
@@ -386,6 +437,10 @@ fn error(r: &mut Replies<'_>, conn: &IrcConn, code: ErrorCode, message: &str) {
         .map(|l| (l.verb, l.target))
         .unwrap_or(("", String::new()));
     if verb == "NOTICE" {
+        return;
+    }
+    if verb == "WHO" && code == ErrorCode::UserNotFound {
+        r.numeric("315", &[&target, "End of /WHO list."]);
         return;
     }
     if code == ErrorCode::Kicked {
@@ -412,6 +467,7 @@ fn error(r: &mut Replies<'_>, conn: &IrcConn, code: ErrorCode, message: &str) {
 /// An event for one IRC connection; empty when IRC says nothing of it.
 pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
     if is_shared(event) {
+        observe(conn, event);
         return encode_shared(event, Tags::of(conn));
     }
     let mut r = Replies::new(conn);
@@ -438,12 +494,105 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
             _ => r.notice(message),
         },
         Event::Joined { room, users } => {
-            let held = conn.joined(room);
+            // NAMES waits for the room's state, which says who the operators are.
+            conn.joined(room, users.clone());
             let me = r.nick.clone();
             r.line(Message::new("JOIN", &[&channel(room)]).from(&user(&me)));
-            names(&mut r, room, users);
-            history(&mut r.out, conn, &held);
         }
+        Event::RoomState {
+            room,
+            topic,
+            operators,
+        } => {
+            let chan = channel(room);
+            let joining = conn.settle(room, operators);
+            let asked = conn.label().is_some_and(|l| l.verb == "TOPIC");
+            if joining.is_some() || asked {
+                match topic {
+                    Some(topic) => {
+                        r.numeric("332", &[&chan, &topic.text]);
+                        let ts = (topic.ts / 1000).to_string();
+                        r.numeric("333", &[&chan, &user(&topic.by), &ts]);
+                    }
+                    None if asked => r.numeric("331", &[&chan, "No topic is set"]),
+                    None => {}
+                }
+            }
+            if let Some((users, held)) = joining {
+                names(&mut r, conn, room, &users);
+                history(&mut r.out, conn, &held);
+            }
+        }
+        Event::UserInfo {
+            nick,
+            node,
+            rooms,
+            away,
+            since,
+        } => {
+            if conn.label().is_some_and(|l| l.verb == "WHO") {
+                let server = conn.server.name.clone();
+                let here = if away.is_some() { "G" } else { "H" };
+                let target = conn.label().map(|l| l.target).unwrap_or_default();
+                let hops = format!("0 {nick}");
+                r.numeric("352", &["*", nick, HOST, &server, nick, here, &hops]);
+                r.numeric("315", &[&target, "End of /WHO list."]);
+            } else {
+                let channels: Vec<String> = rooms
+                    .iter()
+                    .map(|room| {
+                        let op = if conn.is_operator(room, nick) {
+                            "@"
+                        } else {
+                            ""
+                        };
+                        format!("{op}#{room}")
+                    })
+                    .collect();
+                r.numeric("311", &[nick, nick, HOST, "*", nick]);
+                if !channels.is_empty() {
+                    r.numeric("319", &[nick, &channels.join(" ")]);
+                }
+                r.numeric("312", &[nick, node, &format!("chatd node {node}")]);
+                if let Some(away) = away {
+                    r.numeric("301", &[nick, away]);
+                }
+                let signon = (since / 1000).to_string();
+                r.numeric("317", &[nick, "0", &signon, "seconds idle, signon time"]);
+                r.numeric("318", &[nick, "End of /WHOIS list."]);
+            }
+        }
+        Event::Online { nicks } => {
+            if conn.label().is_some_and(|l| l.verb == "USERHOST") {
+                let replies: Vec<String> =
+                    nicks.iter().map(|n| format!("{n}=+{n}@{HOST}")).collect();
+                r.numeric("302", &[&replies.join(" ")]);
+            } else {
+                r.numeric("303", &[&nicks.join(" ")]);
+            }
+        }
+        Event::Away { nick, message } => {
+            if nick_key(nick) == nick_key(&r.nick) {
+                match message {
+                    Some(_) => r.numeric("306", &["You have been marked as being away"]),
+                    None => r.numeric("305", &["You are no longer marked as being away"]),
+                }
+            } else if let Some(message) = message {
+                r.numeric("301", &[nick, message]);
+            }
+        }
+        Event::Stats {
+            users,
+            rooms,
+            nodes,
+        } => {
+            let total = format!("There are {users} users and 0 invisible on {nodes} servers");
+            r.numeric("251", &[&total]);
+            r.numeric("254", &[&rooms.to_string(), "channels formed"]);
+            let here = format!("I have {users} clients and {} servers", nodes - 1);
+            r.numeric("255", &[&here]);
+        }
+
         Event::JoinError {
             room,
             code,
@@ -487,14 +636,17 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
                 let chan = channel(room);
                 let server = conn.server.name.clone();
                 for nick in users {
-                    r.numeric(
-                        "352",
-                        &[&chan, nick, HOST, &server, nick, "H", &format!("0 {nick}")],
-                    );
+                    let flags = if conn.is_operator(room, nick) {
+                        "H@"
+                    } else {
+                        "H"
+                    };
+                    let hops = format!("0 {nick}");
+                    r.numeric("352", &[&chan, nick, HOST, &server, nick, flags, &hops]);
                 }
                 r.numeric("315", &[&chan, "End of /WHO list."]);
             } else {
-                names(&mut r, room, users);
+                names(&mut r, conn, room, users);
             }
         }
         Event::History { room, messages } => {
@@ -547,7 +699,10 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
         | Event::UserJoined { .. }
         | Event::UserLeft { .. }
         | Event::NickChanged { .. }
-        | Event::Typing { .. } => {}
+        | Event::Typing { .. }
+        | Event::TopicChanged { .. }
+        | Event::Operator { .. }
+        | Event::Kicked { .. } => {}
     }
     r.bytes()
 }

@@ -31,7 +31,7 @@ use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
 
 pub use conn::{IrcConn, IrcServer};
 use decode::Decoder;
-pub use encode::{Tags, encode, encode_shared, is_shared, last_words, wants};
+pub use encode::{Tags, encode, encode_shared, is_shared, last_words, observe, wants};
 
 use super::input::{Input, Source};
 use crate::protocol::irc::{self, MAX_BODY, MAX_TAGS, Message, ParseError};

@@ -1,19 +1,24 @@
-//! `/leave [ROOM]`: leaves a room (the current one by default).
+//! `/leave [ROOM [REASON]]`: leaves a room (the current one by default), with a reason the
+//! others are shown as `part: REASON`.
 
 use super::super::state::SessionState;
-use crate::protocol::{Event, Refusal};
+use crate::protocol::{Event, PART_PREFIX, Refusal};
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::{Departure, RoomMsg};
 
-/// Leaves `given`, or the current room. The room sends `Left` after its last event for the
-/// user; a room that is gone is left here at once.
-pub async fn run(state: &mut SessionState, given: Option<String>) -> Result<(), Refusal> {
+/// Leaves `given`, or the current room, with `reason`. The room sends `Left` after its last
+/// event for the user; a room that is gone is left here at once.
+pub async fn run(
+    state: &mut SessionState,
+    given: Option<String>,
+    reason: Option<String>,
+) -> Result<(), Refusal> {
     state.nick()?;
     let name = state.room_name(given)?;
     let room = state.member_room(&name).await?;
     let departure = Departure {
         addr: state.addr.clone(),
-        reason: None,
+        reason: reason.map(|r| format!("{PART_PREFIX}{r}")),
         voluntary: true,
     };
     if room.cast(RoomMsg::Leave(departure)).is_err() {

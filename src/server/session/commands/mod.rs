@@ -2,22 +2,30 @@
 //! succeeds (its events are on their way to the client) or fails with the one event that tells
 //! the client why.
 
+mod away;
 mod create;
 #[cfg(debug_assertions)]
 mod debug_panic;
 mod help;
 mod history;
 mod join;
+mod kick;
 mod leave;
+mod moderate;
 mod nick;
 mod nodes;
+mod online;
+mod op;
 mod ping;
 mod private;
 mod quit;
 mod rooms;
 mod say;
+mod stats;
+mod topic;
 mod typing;
 mod users;
+mod whois;
 
 use ractor::ActorRef;
 
@@ -32,13 +40,24 @@ pub async fn execute(
     myself: &ActorRef<SessionMsg>,
     command: Command,
 ) -> Result<(), Event> {
-    for text in command.texts().into_iter().flatten() {
+    for text in command.texts() {
         check_text(text)?;
     }
     match command {
         Command::Nick(nick) => nick::run(state, myself, nick).await,
         Command::Join(room) => join::run(state, room).await,
-        Command::Leave(room) => Ok(leave::run(state, room).await?),
+        Command::Leave(room) => Ok(leave::run(state, room, None).await?),
+        Command::Part { room, reason } => Ok(leave::run(state, room, Some(reason)).await?),
+        Command::Away(message) => Ok(away::run(state, message)?),
+        Command::Whois(nick) => Ok(whois::run(state, nick).await?),
+        Command::Online(nicks) => Ok(online::run(state, nicks).await?),
+        Command::Topic { room, text } => Ok(topic::run(state, room, text).await?),
+        Command::Op { room, nick, on } => Ok(op::run(state, room, nick, on).await?),
+        Command::Kick { room, nick, reason } => Ok(kick::run(state, room, nick, reason).await?),
+        Command::Stats => {
+            stats::run(state);
+            Ok(())
+        }
         Command::Msg { room, text } => Ok(say::run(state, room, text, false).await?),
         Command::Me { room, text } => Ok(say::run(state, room, text, true).await?),
         Command::PrivateMsg { to, text } => Ok(private::run(state, to, text).await?),

@@ -38,11 +38,11 @@ pub async fn run(state: &mut SessionState, to: String, text: String) -> Result<(
         nick: to.clone(),
         event: event.clone(),
     };
-    let delivered = route
+    let receipt = route
         .private(delivery, SESSION_CALL_MS)
         .await
         .map_err(|e| internal(&format!("node {node}"), e))?;
-    if !delivered {
+    if !receipt.delivered {
         return Err(not_found());
     }
     if let Some(store) = &state.ctx.store
@@ -59,6 +59,12 @@ pub async fn run(state: &mut SessionState, to: String, text: String) -> Result<(
     // A message to oneself arrives once, as the delivery.
     if nick_key(&recipient) != nick_key(&from) {
         state.send(event);
+    }
+    if let Some(message) = receipt.away {
+        state.send(Event::Away {
+            nick: recipient,
+            message: Some(message),
+        });
     }
     Ok(())
 }

@@ -1,0 +1,37 @@
+//! Which of some nicks are online (IRC's `ISON` and `USERHOST`).
+
+use super::super::state::{SessionState, internal};
+use crate::protocol::{ErrorCode, Event, Refusal};
+use crate::server::msg::registry::{NickHolder, RegistryMsg};
+use crate::server::timeouts::SESSION_CALL_MS;
+
+/// The most nicks one question may ask about.
+pub const MAX_NICKS: usize = 32;
+
+/// Answers with those of `nicks` that are online, as their holders spell them when they are
+/// connected here.
+pub async fn run(state: &mut SessionState, nicks: Vec<String>) -> Result<(), Refusal> {
+    if nicks.len() > MAX_NICKS {
+        return Err(Refusal::new(
+            ErrorCode::BadArguments,
+            format!("ask about at most {MAX_NICKS} nicks at once"),
+        ));
+    }
+    let mut online = Vec::new();
+    for nick in nicks {
+        let holder = ractor::call_t!(
+            state.ctx.local.registry,
+            RegistryMsg::LookupNick,
+            SESSION_CALL_MS,
+            nick.clone()
+        )
+        .map_err(|e| internal("the registry", e))?;
+        match holder {
+            NickHolder::Local(member) => online.push(member.nick),
+            NickHolder::Remote(_) => online.push(nick),
+            NickHolder::Missing => {}
+        }
+    }
+    state.send(Event::Online { nicks: online });
+    Ok(())
+}
