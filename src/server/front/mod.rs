@@ -109,7 +109,7 @@ impl From<Protocol> for Format {
 }
 
 /// Encodes an event for one front. An IRC connection's events depend on the connection
-/// ([`irc::encode`]); without one, IRC gets the events every member sees alike, untagged.
+/// ([`irc::encode()`]); without one, IRC gets the events every member sees alike, untagged.
 pub fn encode(format: Format, event: &Event) -> Bytes {
     match format {
         Format::Line => line::encode(event),

@@ -5,7 +5,7 @@
 //!
 //! - [`conn`]: what one connection's reader and encoder share (its nick, its capabilities).
 //! - [`decode`]: IRC messages into session commands, and the replies the front gives itself.
-//! - [`encode`]: events into IRC lines.
+//! - [`mod@encode`]: events into IRC lines.
 //!
 //! Input is read as lines of at most 512 bytes plus 8191 bytes of tags; a longer line is
 //! answered with `417` and skipped. A flood is delayed first (fakelag: commands beyond
