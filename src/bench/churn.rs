@@ -1,5 +1,6 @@
-//! `churn`: connect → nick → join → message (and its echo) → quit (and the close), in a loop,
-//! with a fixed number of cycles in flight; reports completed cycles per second and errors.
+//! `churn`: connect → nick → join → message (and its echo; on IRC, a ping's answer) → quit (and
+//! the close), in a loop, with a fixed number of cycles in flight; reports completed cycles per
+//! second and errors.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +10,7 @@ use tokio::task::JoinSet;
 
 use super::client::{BenchClient, Incoming};
 use super::report::Report;
-use super::{CpuMeter, Target, progress};
+use super::{CpuMeter, Target, Wire, progress};
 use crate::protocol::Command;
 
 /// Parameters of the `churn` scenario.
@@ -32,9 +33,17 @@ async fn cycle(target: &Target, worker: usize, n: u64, index: usize) -> std::io:
     c.wait_for(|m| *m == Incoming::Joined).await?;
     let text = format!("cycle {n}");
     c.writer.say(&text).await?;
+    // IRC servers do not echo a message to its sender: a ping after it says it was handled.
+    let irc = target.protocol == Wire::Irc;
+    if irc {
+        c.send(&Command::Ping(text.clone())).await?;
+    }
     loop {
         match c.recv().await? {
-            Some(Incoming::Message { from, text: got }) if from == nick && got == text => break,
+            Some(Incoming::Message { from, text: got }) if !irc && from == nick && got == text => {
+                break;
+            }
+            Some(Incoming::Pong) if irc => break,
             Some(Incoming::Error(code)) => return Err(std::io::Error::other(code)),
             Some(_) => {}
             None => return Err(std::io::ErrorKind::UnexpectedEof.into()),

@@ -1,5 +1,6 @@
 //! A lean async client for the load generator, speaking any of chatd's wire formats: lines or
-//! frames on the client port, JSON over a WebSocket on the web port.
+//! frames on the client port, JSON over a WebSocket on the web port, IRC on an IRC port (chatd's
+//! or another IRC server's: the same workload measures both).
 //!
 //! It understands just enough of the server's output to drive a benchmark: acknowledgements
 //! (nick set, room joined), room messages (sender and text), and errors (by code).
@@ -42,8 +43,10 @@ pub enum Incoming {
         /// The text.
         text: String,
     },
-    /// An error, by its code (`rate_limited`, `send_queue_exceeded`, ...).
+    /// An error, by its code (`rate_limited`, `send_queue_exceeded`, ...; an IRC numeric).
     Error(String),
+    /// The answer to a ping.
+    Pong,
     /// Anything else (history, presence, notices).
     Other,
 }
@@ -77,6 +80,13 @@ pub enum BenchReader {
         /// What was read and not yet parsed.
         buf: BytesMut,
     },
+    /// IRC.
+    Irc {
+        /// The socket.
+        inner: BufReader<OwnedReadHalf>,
+        /// A reusable buffer.
+        buf: Vec<u8>,
+    },
 }
 
 /// The writing half of a [`BenchClient`].
@@ -94,6 +104,15 @@ pub enum BenchWriter {
     Ws {
         /// The socket.
         inner: OwnedWriteHalf,
+        /// A reusable buffer.
+        out: Vec<u8>,
+    },
+    /// IRC.
+    Irc {
+        /// The socket.
+        inner: OwnedWriteHalf,
+        /// The channel joined last: where [`BenchWriter::say`] sends.
+        channel: String,
         /// A reusable buffer.
         out: Vec<u8>,
     },
@@ -137,6 +156,21 @@ impl BenchClient {
         }
         let (read, write) = stream.into_split();
         let mut inner = BufReader::with_capacity(READ_BUFFER, read);
+        if wire == Wire::Irc {
+            let mut client = BenchClient {
+                reader: BenchReader::Irc {
+                    inner,
+                    buf: Vec::new(),
+                },
+                writer: BenchWriter::Irc {
+                    inner: write,
+                    channel: String::new(),
+                    out: Vec::new(),
+                },
+            };
+            client.send(&Command::Nick(nick.to_string())).await?;
+            return Ok(client);
+        }
         let framed = wire == Wire::Frame;
         let mut client_writer = BenchWriter::Tcp {
             inner: write,
@@ -200,6 +234,27 @@ impl BenchWriter {
                 }
                 inner.write_all(out).await
             }
+            BenchWriter::Irc {
+                inner,
+                channel,
+                out,
+            } => {
+                out.clear();
+                let line = match command {
+                    // Registration: the welcome ends with the MOTD.
+                    Command::Nick(nick) => format!("NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n"),
+                    Command::Join(room) => {
+                        *channel = format!("#{}", room.trim_start_matches('#'));
+                        format!("JOIN {channel}\r\n")
+                    }
+                    Command::Msg { text, .. } => format!("PRIVMSG {channel} :{text}\r\n"),
+                    Command::Ping(token) => format!("PING :{token}\r\n"),
+                    Command::Quit(_) => "QUIT\r\n".to_string(),
+                    _ => return Err(cannot("IRC")),
+                };
+                out.extend_from_slice(line.as_bytes());
+                inner.write_all(out).await
+            }
             BenchWriter::Ws { inner, out } => {
                 let text = json::encode_command(command).ok_or_else(|| cannot("JSON"))?;
                 // A client masks what it sends.
@@ -236,6 +291,13 @@ impl BenchReader {
                     return Ok(None);
                 }
                 Ok(Some(parse_line(buf)))
+            }
+            BenchReader::Irc { inner, buf } => {
+                buf.clear();
+                if inner.read_until(b'\n', buf).await? == 0 {
+                    return Ok(None);
+                }
+                Ok(Some(parse_irc(buf)))
             }
             BenchReader::Tcp { inner, buf, .. } => {
                 let mut header = [0u8; 4];
@@ -405,6 +467,40 @@ fn classify(event: Event) -> Incoming {
         Event::Error { code, .. }
         | Event::NickError { code, .. }
         | Event::JoinError { code, .. } => Incoming::Error(code.as_str().to_string()),
+        Event::Pong { .. } => Incoming::Pong,
+        _ => Incoming::Other,
+    }
+}
+
+/// Classifies one IRC line: the end of the welcome (376, or 422 without a MOTD) says the nick
+/// is set, 366 (end of NAMES) that the channel is joined; error numerics and `ERROR` are errors.
+fn parse_irc(raw: &[u8]) -> Incoming {
+    let line = String::from_utf8_lossy(raw);
+    let mut rest = line.trim_end();
+    if rest.starts_with('@') {
+        rest = rest.split_once(' ').map_or("", |(_, r)| r);
+    }
+    let mut prefix = "";
+    if let Some(prefixed) = rest.strip_prefix(':') {
+        (prefix, rest) = prefixed.split_once(' ').unwrap_or((prefixed, ""));
+    }
+    let (command, params) = rest.split_once(' ').unwrap_or((rest, ""));
+    match command {
+        "PRIVMSG" => match params.split_once(" :") {
+            Some((_, text)) => Incoming::Message {
+                from: prefix.split('!').next().unwrap_or(prefix).to_string(),
+                text: text.to_string(),
+            },
+            None => Incoming::Other,
+        },
+        "376" | "422" => Incoming::NickOk,
+        "366" => Incoming::Joined,
+        "PONG" => Incoming::Pong,
+        "ERROR" if params.contains("SendQ") => Incoming::Error("send_queue_exceeded".into()),
+        "ERROR" => Incoming::Error("closed".into()),
+        numeric if numeric.len() == 3 && numeric.starts_with(['4', '5']) => {
+            Incoming::Error(numeric.to_string())
+        }
         _ => Incoming::Other,
     }
 }
@@ -491,6 +587,35 @@ mod tests {
                 "{encoded}"
             );
         }
+    }
+
+    #[test]
+    fn irc_is_classified() {
+        assert_eq!(
+            parse_irc(b"@time=x :bob!bob@h PRIVMSG #r :1 2 3\r\n"),
+            Incoming::Message {
+                from: "bob".into(),
+                text: "1 2 3".into()
+            }
+        );
+        assert_eq!(
+            parse_irc(b":s 422 a :MOTD File is missing\r\n"),
+            Incoming::NickOk
+        );
+        assert_eq!(
+            parse_irc(b":s 366 a #r :End of NAMES\r\n"),
+            Incoming::Joined
+        );
+        assert_eq!(parse_irc(b":s PONG s :t\r\n"), Incoming::Pong);
+        assert_eq!(
+            parse_irc(b"ERROR :Closing Link: SendQ exceeded\r\n"),
+            Incoming::Error("send_queue_exceeded".into())
+        );
+        assert_eq!(
+            parse_irc(b":s 433 * a :Nickname is already in use\r\n"),
+            Incoming::Error("433".into())
+        );
+        assert_eq!(parse_irc(b":s 001 a :Welcome\r\n"), Incoming::Other);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{BenchClient, BenchReader, BenchWriter, Incoming};
 use super::report::Report;
-use super::{CpuMeter, Target, now_ns, progress};
+use super::{CpuMeter, Target, Wire, now_ns, progress};
 use crate::protocol::Command;
 
 /// Parameters of the `fanout` scenario.
@@ -91,6 +91,8 @@ struct Seen {
     latency_us: Histogram<u64>,
     cut_off: bool,
     room: usize,
+    /// The sender this member is, when its own messages do not come back to it (IRC).
+    own: Option<usize>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -98,9 +100,16 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
+/// Where a receiving member is: its room, and the sender it is when its own messages do not
+/// come back to it.
+struct Place {
+    room: usize,
+    own: Option<usize>,
+}
+
 async fn receive(
     mut reader: BenchReader,
-    room: usize,
+    Place { room, own }: Place,
     senders: usize,
     stop: CancellationToken,
     received: Arc<AtomicU64>,
@@ -114,6 +123,7 @@ async fn receive(
         latency_us: histogram(),
         cut_off: false,
         room,
+        own,
     };
     // One wait for the stop, registered once: a fresh one per message cost the load generator
     // a third of its time (each registers with and leaves the token's shared waiter list).
@@ -257,8 +267,20 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
     let mut room_of_sender = vec![None; senders];
     let mut members_in_room = vec![0u64; rooms];
     let windows: Vec<Arc<Window>> = (0..rooms).map(|_| Arc::default()).collect();
+    // IRC servers do not echo a message to its sender: each reaches the others only.
+    let echo = target.protocol != Wire::Irc;
     for (room, _, _) in &clients {
         windows[*room].members.fetch_add(1, Ordering::Relaxed);
+    }
+    if !echo {
+        for (room, window) in windows.iter().enumerate() {
+            let room_senders = (0..senders).filter(|s| s % rooms == room).count() as u64;
+            let members = window.members.load(Ordering::Relaxed);
+            window.members.store(
+                members.saturating_sub(room_senders.min(1)),
+                Ordering::Relaxed,
+            );
+        }
     }
     // Writing halves of the members that only listen: dropping one would half-close its
     // connection, which the server takes as the client leaving.
@@ -266,6 +288,7 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
     for (room, m, client) in clients {
         let BenchClient { reader, writer } = client;
         let index = m * rooms + room;
+        let own = (!echo && index < senders).then_some(index);
         if index < senders {
             room_of_sender[index] = Some(room);
             writers.push((index, writer));
@@ -275,7 +298,7 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
         members_in_room[room] += 1;
         receivers.spawn(receive(
             reader,
-            room,
+            Place { room, own },
             senders,
             stop.clone(),
             received.clone(),
@@ -314,7 +337,11 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
                 .sum()
         })
         .collect();
-    let expected_all: u64 = (0..rooms).map(|r| per_member[r] * members_in_room[r]).sum();
+    let own_sends: u64 = if echo { 0 } else { sent };
+    let expected_all: u64 = (0..rooms)
+        .map(|r| per_member[r] * members_in_room[r])
+        .sum::<u64>()
+        - own_sends;
 
     bar.set_message("draining");
     let drain_deadline = tokio::time::Instant::now() + args.drain;
@@ -343,9 +370,10 @@ pub async fn run(target: Target, args: FanoutArgs) -> Report {
             cut_off += 1;
             continue;
         }
-        expected += per_member[seen.room];
+        let own_sent = seen.own.map_or(0, |s| sent_by[s]);
+        expected += per_member[seen.room] - own_sent;
         lost += (0..senders)
-            .filter(|s| room_of_sender[*s] == Some(seen.room))
+            .filter(|s| room_of_sender[*s] == Some(seen.room) && Some(*s) != seen.own)
             .map(|s| sent_by[s].saturating_sub(seen.got[s]))
             .sum::<u64>();
     }

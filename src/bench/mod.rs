@@ -34,12 +34,15 @@ pub enum Wire {
     Frame,
     /// JSON over a WebSocket on the web port.
     Ws,
+    /// IRC on an IRC port (chatd's, or another IRC server's, for comparisons).
+    Irc,
 }
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The nodes' client ports (web ports for [`Wire::Ws`]); connection `i` goes to
+    /// The nodes' client ports (web ports for [`Wire::Ws`], IRC ports for [`Wire::Irc`]);
+    /// connection `i` goes to
     /// `addrs[i % len]`.
     pub addrs: Vec<SocketAddr>,
     /// What the clients speak.

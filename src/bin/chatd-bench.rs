@@ -45,6 +45,9 @@ enum Protocol {
     Frame,
     /// JSON over a WebSocket: give the web port (`[web] listen`) as --addr.
     Ws,
+    /// IRC: give an IRC port (`[irc] listen`) as --addr; works against any IRC server
+    /// (ngircd, for comparisons).
+    Irc,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
             Protocol::Line => Wire::Line,
             Protocol::Frame => Wire::Frame,
             Protocol::Ws => Wire::Ws,
+            Protocol::Irc => Wire::Irc,
         },
         server_pids: cli.server_pid,
     };
