@@ -666,3 +666,67 @@ fn weechat_joins_and_chats_with_a_netcat_user() {
     let _ = weechat.kill();
     let _ = weechat.wait();
 }
+
+#[test]
+fn irc_over_tls_registers_and_chats() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_path, key_path) = (dir.path().join("irc.pem"), dir.path().join("irc.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let server = Server::start(&format!(
+        "[irc]\nlisten = \"127.0.0.1:0\"\ntls_listen = \"127.0.0.1:0\"\n[irc.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        cert_path.display(),
+        key_path.display()
+    ));
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(cert.der().to_vec()))
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(server.irc_tls_addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut stream = rustls::StreamOwned::new(tls, tcp);
+    stream
+        .write_all(b"NICK secure\r\nUSER secure 0 * :Secure\r\nJOIN #vault\r\n")
+        .unwrap();
+    let mut lines = BufReader::new(stream);
+    fn expect<R: BufRead>(lines: &mut R, needle: &str) {
+        loop {
+            let mut line = String::new();
+            assert!(
+                lines.read_line(&mut line).unwrap() > 0,
+                "closed before {needle:?}"
+            );
+            if line.contains(needle) {
+                return;
+            }
+        }
+    }
+    expect(&mut lines, " 001 secure ");
+    expect(&mut lines, " 366 secure #vault ");
+    let mut nc = server.user("plain", "vault");
+    expect(&mut lines, ":plain!plain@chatd JOIN #vault");
+    lines
+        .get_mut()
+        .write_all(b"PRIVMSG #vault :over TLS\r\n")
+        .unwrap();
+    nc.expect("#vault <secure> over TLS");
+    nc.send("and back in clear");
+    expect(
+        &mut lines,
+        ":plain!plain@chatd PRIVMSG #vault :and back in clear",
+    );
+}

@@ -209,6 +209,11 @@ impl Server {
         self.logged_addr("IRC front open")
     }
 
+    /// The IRC front's TLS address (`irc.tls_listen`, from the log line that opens it).
+    pub fn irc_tls_addr(&self) -> SocketAddr {
+        self.logged_addr("IRC front open: ircs://")
+    }
+
     /// An IRC client connected to the IRC front (not registered yet).
     pub fn irc(&self) -> IrcClient {
         IrcClient::connect(self.irc_addr())
