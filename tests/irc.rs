@@ -730,3 +730,39 @@ fn irc_over_tls_registers_and_chats() {
         ":plain!plain@chatd PRIVMSG #vault :and back in clear",
     );
 }
+
+#[test]
+fn away_notify_and_typing_tags_reach_the_clients_that_asked_for_them() {
+    let server = Server::start("");
+    let mut watcher = server.irc();
+    watcher.send("CAP REQ :away-notify message-tags");
+    watcher.send("CAP END");
+    watcher.register("watcher");
+    watcher.send("JOIN #room");
+    watcher.expect(" 366 watcher #room ");
+    let mut plain = server.irc_user("plain");
+    plain.send("JOIN #room");
+    plain.expect(" 366 plain #room ");
+    let mut typist = server.irc();
+    typist.send("CAP REQ message-tags");
+    typist.send("CAP END");
+    typist.register("typist");
+    typist.send("JOIN #room");
+    typist.expect(" 366 typist #room ");
+    watcher.expect(":typist!typist@chatd JOIN #room");
+    typist.send("@+typing=active TAGMSG #room");
+    watcher.expect("@+typing=active :typist!typist@chatd TAGMSG #room");
+    typist.send("AWAY :coffee");
+    typist.expect(" 306 typist ");
+    watcher.expect(":typist!typist@chatd AWAY :coffee");
+    typist.send("AWAY");
+    watcher.expect(":typist!typist@chatd AWAY");
+    // Neither reaches a client that did not ask.
+    let seen = plain.drain();
+    assert!(
+        !seen
+            .iter()
+            .any(|l| l.contains("TAGMSG") || l.contains(" AWAY")),
+        "{seen:?}"
+    );
+}

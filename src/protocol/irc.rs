@@ -30,6 +30,9 @@ pub struct Message {
     pub command: String,
     /// The parameters, the trailing one included, without its `:`.
     pub params: Vec<String>,
+    /// Whether the last parameter is (or is to be written as) a trailing one, with its `:`,
+    /// even where it need not be (`AWAY :lunch`, as servers write it).
+    pub trailing: bool,
 }
 
 /// Why a line is not an IRC message.
@@ -118,6 +121,7 @@ pub fn parse(line: &[u8]) -> Result<Message, ParseError> {
         }
         if let Some(trailing) = params.strip_prefix(':') {
             message.params.push(trailing.to_string());
+            message.trailing = true;
             break;
         }
         match params.split_once(' ') {
@@ -180,6 +184,12 @@ impl Message {
         }
     }
 
+    /// The same message, its last parameter written as a trailing one.
+    pub fn trailing(mut self) -> Message {
+        self.trailing = true;
+        self
+    }
+
     /// The same message from `prefix`.
     pub fn from(mut self, prefix: &str) -> Message {
         self.prefix = Some(prefix.to_string());
@@ -216,7 +226,12 @@ impl Message {
                 out.push_str(param);
             }
             out.push(' ');
-            if !first.is_empty() || last.is_empty() || last.contains(' ') || last.starts_with(':') {
+            if self.trailing
+                || !first.is_empty()
+                || last.is_empty()
+                || last.contains(' ')
+                || last.starts_with(':')
+            {
                 out.push(':');
             }
             out.push_str(last);
@@ -348,10 +363,12 @@ mod tests {
                 prefix: Some("n!u@h".into()),
                 command,
                 params,
+                ..Message::default()
             };
             let line = message.to_line();
             let parsed = parse(line.trim_end_matches("\r\n").as_bytes()).unwrap();
-            prop_assert_eq!(parsed, message);
+            // Whether the last parameter was written as a trailing one is the writer's choice.
+            prop_assert_eq!(Message { trailing: false, ..parsed }, message);
         }
     }
 }

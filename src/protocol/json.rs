@@ -386,6 +386,11 @@ enum JsonEvent<'a> {
         rooms: u64,
         nodes: u64,
     },
+    AwayChanged {
+        room: &'a str,
+        nick: &'a str,
+        message: Option<&'a str>,
+    },
 }
 
 impl<'a> From<&'a Event> for JsonEvent<'a> {
@@ -508,6 +513,15 @@ impl<'a> From<&'a Event> for JsonEvent<'a> {
             },
             Event::Online { nicks } => JsonEvent::Online { nicks },
             Event::Away { nick, message } => JsonEvent::Away {
+                nick,
+                message: message.as_deref(),
+            },
+            Event::AwayChanged {
+                room,
+                nick,
+                message,
+            } => JsonEvent::AwayChanged {
+                room,
                 nick,
                 message: message.as_deref(),
             },

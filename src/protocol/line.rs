@@ -562,6 +562,16 @@ pub fn render(event: &Event) -> Bytes {
             nick,
             message: None,
         } => writeln!(out, "{} -- {nick} is back", now()),
+        Event::AwayChanged {
+            room,
+            nick,
+            message: Some(message),
+        } => writeln!(out, "{} #{room} -- {nick} is away: {message}", now()),
+        Event::AwayChanged {
+            room,
+            nick,
+            message: None,
+        } => writeln!(out, "{} #{room} -- {nick} is back", now()),
         Event::Stats {
             users,
             rooms,

@@ -444,6 +444,16 @@ pub enum Event {
         /// The away message; `None`: back.
         message: Option<String>,
     },
+    /// A member of a room you are in went away or came back. Only IRC clients that asked for
+    /// `away-notify` are sent it.
+    AwayChanged {
+        /// The room.
+        room: String,
+        /// Who.
+        nick: String,
+        /// The away message; `None`: back.
+        message: Option<String>,
+    },
     /// Answer to [`Command::Stats`].
     Stats {
         /// Users connected, cluster-wide.

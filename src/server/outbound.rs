@@ -187,7 +187,8 @@ impl Outbound {
     /// client's nick, asked only when needed.
     pub fn wants<'a>(&self, event: &Event, own: impl FnOnce() -> Option<&'a str>) -> bool {
         match (event, &self.shared.irc) {
-            (Event::Typing { nick, .. }, _) => self.wants_typing() && own() != Some(nick),
+            (Event::Typing { nick, .. }, None) => self.wants_typing() && own() != Some(nick),
+            (Event::AwayChanged { .. }, None) => false,
             (_, Some(conn)) => irc::wants(conn, event, own()),
             (_, None) => true,
         }

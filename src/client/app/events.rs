@@ -308,6 +308,19 @@ impl App {
                 let current = self.current;
                 self.buffers[current].system(now, text);
             }
+            Event::AwayChanged {
+                room,
+                nick,
+                message,
+            } => {
+                if let Some(idx) = self.find(&Target::Room(room)) {
+                    let text = match message {
+                        Some(message) => format!("{nick} is away: {message}"),
+                        None => format!("{nick} is back"),
+                    };
+                    self.buffers[idx].system(now, text);
+                }
+            }
             Event::Stats {
                 users,
                 rooms,

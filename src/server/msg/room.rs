@@ -131,6 +131,15 @@ pub struct RoomStateReply {
     pub operators: Vec<String>,
 }
 
+/// A member went away (with a message) or came back (`None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwayPost {
+    /// Who.
+    pub from: MemberAddr,
+    /// The away message.
+    pub message: Option<String>,
+}
+
 /// The nicks of a room's members, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserList(pub Vec<String>);
@@ -140,6 +149,7 @@ pub struct UserList(pub Vec<String>);
 pub struct HistoryReply(pub Vec<ChatMessage>);
 
 crate::remote_payload!(
+    AwayPost,
     ModRequest,
     ModReply,
     RoomStateReply,
@@ -194,6 +204,8 @@ pub enum RoomMsg {
     /// The topic and the operators.
     #[rpc]
     State(RpcReplyPort<RoomStateReply>),
+    /// A member went away or came back (passed on to the members who want to know).
+    Away(AwayPost),
     /// Delete the messages numbered below a number (all without one), from the store and from
     /// memory (moderation, `chatctl purge`); answers how many.
     #[rpc]

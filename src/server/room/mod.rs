@@ -29,8 +29,8 @@ use crate::server::msg::member::{Member, MemberAddr};
 use crate::server::msg::registry::RegistryMsg;
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::{
-    Adoption, Departure, HistoryReply, JoinReply, ModAction, ModReply, ModRequest, Post, Purge,
-    Purged, RoomMsg, RoomStateReply, TypingPost, UserList,
+    Adoption, AwayPost, Departure, HistoryReply, JoinReply, ModAction, ModReply, ModRequest, Post,
+    Purge, Purged, RoomMsg, RoomStateReply, TypingPost, UserList,
 };
 use crate::server::msg::room_supervisor::RoomArgs;
 use crate::server::store::{Range, StoreError};
@@ -631,6 +631,16 @@ impl Actor for Room {
             RoomMsg::Typing(post) => state.typing(&myself, post),
             RoomMsg::Moderate(request, reply) => {
                 let _ = reply.send(state.moderate(request));
+            }
+            RoomMsg::Away(AwayPost { from, message }) => {
+                if let Some(nick) = state.members.nick(&from).cloned() {
+                    let room = state.args.name.clone();
+                    state.deliver(Event::AwayChanged {
+                        room,
+                        nick,
+                        message,
+                    });
+                }
             }
             RoomMsg::State(reply) => {
                 let _ = reply.send(RoomStateReply {

@@ -23,9 +23,12 @@ pub mod cap {
     pub const MESSAGE_TAGS: u32 = 1 << 2;
     /// `multi-prefix`: every prefix of a member in `NAMES` (chatd has one, `@`).
     pub const MULTI_PREFIX: u32 = 1 << 3;
+    /// `away-notify`: `AWAY` from the members of the client's channels when they go or return.
+    pub const AWAY_NOTIFY: u32 = 1 << 4;
 
     /// Every capability by name, as `CAP LS` lists them.
-    pub const ALL: [(&str, u32); 4] = [
+    pub const ALL: [(&str, u32); 5] = [
+        ("away-notify", AWAY_NOTIFY),
         ("echo-message", ECHO_MESSAGE),
         ("message-tags", MESSAGE_TAGS),
         ("multi-prefix", MULTI_PREFIX),

@@ -80,6 +80,7 @@ pub fn is_shared(event: &Event) -> bool {
             | Event::TopicChanged { .. }
             | Event::Operator { .. }
             | Event::Kicked { .. }
+            | Event::AwayChanged { .. }
     )
 }
 
@@ -202,7 +203,7 @@ pub fn encode_shared(event: &Event, level: Tags) -> Bytes {
             let message = match reason.as_deref().map(|r| (r, r.strip_prefix(PART_PREFIX))) {
                 None => Message::new("PART", &[&channel(room)]),
                 Some((_, Some(part))) => Message::new("PART", &[&channel(room), part]),
-                Some((reason, None)) => Message::new("QUIT", &[&quit_reason(reason)]),
+                Some((reason, None)) => Message::new("QUIT", &[&quit_reason(reason)]).trailing(),
             };
             push(&mut out, message.from(&user(nick)), &Stamp::new(level, *ts));
         }
@@ -232,6 +233,13 @@ pub fn encode_shared(event: &Event, level: Tags) -> Bytes {
             let reason = reason.as_deref().unwrap_or(by);
             let message = Message::new("KICK", &[&channel(room), nick, reason]).from(&user(by));
             out.push_str(&message.to_line());
+        }
+        Event::AwayChanged { nick, message, .. } => {
+            let away = match message {
+                Some(message) => Message::new("AWAY", &[message]).trailing(),
+                None => Message::new("AWAY", &[]),
+            };
+            out.push_str(&away.from(&user(nick)).to_line());
         }
         Event::Typing { room, nick, active } if level == Tags::All => {
             let state = if *active { "active" } else { "done" };
@@ -702,7 +710,8 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
         | Event::Typing { .. }
         | Event::TopicChanged { .. }
         | Event::Operator { .. }
-        | Event::Kicked { .. } => {}
+        | Event::Kicked { .. }
+        | Event::AwayChanged { .. } => {}
     }
     r.bytes()
 }
@@ -711,6 +720,8 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
 /// `echo-message`, and not its own nick change (its `NICK` came with the change).
 pub fn wants(conn: &IrcConn, event: &Event, own: Option<&str>) -> bool {
     match event {
+        Event::Typing { nick, .. } => conn.has(cap::MESSAGE_TAGS) && own != Some(nick.as_str()),
+        Event::AwayChanged { nick, .. } => conn.has(cap::AWAY_NOTIFY) && own != Some(nick.as_str()),
         Event::Message(m) => conn.has(cap::ECHO_MESSAGE) || own != Some(m.from.as_str()),
         Event::NickChanged { new, .. } => own != Some(new.as_str()),
         _ => true,

@@ -4,6 +4,7 @@
 use super::super::state::SessionState;
 use crate::protocol::{ErrorCode, Event, MAX_AWAY_BYTES, Refusal};
 use crate::server::msg::relay::RelayMsg;
+use crate::server::msg::room::{AwayPost, RoomMsg};
 
 /// Sets the away message (`None`: back).
 pub fn run(state: &mut SessionState, message: Option<String>) -> Result<(), Refusal> {
@@ -19,6 +20,13 @@ pub fn run(state: &mut SessionState, message: Option<String>) -> Result<(), Refu
         session: state.addr.session,
         away: message.clone(),
     });
+    // The rooms tell those of their members who follow away states (IRC's away-notify).
+    for (_, room) in &state.rooms {
+        let _ = room.cast(RoomMsg::Away(AwayPost {
+            from: state.addr.clone(),
+            message: message.clone(),
+        }));
+    }
     state.send(Event::Away { nick, message });
     Ok(())
 }
