@@ -766,3 +766,55 @@ fn away_notify_and_typing_tags_reach_the_clients_that_asked_for_them() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn chathistory_answers_from_the_rooms_history_in_a_batch() {
+    let server = Server::start("");
+    let mut bob = server.user("bob", "log");
+    for i in 1..=5 {
+        bob.send(&format!("line {i}"));
+    }
+    bob.sync();
+    let mut c = server.irc();
+    c.send("CAP LS 302");
+    let ls = c.expect(" CAP * LS ");
+    assert!(
+        ls.contains("draft/chathistory") && ls.contains("batch"),
+        "{ls}"
+    );
+    c.send("CAP REQ :batch draft/chathistory message-tags server-time");
+    c.send("CAP END");
+    c.register("reader");
+    let isupport = c
+        .seen
+        .iter()
+        .find(|l| l.contains(" 005 reader "))
+        .cloned()
+        .unwrap_or_default();
+    assert!(isupport.contains("CHATHISTORY=100"), "{isupport}");
+    c.send("CHATHISTORY LATEST #log * 2");
+    c.expect("FAIL CHATHISTORY INVALID_TARGET #log :");
+    c.send("JOIN #log");
+    c.expect(" 366 reader #log ");
+    c.drain();
+    c.send("CHATHISTORY LATEST #log * 2");
+    c.expect(":chatd BATCH +history-log chathistory :#log");
+    let first = c.expect("PRIVMSG #log :line 4");
+    assert!(
+        first.starts_with("@batch=history-log;time=") && first.contains(";msgid=log-4 "),
+        "{first}"
+    );
+    c.expect("PRIVMSG #log :line 5");
+    c.expect(":chatd BATCH -history-log");
+    c.send("CHATHISTORY BEFORE #log msgid=log-3 5");
+    c.expect("msgid=log-1 :bob!bob@chatd PRIVMSG #log :line 1");
+    c.expect("msgid=log-2 :bob!bob@chatd PRIVMSG #log :line 2");
+    c.expect("BATCH -history-log");
+    c.send("CHATHISTORY AFTER #log msgid=log-4 5");
+    c.expect("msgid=log-5 :bob!bob@chatd PRIVMSG #log :line 5");
+    c.expect("BATCH -history-log");
+    c.send("CHATHISTORY BEFORE #log timestamp=2026-01-01T00:00:00.000Z 5");
+    c.expect("FAIL CHATHISTORY INVALID_PARAMS :references are * or msgid=");
+    c.send("CHATHISTORY LATEST #log");
+    c.expect("FAIL CHATHISTORY NEED_MORE_PARAMS");
+}

@@ -25,10 +25,16 @@ pub mod cap {
     pub const MULTI_PREFIX: u32 = 1 << 3;
     /// `away-notify`: `AWAY` from the members of the client's channels when they go or return.
     pub const AWAY_NOTIFY: u32 = 1 << 4;
+    /// `batch`: related lines grouped (a `CHATHISTORY` answer).
+    pub const BATCH: u32 = 1 << 5;
+    /// `draft/chathistory`: `CHATHISTORY` from the rooms' stored history.
+    pub const CHATHISTORY: u32 = 1 << 6;
 
     /// Every capability by name, as `CAP LS` lists them.
-    pub const ALL: [(&str, u32); 5] = [
+    pub const ALL: [(&str, u32); 7] = [
         ("away-notify", AWAY_NOTIFY),
+        ("batch", BATCH),
+        ("draft/chathistory", CHATHISTORY),
         ("echo-message", ECHO_MESSAGE),
         ("message-tags", MESSAGE_TAGS),
         ("multi-prefix", MULTI_PREFIX),

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::conn::{IrcConn, cap};
-use super::encode::{MAX_TARGETS, PRIVATE_ACTION, Replies};
+use super::encode::{MAX_CHATHISTORY, MAX_TARGETS, PRIVATE_ACTION, Replies};
 use crate::names::canonical_room;
 use crate::protocol::irc::Message;
 use crate::protocol::{Command, ErrorCode, Refusal};
@@ -188,6 +188,7 @@ impl Decoder {
                 out.push_back(Input::Labeled(Command::Away(message), label("AWAY", "")));
             }
             "LUSERS" => out.push_back(Input::Labeled(Command::Stats, label("LUSERS", ""))),
+            "CHATHISTORY" => self.chathistory(&params, out),
             "TOPIC" => {
                 if self.need("TOPIC", &params, 1, out)
                     && let Some(room) = self.room(params[0], out)
@@ -480,6 +481,85 @@ impl Decoder {
             };
             out.push_back(Input::Labeled(command, label(verb, target)));
         }
+    }
+
+    /// `CHATHISTORY LATEST|BEFORE|AFTER #channel REFERENCE LIMIT`, references being `*` (for
+    /// `LATEST`) or `msgid=ROOM-SEQ` (the ids chatd gives messages); other subcommands and
+    /// timestamp references get a `FAIL`.
+    fn chathistory(&mut self, params: &[&str], out: &mut VecDeque<Input>) {
+        let fail = |this: &Self, out: &mut VecDeque<Input>, code: &str, text: &str| {
+            let server = this.conn.server.name.clone();
+            let line = Message::new("FAIL", &["CHATHISTORY", code, text]).from(&server);
+            out.push_back(Input::Reply(bytes::Bytes::from(line.to_line())));
+        };
+        let [sub, chan, reference, limit] = params[..] else {
+            return fail(
+                self,
+                out,
+                "NEED_MORE_PARAMS",
+                "CHATHISTORY SUBCOMMAND TARGET REF LIMIT",
+            );
+        };
+        let Some(limit) = limit.parse::<u32>().ok().filter(|n| *n > 0) else {
+            return fail(
+                self,
+                out,
+                "INVALID_PARAMS",
+                "the limit must be a positive number",
+            );
+        };
+        let limit = limit.min(MAX_CHATHISTORY);
+        let Some(room) = chan
+            .starts_with('#')
+            .then(|| canonical_room(chan).ok())
+            .flatten()
+        else {
+            return fail(
+                self,
+                out,
+                "INVALID_TARGET",
+                "history is kept for channels only",
+            );
+        };
+        let seq = match reference {
+            "*" => None,
+            other => match other
+                .strip_prefix("msgid=")
+                .and_then(|id| id.rsplit_once('-'))
+                .filter(|(of, _)| *of == room)
+                .and_then(|(_, seq)| seq.parse::<u64>().ok())
+            {
+                Some(seq) => Some(seq),
+                None => {
+                    return fail(
+                        self,
+                        out,
+                        "INVALID_PARAMS",
+                        "references are * or msgid= (timestamps are not supported)",
+                    );
+                }
+            },
+        };
+        let (after, before) = match (sub.to_ascii_uppercase().as_str(), seq) {
+            ("LATEST", seq) => (seq, None),
+            ("AFTER", Some(seq)) => (Some(seq), None),
+            ("BEFORE", Some(seq)) => (None, Some(seq)),
+            _ => {
+                return fail(
+                    self,
+                    out,
+                    "INVALID_PARAMS",
+                    "LATEST, BEFORE and AFTER are supported, with a message id",
+                );
+            }
+        };
+        let command = Command::HistoryRange {
+            room: Some(room),
+            after,
+            before,
+            limit: Some(limit),
+        };
+        out.push_back(Input::Labeled(command, label("CHATHISTORY", chan)));
     }
 
     fn tagmsg(&mut self, message: &Message, out: &mut VecDeque<Input>) {

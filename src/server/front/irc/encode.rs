@@ -21,6 +21,9 @@ use crate::protocol::{MAX_AWAY_BYTES, MAX_TOPIC_BYTES};
 pub const HOST: &str = "chatd";
 /// Most targets of one `PRIVMSG` or `NOTICE` (`MAXTARGETS`).
 pub const MAX_TARGETS: usize = 4;
+/// The most messages one `CHATHISTORY` asks for (`CHATHISTORY=` in `RPL_ISUPPORT`).
+pub const MAX_CHATHISTORY: u32 = 100;
+
 /// Room text that starts with this is an action (`/me`) in a private message, which has no
 /// action flag: the IRC front sends a private CTCP ACTION so, and shows it as one.
 pub const PRIVATE_ACTION: &str = "/me ";
@@ -295,6 +298,11 @@ impl<'a> Replies<'a> {
         self.out.push_str(&message.to_line());
     }
 
+    /// The server's name.
+    pub fn server_name(&self) -> String {
+        self.server.name.clone()
+    }
+
     /// A line as it is.
     pub fn line(&mut self, message: Message) {
         self.out.push_str(&message.to_line());
@@ -337,6 +345,8 @@ impl<'a> Replies<'a> {
             format!("TOPICLEN={MAX_TOPIC_BYTES}"),
             format!("AWAYLEN={MAX_AWAY_BYTES}"),
             "STATUSMSG=".into(),
+            format!("CHATHISTORY={MAX_CHATHISTORY}"),
+            "MSGREFTYPES=msgid".into(),
         ];
         let mut params: Vec<&str> = tokens.iter().map(String::as_str).collect();
         params.push("are supported by this server");
@@ -416,6 +426,38 @@ fn history(out: &mut String, conn: &IrcConn, messages: &[ChatMessage]) {
     }
 }
 
+/// The answer to `CHATHISTORY`: the messages, with their times and ids, in a `chathistory`
+/// batch when the client takes batches.
+fn chathistory(out: &mut String, conn: &IrcConn, room: &str, messages: &[ChatMessage]) {
+    let level = match Tags::of(conn) {
+        Tags::None => Tags::Time,
+        level => level,
+    };
+    let batch = conn.has(cap::BATCH).then(|| format!("history-{room}"));
+    if let Some(id) = &batch {
+        let start = Message::new("BATCH", &[&format!("+{id}"), "chathistory", &channel(room)]);
+        out.push_str(&start.from(&conn.server.name).to_line());
+    }
+    for m in messages {
+        let mut lines = String::new();
+        chat_message(&mut lines, m, level);
+        match &batch {
+            // Every line of the batch carries its reference, first among its tags.
+            Some(id) => {
+                for line in lines.split_inclusive("\r\n") {
+                    let tagged = line.strip_prefix('@').unwrap_or(line);
+                    let _ = write!(out, "@batch={id};{tagged}");
+                }
+            }
+            None => out.push_str(&lines),
+        }
+    }
+    if let Some(id) = &batch {
+        let end = Message::new("BATCH", &[&format!("-{id}")]);
+        out.push_str(&end.from(&conn.server.name).to_line());
+    }
+}
+
 /// The numeric for an error with `code`, answering `verb`, if IRC has one.
 fn error_numeric(code: ErrorCode, verb: &str) -> Option<&'static str> {
     Some(match code {
@@ -445,6 +487,11 @@ fn error(r: &mut Replies<'_>, conn: &IrcConn, code: ErrorCode, message: &str) {
         .map(|l| (l.verb, l.target))
         .unwrap_or(("", String::new()));
     if verb == "NOTICE" {
+        return;
+    }
+    if verb == "CHATHISTORY" {
+        let fail = Message::new("FAIL", &["CHATHISTORY", "INVALID_TARGET", &target, message]);
+        r.line(fail.from(&r.server_name()));
         return;
     }
     if verb == "WHO" && code == ErrorCode::UserNotFound {
@@ -658,7 +705,9 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
             }
         }
         Event::History { room, messages } => {
-            if !conn.hold_history(room, messages) {
+            if conn.label().is_some_and(|l| l.verb == "CHATHISTORY") {
+                chathistory(&mut r.out, conn, room, messages);
+            } else if !conn.hold_history(room, messages) {
                 history(&mut r.out, conn, messages);
             }
         }
