@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # chatd's IRC front against ngircd (Debian's `ngircd`), one workload for both: `chatd-bench
-# --protocol irc` drives each in turn, alternating chatd, ngircd, chatd, ... so that both see
-# the same machine, and prints one JSON object per run with the server's name.
+# --protocol irc` drives each in turn, alternating chatd (one worker thread per CPU),
+# chatd-1thread (server.worker_threads = 1: like ngircd, one thread) and ngircd, so that all
+# see the same machine, and prints one JSON object per run with the server's name.
+# SERVERS="chatd ngircd" picks which.
 # Usage: scripts/compare-irc.sh [ROUNDS]   (after `cargo build --release`). ngircd runs in the
 # foreground with its own configuration: no DNS or ident lookups, no command penalty
 # (MaxPenaltyTime = 0), no connection limits. Its listen backlog is 10, so members connect at
@@ -51,8 +53,10 @@ run() {
     local server=$1
     shift
     local pid port
-    if [ "$server" = chatd ]; then
-        CHATD_LIMITS__RATE=1000000 CHATD_LIMITS__BURST=1000000 CHATD_LIMITS__MAX_CONNECTIONS=100000 \
+    if [ "$server" != ngircd ]; then
+        local workers=0
+        [ "$server" = chatd-1thread ] && workers=1
+        CHATD_SERVER__WORKER_THREADS=$workers CHATD_LIMITS__RATE=1000000 CHATD_LIMITS__BURST=1000000 CHATD_LIMITS__MAX_CONNECTIONS=100000 \
             CHATD_LIMITS__MAX_CONNECTIONS_PER_IP=1000000 CHATD_HISTORY__STORE=memory \
             CHATD_WEB__ENABLED=false CHATD_CONTROL__SOCKET="$dir/chatd.sock" CHATD_LOG__LEVEL=warn \
             CHATD_IRC__LISTEN="127.0.0.1:$chatd_port" "$bin/chatd" --port 0 &
@@ -75,8 +79,9 @@ run() {
 scenario() {
     [[ "$*" =~ ${ONLY:-.} ]] || return 0
     for _ in $(seq "$rounds"); do
-        run chatd "$@"
-        run ngircd "$@"
+        for server in ${SERVERS:-chatd chatd-1thread ngircd}; do
+            run "$server" "$@"
+        done
     done
 }
 

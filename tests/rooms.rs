@@ -63,6 +63,7 @@ fn a_post_the_room_refuses_is_answered_not_dropped() {
             tunables: Arc::new(Live::new(tunables)),
             relay: relay.clone(),
             room_supervisor,
+            clustered: false,
         };
         let (registry, _) = Actor::spawn(None, Registry, registry_args).await.unwrap();
 

@@ -130,9 +130,14 @@ fn main() -> ExitCode {
 /// the runtime and serves. Everything that can fail on a bad setup happens before the fork, so
 /// the error reaches the terminal.
 fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyhow::Result<()> {
-    let listener =
-        chatd::server::listener::bind(config.listen, config.settings.limits.listen_backlog)
-            .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
+    let limits = &config.settings.limits;
+    let keepalive = (limits.tcp_keepalive_secs > 0)
+        .then(|| std::time::Duration::from_secs(limits.tcp_keepalive_secs));
+    let client_port = |addr: std::net::SocketAddr| {
+        chatd::server::listener::bind(addr, limits.listen_backlog, keepalive)
+    };
+    let listener = client_port(config.listen)
+        .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
     let bind = |addr: Option<std::net::SocketAddr>, key: &str| -> anyhow::Result<_> {
         match addr {
             Some(addr) => {
@@ -144,13 +149,19 @@ fn serve(config: Config, overrides: Overrides, daemon: Option<PathBuf>) -> anyho
             None => Ok(None),
         }
     };
+    let irc_port = |addr: Option<std::net::SocketAddr>, key: &str| -> anyhow::Result<_> {
+        addr.map(|addr| {
+            client_port(addr).with_context(|| format!("cannot listen on {addr} ({key})"))
+        })
+        .transpose()
+    };
     let irc = config.irc.as_ref();
     let sockets = Sockets {
         client: listener,
         web: bind(config.web.as_ref().map(|w| w.listen), "web.listen")?,
         metrics: bind(config.metrics, "metrics.listen")?,
-        irc: bind(irc.and_then(|i| i.listen), "irc.listen")?,
-        irc_tls: bind(irc.and_then(|i| i.tls_listen), "irc.tls_listen")?,
+        irc: irc_port(irc.and_then(|i| i.listen), "irc.listen")?,
+        irc_tls: irc_port(irc.and_then(|i| i.tls_listen), "irc.tls_listen")?,
     };
     let control = chatd::server::control::server::bind(&config.control)?;
     // Until the runtime watches them, SIGTERM, SIGINT and SIGHUP wait instead of killing the
@@ -214,7 +225,11 @@ fn run(
     sockets: Sockets,
     control: chatd::server::control::server::ControlSocket,
 ) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if config.settings.server.worker_threads > 0 {
+        runtime.worker_threads(config.settings.server.worker_threads);
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("cannot start the runtime")?;

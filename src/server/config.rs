@@ -158,6 +158,8 @@ pub struct ServerSettings {
     pub default_rooms: Vec<String>,
     /// Seconds a graceful shutdown may take to flush clients before they are cut off.
     pub shutdown_grace_secs: u64,
+    /// Threads running the sessions, rooms and fronts; 0: one per CPU.
+    pub worker_threads: usize,
 }
 
 impl Default for ServerSettings {
@@ -167,6 +169,7 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:9999".into(),
             default_rooms: vec!["general".into()],
             shutdown_grace_secs: 5,
+            worker_threads: 0,
         }
     }
 }
@@ -961,6 +964,12 @@ impl Config {
                     "{:?} must be 1 to 64 characters from A-Z a-z 0-9 - _ .",
                     s.server.name
                 ),
+            ));
+        }
+        if s.server.worker_threads > 1024 {
+            return Err(invalid(
+                "server.worker_threads",
+                format!("must be 0 (one per CPU) to 1024, not {}", s.server.worker_threads),
             ));
         }
         let mut default_rooms = Vec::new();

@@ -21,7 +21,7 @@ use crate::server::config::WebTlsConfig;
 use crate::server::connection::{drive, read_commands, write_loop};
 use crate::server::context::NodeContext;
 use crate::server::front::irc::{IrcConn, IrcServer, Pace, ReadHalf, Reader, last_words};
-use crate::server::listener::keepalive;
+use crate::server::listener::tune;
 use crate::server::outbound;
 use crate::server::pem::{TlsError, certificates, private_key, rustls_error};
 use crate::server::session;
@@ -141,11 +141,8 @@ async fn handle(
     let accepted = Instant::now();
     let tunables = state.ctx.tunables();
     let limits = tunables.connection.clone();
-    let _ = stream.set_nodelay(true);
-    if let Some(idle) = limits.tcp_keepalive
-        && let Err(e) = keepalive(&stream, idle)
-    {
-        tracing::debug!(%peer, error = %e, "cannot turn on TCP keepalive");
+    if let Err(e) = tune(&stream, state.ctx.listener_keepalive, limits.tcp_keepalive) {
+        tracing::debug!(%peer, error = %e, "cannot set TCP keepalive");
     }
     let (read, write) = match open(stream, tls).await {
         Ok(halves) => halves,

@@ -143,6 +143,7 @@ impl Actor for Root {
             tunables: args.tunables,
             relay: relay.clone(),
             room_supervisor,
+            clustered: args.config.cluster.is_some(),
         };
         let (registry, _) =
             Actor::spawn_linked(None, Registry, registry_args, cell.clone()).await?;
@@ -330,11 +331,13 @@ pub async fn run(
         relay: relay.clone(),
         registry,
     };
+    let listener_keepalive = tunables.get().connection.tcp_keepalive;
     let ctx = Arc::new(NodeContext {
         local,
         membership,
         max_connections,
         nick_settle,
+        listener_keepalive,
         stats,
         store,
         tunables,

@@ -64,6 +64,8 @@ pub enum RegistryMsg {
     ConfirmNick(String, MemberAddr, RpcReplyPort<bool>),
     /// Who has this nick?
     LookupNick(String, RpcReplyPort<NickHolder>),
+    /// How many nicks this node's sessions hold.
+    NickCount(RpcReplyPort<usize>),
     /// Disconnect the local holder of a nick, with a reason; `false` if there is none.
     Kick(String, Option<String>, RpcReplyPort<bool>),
     /// Find a room anywhere in the cluster; with `create`, create it here if placement says so

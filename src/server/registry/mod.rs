@@ -51,6 +51,9 @@ pub struct RegistryArgs {
     pub relay: ActorRef<RelayMsg>,
     /// This node's room supervisor.
     pub room_supervisor: ActorRef<RoomSupervisorMsg>,
+    /// Whether this node is part of a cluster (`[cluster]` enabled). A node on its own keeps
+    /// its nicks to itself: no process group per nick, no collision watch.
+    pub clustered: bool,
 }
 
 struct RoomEntry {
@@ -172,6 +175,9 @@ impl RegistryState {
 
     /// Takes this node out of nick `key`'s cluster-wide group.
     fn leave_group(&self, key: &str) {
+        if !self.args.clustered {
+            return;
+        }
         if let Some(gateway) = directory::gateway_of(&self.args.node) {
             ractor::pg::leave_scoped(
                 directory::NICKS.to_string(),
@@ -191,10 +197,19 @@ impl RegistryState {
         session: ActorRef<SessionMsg>,
     ) -> NickClaim {
         let key = nick_key(&nick);
+        if self.nicks.held_by_other(&key, &addr) {
+            return NickClaim::Taken;
+        }
+        if !self.args.clustered {
+            let session_id = addr.session;
+            self.nicks.hold(key.clone(), Member { addr, nick }, session);
+            self.confirm(session_id, key);
+            return NickClaim::Granted;
+        }
         let elsewhere = directory::nick_holders(&key)
             .into_iter()
             .any(|node| node != self.args.node);
-        if self.nicks.held_by_other(&key, &addr) || elsewhere {
+        if elsewhere {
             return NickClaim::Taken;
         }
         let session_id = addr.session;
@@ -378,7 +393,9 @@ impl Actor for Registry {
             nicks: NickTable::default(),
             created: 0,
         };
-        ractor::pg::monitor_scope(directory::NICKS.to_string(), myself.get_cell());
+        if state.args.clustered {
+            ractor::pg::monitor_scope(directory::NICKS.to_string(), myself.get_cell());
+        }
         for name in state.args.tunables.get().rooms.default_rooms.clone() {
             if state.create_room(&myself, &name, false).await.is_none() {
                 return Err(format!("cannot create default room {name}").into());
@@ -394,6 +411,9 @@ impl Actor for Registry {
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
+            RegistryMsg::NickCount(reply) => {
+                let _ = reply.send(state.nicks.len());
+            }
             RegistryMsg::ClaimNick(nick, addr, session, reply) => {
                 let _ = reply.send(state.claim(nick, addr, session));
             }

@@ -38,6 +38,16 @@ impl<S> Default for NickTable<S> {
 }
 
 impl<S> NickTable<S> {
+    /// How many nicks are held here (confirmed or claimed).
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Whether no nick is held here.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
     /// The holder of `key`.
     pub fn get(&self, key: &str) -> Option<&Holder<S>> {
         self.held.get(key)

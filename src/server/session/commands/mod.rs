@@ -54,10 +54,7 @@ pub async fn execute(
         Command::Topic { room, text } => Ok(topic::run(state, room, text).await?),
         Command::Op { room, nick, on } => Ok(op::run(state, room, nick, on).await?),
         Command::Kick { room, nick, reason } => Ok(kick::run(state, room, nick, reason).await?),
-        Command::Stats => {
-            stats::run(state);
-            Ok(())
-        }
+        Command::Stats => Ok(stats::run(state).await?),
         Command::Msg { room, text } => Ok(say::run(state, room, text, false).await?),
         Command::Me { room, text } => Ok(say::run(state, room, text, true).await?),
         Command::PrivateMsg { to, text } => Ok(private::run(state, to, text).await?),
