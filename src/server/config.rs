@@ -969,7 +969,10 @@ impl Config {
         if s.server.worker_threads > 1024 {
             return Err(invalid(
                 "server.worker_threads",
-                format!("must be 0 (one per CPU) to 1024, not {}", s.server.worker_threads),
+                format!(
+                    "must be 0 (one per CPU) to 1024, not {}",
+                    s.server.worker_threads
+                ),
             ));
         }
         let mut default_rooms = Vec::new();

@@ -60,20 +60,33 @@ pub async fn serve(accepted: Accepted, opened: Opened, limits: ConnectionLimits)
         limits.max_line_bytes,
         limits.max_frame_bytes,
     );
-    let reader = read_commands(
-        input,
-        &opened.outbound,
-        &opened.session,
-        &limits,
-        registered_by,
-    );
-    let writer = write_loop(write, opened.rx, limits.grace);
-    drive(reader, writer, &opened.outbound, &opened.session, peer).await;
+    run(input, write, opened, &limits, registered_by, peer).await;
 }
 
-/// Runs a connection's `reader` and `writer` (any front's) until the connection ends, then tells
-/// the session why. The writer says whether the client was cut off.
-pub async fn drive(
+/// Serves a connection of any front until it ends: its `input` read with the rules every front
+/// shares ([`read_commands`]), its session's queue written to `write` ([`write_loop`]), and the
+/// session told why it ended.
+pub async fn run<S: Source, W: AsyncWrite + Unpin>(
+    input: S,
+    write: W,
+    opened: Opened,
+    limits: &ConnectionLimits,
+    registered_by: Instant,
+    peer: SocketAddr,
+) {
+    let Opened {
+        outbound,
+        rx,
+        session,
+    } = opened;
+    let reader = read_commands(input, &outbound, &session, limits, registered_by);
+    let writer = write_loop(write, rx, limits.grace);
+    drive(reader, writer, &outbound, &session, peer).await;
+}
+
+/// Runs a connection's `reader` and `writer` until the connection ends, then tells the session
+/// why. The writer says whether the client was cut off.
+async fn drive(
     reader: impl Future<Output = String>,
     writer: impl Future<Output = (String, bool)>,
     outbound: &Outbound,

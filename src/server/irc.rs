@@ -16,12 +16,13 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::server::admission::{Admissions, Denied, Ticket};
+use crate::protocol::ErrorCode;
+use crate::server::admission::{Admissions, Ticket};
 use crate::server::config::WebTlsConfig;
-use crate::server::connection::{drive, read_commands, write_loop};
+use crate::server::connection;
 use crate::server::context::NodeContext;
 use crate::server::front::irc::{IrcConn, IrcServer, Pace, ReadHalf, Reader, last_words};
-use crate::server::listener::tune;
+use crate::server::listener::{accept, tune};
 use crate::server::outbound;
 use crate::server::pem::{TlsError, certificates, private_key, rustls_error};
 use crate::server::session;
@@ -60,54 +61,19 @@ pub async fn run(
     state: Arc<IrcState>,
     stop: CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(10);
-    loop {
-        let accepted = tokio::select! {
-            _ = stop.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => {
-                backoff = Duration::from_millis(10);
-                accepted
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "IRC accept failed");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let tunables = state.ctx.tunables();
-        match state.admissions.admit(peer.ip(), &tunables.admission) {
-            Ok(ticket) => {
-                let state_ = state.clone();
-                let tls = tls.clone();
-                state
-                    .tracker
-                    .spawn(async move { handle(stream, peer, ticket, state_, tls).await });
-            }
-            Err(denied) => {
-                if let Denied::ServerFull(_) = denied {
-                    tracing::warn!(%peer, "refused an IRC connection: server full");
-                }
-                let words = last_words(
-                    None,
-                    crate::protocol::ErrorCode::ServerFull,
-                    &denied.message(),
-                );
-                state.tracker.spawn(async move {
-                    use tokio::io::AsyncWriteExt;
-                    let mut stream = stream;
-                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                        stream.write_all(&words).await?;
-                        stream.shutdown().await
-                    })
-                    .await;
-                });
-            }
-        }
-    }
+    let refusal = |message: &str| last_words(None, ErrorCode::ServerFull, message);
+    let serve = |stream, peer, ticket| handle(stream, peer, ticket, state.clone(), tls.clone());
+    let (ctx, admissions) = (&state.ctx, &state.admissions);
+    accept(
+        &listener,
+        ctx,
+        admissions,
+        &stop,
+        &state.tracker,
+        refusal,
+        serve,
+    )
+    .await;
 }
 
 /// Splits a connection, after the TLS handshake when there is one.
@@ -162,13 +128,5 @@ async fn handle(
     };
     let input = Reader::new(read, conn, pace);
     let registered_by = accepted + limits.registration_timeout;
-    let reader = read_commands(
-        input,
-        &opened.outbound,
-        &opened.session,
-        &limits,
-        registered_by,
-    );
-    let writer = write_loop(write, opened.rx, limits.grace);
-    drive(reader, writer, &opened.outbound, &opened.session, peer).await;
+    connection::run(input, write, opened, &limits, registered_by, peer).await;
 }

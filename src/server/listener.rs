@@ -5,10 +5,12 @@
 //! (the high byte of a frame length) means framed, anything else means lines. Then it queues the
 //! front's greeting, starts the session actor and hands the socket to the connection task.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use socket2::{Domain, Protocol as SocketProtocol, SockRef, Socket, TcpKeepalive, Type};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -63,6 +65,35 @@ pub async fn run(
     stop: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let refusal = |message: &str| line::render(&Event::error(ErrorCode::ServerFull, message));
+    let serve = |stream, peer, ticket| handle(stream, peer, ticket, ctx.clone(), stop.clone());
+    accept(
+        &listener,
+        &ctx,
+        &admissions,
+        &stop,
+        &tracker,
+        refusal,
+        serve,
+    )
+    .await;
+}
+
+/// Accepts connections on `listener` until `stop` (any client port's loop): each is admitted
+/// under `admissions` and the limits in force and served by `serve` as a task on `tracker`, or
+/// told `refusal` of why not and closed. Accept errors (out of file descriptors, say) are
+/// waited out, 10 ms doubling to 1 s, instead of spinning.
+pub async fn accept<F>(
+    listener: &TcpListener,
+    ctx: &NodeContext,
+    admissions: &Admissions,
+    stop: &CancellationToken,
+    tracker: &TaskTracker,
+    refusal: impl Fn(&str) -> Bytes,
+    serve: impl Fn(TcpStream, SocketAddr, Ticket) -> F,
+) where
+    F: Future<Output = ()> + Send + 'static,
+{
     let mut backoff = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
@@ -75,17 +106,15 @@ pub async fn run(
                 accepted
             }
             Err(e) => {
-                // Out of file descriptors and the like: wait a little instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
                 continue;
             }
         };
-        let tunables = ctx.tunables();
-        match admissions.admit(peer.ip(), &tunables.admission) {
+        match admissions.admit(peer.ip(), &ctx.tunables().admission) {
             Ok(ticket) => {
-                tracker.spawn(handle(stream, peer, ticket, ctx.clone(), stop.clone()));
+                tracker.spawn(serve(stream, peer, ticket));
             }
             Err(denied) => {
                 // A full server is worth a warning; refusals per address are the attack a log
@@ -98,7 +127,7 @@ pub async fn run(
                         tracing::debug!(%peer, "refused a connection: too many from its address")
                     }
                 }
-                tracker.spawn(refuse(stream, denied.message()));
+                tracker.spawn(refuse(stream, refusal(&denied.message())));
             }
         }
     }
@@ -113,11 +142,10 @@ fn banner(node: &str) -> String {
     )
 }
 
-/// Tells a client it was not admitted, and closes.
-async fn refuse(mut stream: TcpStream, message: String) {
-    let event = Event::error(ErrorCode::ServerFull, message);
+/// Tells a client it was not admitted (`words`, in its front's format), and closes.
+async fn refuse(mut stream: TcpStream, words: Bytes) {
     let _ = timeout(GREETING_TIMEOUT, async {
-        stream.write_all(&line::render(&event)).await?;
+        stream.write_all(&words).await?;
         stream.shutdown().await
     })
     .await;
@@ -162,7 +190,11 @@ async fn handle(
 ) {
     let accepted = Instant::now();
     let tunables = ctx.tunables();
-    if let Err(e) = tune(&stream, ctx.listener_keepalive, tunables.connection.tcp_keepalive) {
+    if let Err(e) = tune(
+        &stream,
+        ctx.listener_keepalive,
+        tunables.connection.tcp_keepalive,
+    ) {
         tracing::debug!(%peer, error = %e, "cannot set TCP keepalive");
     }
     match timeout(
@@ -237,6 +269,9 @@ mod tests {
         tune(&accepted, Some(idle), None).unwrap();
         assert!(!socket.keepalive().unwrap());
         tune(&accepted, None, Some(Duration::from_secs(30))).unwrap();
-        assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(30)
+        );
     }
 }

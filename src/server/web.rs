@@ -41,7 +41,7 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 use crate::protocol::{ErrorCode, Refusal};
 use crate::server::admission::{Admissions, Ticket};
 use crate::server::config::{Network, WebTlsConfig};
-use crate::server::connection::{drive, read_commands, write_loop};
+use crate::server::connection;
 use crate::server::context::NodeContext;
 use crate::server::front::{Format, Input, Source, json};
 use crate::server::outbound::Outbound;
@@ -282,15 +282,7 @@ async fn serve(
         max: limits.max_frame_bytes,
     };
     let registered_by = accepted + limits.registration_timeout;
-    let reader = read_commands(
-        input,
-        &opened.outbound,
-        &opened.session,
-        &limits,
-        registered_by,
-    );
-    let writer = write_loop(write, opened.rx, limits.grace);
-    drive(reader, writer, &opened.outbound, &opened.session, peer).await;
+    connection::run(input, write, opened, &limits, registered_by, peer).await;
 }
 
 /// The reading side of a WebSocket, as tungstenite sees it: it reads the socket, and what it

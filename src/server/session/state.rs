@@ -12,7 +12,7 @@ use crate::server::cluster::directory;
 use crate::server::context::NodeContext;
 use crate::server::msg::gateway::{GatewayMsg, RoomCreation};
 use crate::server::msg::member::MemberAddr;
-use crate::server::msg::registry::{RegistryMsg, RoomLookup};
+use crate::server::msg::registry::{NickHolder, RegistryMsg, RoomLookup};
 use crate::server::msg::room::RoomMsg;
 use crate::server::outbound::Outbound;
 use crate::server::timeouts::{ROOM_CREATE_MS, ROOM_VISIBLE, ROOM_VISIBLE_POLL, SESSION_CALL_MS};
@@ -157,6 +157,28 @@ impl SessionState {
                 ))
             }
         }
+    }
+
+    /// Room `name`, joined or not: the instance this session is in (following a restart), else
+    /// wherever it is in the cluster; `room_not_found` when it does not exist.
+    pub async fn any_room(&mut self, name: &str) -> Result<ActorRef<RoomMsg>, Refusal> {
+        if self.joined(name).is_some() {
+            return self.member_room(name).await;
+        }
+        self.find_room(name, false).await?.ok_or_else(|| {
+            Refusal::new(ErrorCode::RoomNotFound, format!("there is no room #{name}"))
+        })
+    }
+
+    /// Who holds `nick`, as this node's registry knows.
+    pub async fn lookup_nick(&self, nick: &str) -> Result<NickHolder, Refusal> {
+        ractor::call_t!(
+            self.ctx.local.registry,
+            RegistryMsg::LookupNick,
+            SESSION_CALL_MS,
+            nick.to_string()
+        )
+        .map_err(|e| internal("the registry", e))
     }
 
     /// Drops a room from this session's list (the current room moves to the last one joined).

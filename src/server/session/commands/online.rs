@@ -1,9 +1,8 @@
 //! Which of some nicks are online (IRC's `ISON` and `USERHOST`).
 
-use super::super::state::{SessionState, internal};
+use super::super::state::SessionState;
 use crate::protocol::{ErrorCode, Event, Refusal};
-use crate::server::msg::registry::{NickHolder, RegistryMsg};
-use crate::server::timeouts::SESSION_CALL_MS;
+use crate::server::msg::registry::NickHolder;
 
 /// The most nicks one question may ask about.
 pub const MAX_NICKS: usize = 32;
@@ -19,14 +18,7 @@ pub async fn run(state: &mut SessionState, nicks: Vec<String>) -> Result<(), Ref
     }
     let mut online = Vec::new();
     for nick in nicks {
-        let holder = ractor::call_t!(
-            state.ctx.local.registry,
-            RegistryMsg::LookupNick,
-            SESSION_CALL_MS,
-            nick.clone()
-        )
-        .map_err(|e| internal("the registry", e))?;
-        match holder {
+        match state.lookup_nick(&nick).await? {
             NickHolder::Local(member) => online.push(member.nick),
             NickHolder::Remote(_) => online.push(nick),
             NickHolder::Missing => {}

@@ -5,7 +5,7 @@ use super::say::check_text;
 use crate::names::nick_key;
 use crate::protocol::{ErrorCode, Event, Refusal, now_ms};
 use crate::server::msg::gateway::PrivateDelivery;
-use crate::server::msg::registry::{NickHolder, RegistryMsg};
+use crate::server::msg::registry::NickHolder;
 use crate::server::store::PrivateMessage;
 use crate::server::timeouts::SESSION_CALL_MS;
 
@@ -14,13 +14,7 @@ use crate::server::timeouts::SESSION_CALL_MS;
 pub async fn run(state: &mut SessionState, to: String, text: String) -> Result<(), Refusal> {
     let from = state.nick()?;
     check_text(&text, state.ctx.tunables().max_message_bytes)?;
-    let holder = ractor::call_t!(
-        state.ctx.local.registry,
-        RegistryMsg::LookupNick,
-        SESSION_CALL_MS,
-        to.clone()
-    )
-    .map_err(|e| internal("the registry", e))?;
+    let holder = state.lookup_nick(&to).await?;
     let not_found = || Refusal::new(ErrorCode::UserNotFound, format!("no user is called {to}"));
     let (node, recipient) = match holder {
         NickHolder::Missing => return Err(not_found()),

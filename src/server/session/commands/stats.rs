@@ -12,8 +12,12 @@ pub async fn run(state: &SessionState) -> Result<(), Refusal> {
     let users = if state.ctx.membership.is_some() {
         directory::nick_count()
     } else {
-        ractor::call_t!(state.ctx.local.registry, RegistryMsg::NickCount, SESSION_CALL_MS)
-            .map_err(|e| internal("the registry", e))?
+        ractor::call_t!(
+            state.ctx.local.registry,
+            RegistryMsg::NickCount,
+            SESSION_CALL_MS
+        )
+        .map_err(|e| internal("the registry", e))?
     };
     state.send(Event::Stats {
         users: users as u64,

@@ -3,7 +3,7 @@
 
 use super::super::state::{SessionState, internal};
 use super::moderate;
-use crate::protocol::{ErrorCode, Event, Refusal};
+use crate::protocol::{Event, Refusal};
 use crate::server::msg::room::{ModAction, RoomMsg};
 use crate::server::timeouts::SESSION_CALL_MS;
 
@@ -17,12 +17,7 @@ pub async fn run(
         return moderate::run(state, given, ModAction::Topic(text)).await;
     }
     let name = state.room_name(given)?;
-    let room = match state.joined(&name) {
-        Some(_) => state.member_room(&name).await?,
-        None => state.find_room(&name, false).await?.ok_or_else(|| {
-            Refusal::new(ErrorCode::RoomNotFound, format!("there is no room #{name}"))
-        })?,
-    };
+    let room = state.any_room(&name).await?;
     let reply = ractor::call_t!(room, RoomMsg::State, SESSION_CALL_MS)
         .map_err(|e| internal(&format!("#{name}"), e))?;
     state.send(Event::RoomState {

@@ -2,19 +2,14 @@
 //! may be asked about, joined or not.
 
 use super::super::state::{SessionState, internal};
-use crate::protocol::{ErrorCode, Event, Refusal};
+use crate::protocol::{Event, Refusal};
 use crate::server::msg::room::RoomMsg;
 use crate::server::timeouts::SESSION_CALL_MS;
 
 /// Lists the users of `given`, or of the current room.
 pub async fn run(state: &mut SessionState, given: Option<String>) -> Result<(), Refusal> {
     let name = state.room_name(given)?;
-    let room = match state.joined(&name) {
-        Some(_) => state.member_room(&name).await?,
-        None => state.find_room(&name, false).await?.ok_or_else(|| {
-            Refusal::new(ErrorCode::RoomNotFound, format!("there is no room #{name}"))
-        })?,
-    };
+    let room = state.any_room(&name).await?;
     let users = ractor::call_t!(room, RoomMsg::Users, SESSION_CALL_MS)
         .map_err(|e| internal(&format!("#{name}"), e))?
         .0;

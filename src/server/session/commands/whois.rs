@@ -2,21 +2,14 @@
 
 use super::super::state::{SessionState, internal};
 use crate::protocol::{ErrorCode, Event, Refusal};
-use crate::server::msg::registry::{NickHolder, RegistryMsg};
+use crate::server::msg::registry::NickHolder;
 use crate::server::timeouts::SESSION_CALL_MS;
 
 /// Shows the holder of `nick`.
 pub async fn run(state: &mut SessionState, nick: String) -> Result<(), Refusal> {
     state.nick()?;
     let not_found = || Refusal::new(ErrorCode::UserNotFound, format!("no user is called {nick}"));
-    let holder = ractor::call_t!(
-        state.ctx.local.registry,
-        RegistryMsg::LookupNick,
-        SESSION_CALL_MS,
-        nick.clone()
-    )
-    .map_err(|e| internal("the registry", e))?;
-    let node = match holder {
+    let node = match state.lookup_nick(&nick).await? {
         NickHolder::Missing => return Err(not_found()),
         NickHolder::Local(_) => state.ctx.local.node.clone(),
         NickHolder::Remote(node) => node,
