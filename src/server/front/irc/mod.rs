@@ -39,6 +39,10 @@ use crate::protocol::{ErrorCode, Refusal};
 
 /// Initial read buffer per connection; it grows for longer input.
 const READ_BUFFER: usize = 256;
+/// Most inputs decoded and waiting their turn (fakelag); beyond that the connection is not read
+/// until some are taken, so a flood waits in the kernel's socket buffer, not in server memory,
+/// however high `limits.rate` and `irc.max_fakelag_secs` are set.
+const MAX_PENDING: usize = 256;
 
 /// Something an IRC connection reads from (a TCP socket's reading half, or a TLS stream's).
 pub type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
@@ -207,8 +211,9 @@ impl Reader {
                 return Input::Closed(reason.clone());
             }
             let due = self.pending.front().map(|(due, _)| *due);
+            let room = self.pending.len() < MAX_PENDING;
             tokio::select! {
-                line = self.lines.next() => {
+                line = self.lines.next(), if room => {
                     let now = Instant::now();
                     let interval = self.conn.server.ping_interval;
                     self.ping.as_mut().reset(now + interval);
