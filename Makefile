@@ -4,7 +4,7 @@ CARGO ?= cargo
 # Tools the tests use; installed from Debian's packages when missing (CI runs as root).
 TOOLS := systemd-analyze:systemd mandoc:mandoc groff:groff man:man-db tmux:tmux \
 	chromium:chromium chromedriver:chromium-driver ss:iproute2 pg_ctlcluster:postgresql \
-	weechat-headless:weechat-headless ngircd:ngircd
+	weechat-headless:weechat-headless irssi:irssi ngircd:ngircd
 
 # Installation layout (FHS); `make install DESTDIR=/tmp/pkg PREFIX=/usr`.
 DESTDIR ?=

@@ -3,114 +3,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use crate::cluster::mesh;
-use crate::util::{Server, WAIT};
+use crate::util::Server;
+use crate::util::tmux::Tmux;
 
 fn client_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_chat-client"))
-}
-
-/// A tmux server of its own (one socket per test) running one window; killed on drop.
-struct Tmux {
-    socket: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Tmux {
-    /// Runs `command` (a shell command line) in a `width`×`height` terminal.
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("tmux.sock").display().to_string();
-        let tmux = Tmux { socket, _dir: dir };
-        let status = tmux
-            .command()
-            .args(["-f", "/dev/null", "new-session", "-d", "-s", "t"])
-            .args(["-x", &width.to_string(), "-y", &height.to_string()])
-            .arg(command)
-            .status()
-            .expect("tmux is installed (make deps)");
-        assert!(status.success(), "tmux new-session failed");
-        tmux
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-S", &self.socket]);
-        c
-    }
-
-    /// The screen as text.
-    fn screen(&self) -> String {
-        let out = self
-            .command()
-            .args(["capture-pane", "-p", "-t", "t"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until the screen shows `needle`; returns the screen.
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let screen = self.screen();
-            if screen.contains(needle) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("the screen never showed {needle:?}; it shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The screen once two captures 100 ms apart agree (no frame half drawn).
-    fn settled(&self) -> String {
-        let deadline = Instant::now() + WAIT;
-        let mut last = self.screen();
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-            let now = self.screen();
-            if now == last || Instant::now() > deadline {
-                return now;
-            }
-            last = now;
-        }
-    }
-
-    /// Types text (literally) and presses Enter.
-    fn type_line(&self, text: &str) {
-        self.keys(&["-l", text]);
-        self.keys(&["Enter"]);
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = self
-            .command()
-            .args(["send-keys", "-t", "t"])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// The pid of the process running in the pane.
-    fn pane_pid(&self) -> u32 {
-        let out = self
-            .command()
-            .args(["display-message", "-p", "-t", "t", "#{pane_pid}"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").status();
-    }
 }
 
 /// A shell command line running the client with its own empty config directory, then (after the

@@ -818,3 +818,36 @@ fn chathistory_answers_from_the_rooms_history_in_a_batch() {
     c.send("CHATHISTORY LATEST #log");
     c.expect("FAIL CHATHISTORY NEED_MORE_PARAMS");
 }
+
+/// irssi (Debian's) in a real terminal: it connects, joins, shows the room's operator, the
+/// netcat user's message and action, and says something the netcat user reads.
+#[test]
+fn irssi_in_a_terminal_chats_with_a_netcat_user() {
+    let server = Server::start("");
+    let mut nc = server.user("ncu", "general");
+    let home = tempfile::tempdir().unwrap();
+    let irc = server.irc_addr();
+    let irssi = crate::util::tmux::Tmux::start(
+        120,
+        30,
+        &format!(
+            "TERM=xterm irssi --home={} -c {} -p {} -n irsi",
+            home.path().display(),
+            irc.ip(),
+            irc.port()
+        ),
+    );
+    irssi.wait_for("MOTD File is missing");
+    irssi.type_line("/join #general");
+    irssi.wait_for("irsi [irsi@chatd] has joined #general");
+    irssi.wait_for("[@ncu]");
+    nc.expect("#general -- irsi joined");
+    nc.send("hi irssi, from netcat");
+    nc.send("/me waves");
+    irssi.wait_for("<@ncu> hi irssi, from netcat");
+    irssi.wait_for("* ncu waves");
+    irssi.type_line("hello from irssi");
+    nc.expect("#general <irsi> hello from irssi");
+    irssi.type_line("/quit see you");
+    nc.expect("#general -- irsi left (quit: see you)");
+}

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use chatd::protocol::{self, Event};
 
 pub mod postgres;
+pub mod tmux;
 
 /// How long any expected line or event may take to arrive.
 pub const WAIT: Duration = Duration::from_secs(10);
