@@ -205,6 +205,10 @@ impl Reader {
                 && (*due <= now || self.ended.is_some())
                 && let Some((_, input)) = self.pending.pop_front()
             {
+                if self.pending.is_empty() {
+                    // Give the memory back: an idle connection holds no queue.
+                    self.pending = VecDeque::new();
+                }
                 return input;
             }
             if let Some(reason) = &self.ended {
