@@ -652,6 +652,29 @@ mod tests {
                 active: true,
             },
             Command::ShowTyping(false),
+            Command::Part {
+                room: Some("r".into()),
+                reason: "bye".into(),
+            },
+            Command::Away(Some("lunch".into())),
+            Command::Away(None),
+            Command::Whois("bob".into()),
+            Command::Online(vec!["a".into(), "b".into()]),
+            Command::Topic {
+                room: None,
+                text: Some("t".into()),
+            },
+            Command::Op {
+                room: Some("r".into()),
+                nick: "bob".into(),
+                on: true,
+            },
+            Command::Kick {
+                room: None,
+                nick: "bob".into(),
+                reason: Some("spam".into()),
+            },
+            Command::Stats,
             Command::HistoryRange {
                 room: None,
                 after: Some(41),

@@ -692,6 +692,93 @@ mod tests {
     }
 
     #[test]
+    fn moderation_presence_and_leave_with_a_reason() {
+        assert_eq!(
+            cmd("/leave #r see you soon"),
+            Command::Part {
+                room: Some("#r".into()),
+                reason: "see you soon".into()
+            }
+        );
+        assert_eq!(
+            cmd("/topic"),
+            Command::Topic {
+                room: None,
+                text: None
+            }
+        );
+        assert_eq!(
+            cmd("/topic #r"),
+            Command::Topic {
+                room: Some("#r".into()),
+                text: None
+            }
+        );
+        assert_eq!(
+            cmd("/topic #r new words"),
+            Command::Topic {
+                room: Some("#r".into()),
+                text: Some("new words".into())
+            }
+        );
+        assert_eq!(
+            cmd("/topic words here"),
+            Command::Topic {
+                room: None,
+                text: Some("words here".into())
+            }
+        );
+        assert_eq!(
+            cmd("/deop #r bob"),
+            Command::Op {
+                room: Some("#r".into()),
+                nick: "bob".into(),
+                on: false
+            }
+        );
+        assert_eq!(
+            cmd("/op bob"),
+            Command::Op {
+                room: None,
+                nick: "bob".into(),
+                on: true
+            }
+        );
+        assert_eq!(
+            cmd("/kick #r bob spamming again"),
+            Command::Kick {
+                room: Some("#r".into()),
+                nick: "bob".into(),
+                reason: Some("spamming again".into())
+            }
+        );
+        assert_eq!(
+            cmd("/k bob"),
+            Command::Kick {
+                room: None,
+                nick: "bob".into(),
+                reason: None
+            }
+        );
+        assert_eq!(cmd("/whois bob"), Command::Whois("bob".into()));
+        assert_eq!(
+            cmd("/away out to lunch"),
+            Command::Away(Some("out to lunch".into()))
+        );
+        assert_eq!(cmd("/away"), Command::Away(None));
+        assert_eq!(cmd("/back"), Command::Away(None));
+        assert_eq!(cmd("/stats"), Command::Stats);
+        assert_eq!(refused("/op"), ErrorCode::BadArguments);
+        assert_eq!(refused("/op #r"), ErrorCode::BadArguments);
+        assert_eq!(refused("/op #r bob carl"), ErrorCode::BadArguments);
+        assert_eq!(refused("/kick"), ErrorCode::BadArguments);
+        assert_eq!(refused("/kick #r"), ErrorCode::BadArguments);
+        assert_eq!(refused("/whois"), ErrorCode::BadArguments);
+        assert_eq!(refused("/whois a b"), ErrorCode::BadArguments);
+        assert_eq!(refused("/topic #r \u{1b}[2J"), ErrorCode::InvalidCharacter);
+    }
+
+    #[test]
     fn plain_text_and_escapes() {
         assert_eq!(
             cmd("hello world"),

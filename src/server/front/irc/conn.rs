@@ -98,6 +98,17 @@ impl IrcServer {
     }
 }
 
+/// A channel's operators, as [`IrcConn::operators`] took them.
+#[derive(Debug, Default)]
+pub struct Operators(Vec<String>);
+
+impl Operators {
+    /// Whether `nick` is one of them (nicks compare case-insensitively; no allocation).
+    pub fn has(&self, nick: &str) -> bool {
+        self.0.iter().any(|key| key.eq_ignore_ascii_case(nick))
+    }
+}
+
 /// What the encoder holds for one connection.
 #[derive(Debug, Default)]
 struct Held {
@@ -238,12 +249,16 @@ impl IrcConn {
         held.operators.remove(room);
     }
 
-    /// Whether `nick` is an operator of channel `room`, as far as the client was told.
-    pub fn is_operator(&self, room: &str, nick: &str) -> bool {
-        lock(&self.held)
-            .operators
-            .get(room)
-            .is_some_and(|ops| ops.contains(&nick_key(nick)))
+    /// The operators of channel `room` as far as the client was told (nick keys), taken once
+    /// for a whole listing: see [`Operators::has`].
+    pub fn operators(&self, room: &str) -> Operators {
+        Operators(
+            lock(&self.held)
+                .operators
+                .get(room)
+                .map(|ops| ops.iter().cloned().collect())
+                .unwrap_or_default(),
+        )
     }
 
     /// `nick` became an operator of `room` (`on`), or stopped being one (also on leaving).

@@ -487,26 +487,15 @@ impl Decoder {
     /// `LATEST`) or `msgid=ROOM-SEQ` (the ids chatd gives messages); other subcommands and
     /// timestamp references get a `FAIL`.
     fn chathistory(&mut self, params: &[&str], out: &mut VecDeque<Input>) {
-        let fail = |this: &Self, out: &mut VecDeque<Input>, code: &str, text: &str| {
-            let server = this.conn.server.name.clone();
-            let line = Message::new("FAIL", &["CHATHISTORY", code, text]).from(&server);
-            out.push_back(Input::Reply(bytes::Bytes::from(line.to_line())));
-        };
         let [sub, chan, reference, limit] = params[..] else {
-            return fail(
-                self,
+            return self.fail(
                 out,
                 "NEED_MORE_PARAMS",
                 "CHATHISTORY SUBCOMMAND TARGET REF LIMIT",
             );
         };
         let Some(limit) = limit.parse::<u32>().ok().filter(|n| *n > 0) else {
-            return fail(
-                self,
-                out,
-                "INVALID_PARAMS",
-                "the limit must be a positive number",
-            );
+            return self.fail(out, "INVALID_PARAMS", "the limit must be a positive number");
         };
         let limit = limit.min(MAX_CHATHISTORY);
         let Some(room) = chan
@@ -514,12 +503,7 @@ impl Decoder {
             .then(|| canonical_room(chan).ok())
             .flatten()
         else {
-            return fail(
-                self,
-                out,
-                "INVALID_TARGET",
-                "history is kept for channels only",
-            );
+            return self.fail(out, "INVALID_TARGET", "history is kept for channels only");
         };
         let seq = match reference {
             "*" => None,
@@ -531,8 +515,7 @@ impl Decoder {
             {
                 Some(seq) => Some(seq),
                 None => {
-                    return fail(
-                        self,
+                    return self.fail(
                         out,
                         "INVALID_PARAMS",
                         "references are * or msgid= (timestamps are not supported)",
@@ -545,8 +528,7 @@ impl Decoder {
             ("AFTER", Some(seq)) => (Some(seq), None),
             ("BEFORE", Some(seq)) => (None, Some(seq)),
             _ => {
-                return fail(
-                    self,
+                return self.fail(
                     out,
                     "INVALID_PARAMS",
                     "LATEST, BEFORE and AFTER are supported, with a message id",
@@ -560,6 +542,13 @@ impl Decoder {
             limit: Some(limit),
         };
         out.push_back(Input::Labeled(command, label("CHATHISTORY", chan)));
+    }
+
+    /// A standard-replies `FAIL CHATHISTORY CODE :text`.
+    fn fail(&self, out: &mut VecDeque<Input>, code: &str, text: &str) {
+        let server = &self.conn.server.name;
+        let line = Message::new("FAIL", &["CHATHISTORY", code, text]).from(server);
+        out.push_back(Input::Reply(bytes::Bytes::from(line.to_line())));
     }
 
     fn tagmsg(&mut self, message: &Message, out: &mut VecDeque<Input>) {

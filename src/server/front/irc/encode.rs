@@ -391,6 +391,7 @@ impl<'a> Replies<'a> {
 /// `NAMES` replies for `room` (353s split to fit, then 366), operators marked `@`.
 fn names(r: &mut Replies<'_>, conn: &IrcConn, room: &str, users: &[String]) {
     let chan = channel(room);
+    let ops = conn.operators(room);
     let mut line = String::new();
     for nick in users {
         if line.len() + nick.len() + r.nick.len() + chan.len() > 400 {
@@ -400,7 +401,7 @@ fn names(r: &mut Replies<'_>, conn: &IrcConn, room: &str, users: &[String]) {
         if !line.is_empty() {
             line.push(' ');
         }
-        if conn.is_operator(room, nick) {
+        if ops.has(nick) {
             line.push('@');
         }
         line.push_str(nick);
@@ -596,7 +597,7 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
                 let channels: Vec<String> = rooms
                     .iter()
                     .map(|room| {
-                        let op = if conn.is_operator(room, nick) {
+                        let op = if conn.operators(room).has(nick) {
                             "@"
                         } else {
                             ""
@@ -690,12 +691,9 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
             if who {
                 let chan = channel(room);
                 let server = conn.server.name.clone();
+                let ops = conn.operators(room);
                 for nick in users {
-                    let flags = if conn.is_operator(room, nick) {
-                        "H@"
-                    } else {
-                        "H"
-                    };
+                    let flags = if ops.has(nick) { "H@" } else { "H" };
                     let hops = format!("0 {nick}");
                     r.numeric("352", &[&chan, nick, HOST, &server, nick, flags, &hops]);
                 }
@@ -718,8 +716,6 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
         Event::Notice { room, text } => {
             let verb = conn.label().map(|l| l.verb);
             match (verb, room) {
-                // A join of a room the client is in says nothing on IRC.
-                (Some("JOIN"), Some(_)) => {}
                 // The session's goodbye; the connection closes after it.
                 (Some("QUIT"), _) => {
                     let me = r.nick.clone();
