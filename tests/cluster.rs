@@ -352,13 +352,27 @@ fn nicks_are_unique_across_nodes_and_private_messages_cross_them() {
     });
 }
 
+/// A nick (`prefix` and a number) whose home among `nodes` is `home`.
+fn nick_homed_on(prefix: &str, home: &str, nodes: &[&str]) -> String {
+    let nodes: Vec<String> = nodes.iter().map(|s| s.to_string()).collect();
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|nick| {
+            chatd::server::cluster::directory::placement(nick, &nodes).as_deref() == Some(home)
+        })
+        .unwrap()
+}
+
 #[test]
 fn the_same_nick_claimed_on_two_nodes_at_once_has_exactly_one_winner() {
-    let servers = mesh(&["alpha", "bravo"]);
-    for round in 0..10 {
-        let nick = format!("twin{round}");
+    let names = ["alpha", "bravo", "charlie"];
+    let servers = mesh(&names);
+    // Claims from alpha and bravo, for nicks whose home (the node that decides) is each node in
+    // turn: one of the claimants, or the third node.
+    for round in 0..12 {
+        let nick = nick_homed_on(&format!("twin{round}x"), names[round % 3], &names);
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
-        let claims: Vec<_> = servers
+        let claims: Vec<_> = servers[..2]
             .iter()
             .map(|server| {
                 let mut c = server.line();
@@ -368,17 +382,68 @@ fn the_same_nick_claimed_on_two_nodes_at_once_has_exactly_one_winner() {
                     barrier.wait();
                     c.send(&format!("/nick {nick}"));
                     let line = c.next_line().expect("an answer");
-                    (line.contains("you are now known as"), c)
+                    (line, c)
                 })
             })
             .collect();
-        let results: Vec<(bool, _)> = claims.into_iter().map(|t| t.join().unwrap()).collect();
-        let winners = results.iter().filter(|(won, _)| *won).count();
+        let results: Vec<(String, _)> = claims.into_iter().map(|t| t.join().unwrap()).collect();
+        let winners = results
+            .iter()
+            .filter(|(line, _)| line.contains("you are now known as"))
+            .count();
         assert_eq!(
             winners, 1,
-            "round {round}: exactly one of two simultaneous claims wins"
+            "round {round} ({nick}): exactly one of two simultaneous claims wins"
+        );
+        assert!(
+            results
+                .iter()
+                .any(|(line, _)| line.starts_with("! nick_taken:")),
+            "round {round}: the other is told the nick is taken: {:?}",
+            results.iter().map(|(l, _)| l).collect::<Vec<_>>()
         );
     }
+}
+
+#[test]
+fn a_node_that_joins_becomes_home_of_nicks_already_held_and_refuses_them() {
+    let (pa, pb, pc) = (free_port(), free_port(), free_port());
+    let a = node("alpha", pa, &[], "handover");
+    let b = node("bravo", pb, &[pa], "handover");
+    eventually(Duration::from_secs(15), "alpha and bravo linked", || {
+        nodes(&a).contains("bravo (up")
+    });
+    // A nick claimed while charlie is away, whose home becomes charlie once it joins.
+    let nick = nick_homed_on("ann", "charlie", &["alpha", "bravo", "charlie"]);
+    let mut holder = a.line();
+    holder.send(&format!("/nick {nick}"));
+    holder.expect(&format!("you are now known as {nick}"));
+
+    let c = node("charlie", pc, &[pa], "handover");
+    for server in [&a, &b, &c] {
+        eventually(Duration::from_secs(15), "a full mesh of three", || {
+            nodes(server).contains("nodes (3)") && !nodes(server).contains("(down")
+        });
+    }
+    // charlie decides claims of the nick now; it knows the holder from the nick's group.
+    for server in [&c, &b] {
+        let mut claimant = server.line();
+        claimant.send(&format!("/nick {nick}"));
+        claimant.expect("! nick_taken:");
+    }
+    holder.send("/ping still");
+    holder.expect("pong still");
+
+    // Released, it is free everywhere, decided by its new home.
+    holder.send("/quit");
+    holder.expect_closed();
+    eventually(Duration::from_secs(5), "the nick free on bravo", || {
+        let mut claimant = b.line();
+        claimant.send(&format!("/nick {nick}"));
+        claimant
+            .next_line()
+            .is_some_and(|l| l.contains("you are now known as"))
+    });
 }
 
 #[test]

@@ -425,9 +425,6 @@ pub struct ClusterSettings {
     pub heartbeat_ms: u64,
     /// A peer silent this long is declared down and its connection torn down.
     pub failure_timeout_ms: u64,
-    /// How long a new nick is held tentatively before it is confirmed, while other nodes are
-    /// reachable (longer than nick-group propagation between nodes).
-    pub nick_settle_ms: u64,
     /// Milliseconds a connection to the node-to-node port has to prove it knows the cookie.
     pub handshake_timeout_ms: u64,
     /// Node-to-node connections that may be proving themselves at once; more are closed.
@@ -470,7 +467,6 @@ impl Default for ClusterSettings {
             cookie_file: String::new(),
             heartbeat_ms: 1000,
             failure_timeout_ms: 5000,
-            nick_settle_ms: 50,
             handshake_timeout_ms: 5000,
             max_pending_connections: 16,
             tls: TlsSettings::default(),
@@ -493,8 +489,6 @@ pub struct ClusterConfig {
     pub heartbeat: Duration,
     /// `cluster.failure_timeout_ms`
     pub failure_timeout: Duration,
-    /// `cluster.nick_settle_ms`
-    pub nick_settle: Duration,
     /// `cluster.handshake_timeout_ms`
     pub handshake_timeout: Duration,
     /// `cluster.max_pending_connections`
@@ -754,7 +748,6 @@ fn validate_cluster(
             100,
             600_000,
         ),
-        ("cluster.nick_settle_ms", c.nick_settle_ms, 0, 10_000),
         (
             "cluster.handshake_timeout_ms",
             c.handshake_timeout_ms,
@@ -818,7 +811,6 @@ fn validate_cluster(
         cookie,
         heartbeat: Duration::from_millis(c.heartbeat_ms),
         failure_timeout: Duration::from_millis(c.failure_timeout_ms),
-        nick_settle: Duration::from_millis(c.nick_settle_ms),
         handshake_timeout: Duration::from_millis(c.handshake_timeout_ms),
         max_pending: c.max_pending_connections,
         tls,
@@ -1432,7 +1424,6 @@ mod tests {
             ("heartbeat_ms", "49"),
             ("heartbeat_ms", "60001"),
             ("failure_timeout_ms", "600001"),
-            ("nick_settle_ms", "10001"),
         ] {
             let err = cluster(&format!("{key} = {value}"))
                 .unwrap_err()

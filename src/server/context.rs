@@ -22,8 +22,6 @@ pub struct NodeContext {
     pub membership: Option<ActorRef<MembershipMsg>>,
     /// `limits.max_connections` (fixed until restart).
     pub max_connections: usize,
-    /// `cluster.nick_settle_ms` (fixed until restart).
-    pub nick_settle: Duration,
     /// The keepalive the client ports were bound with, which accepted sockets inherit
     /// (`limits.tcp_keepalive_secs` at start; see [`crate::server::listener::bind`]).
     pub listener_keepalive: Option<Duration>,

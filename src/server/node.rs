@@ -257,10 +257,6 @@ pub async fn run(
     let grace = Duration::from_secs(config.settings.server.shutdown_grace_secs);
     let tunables = Tunables::of(&config);
     let max_connections = config.settings.limits.max_connections;
-    let nick_settle = config
-        .cluster
-        .as_ref()
-        .map_or(Duration::ZERO, |c| c.nick_settle);
     let reload_config = config.clone();
     let (allowed_origins, trusted_proxies) = config
         .web
@@ -336,7 +332,6 @@ pub async fn run(
         local,
         membership,
         max_connections,
-        nick_settle,
         listener_keepalive,
         stats,
         store,

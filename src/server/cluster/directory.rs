@@ -119,6 +119,17 @@ pub fn gateway_of(node: &str) -> Option<ActorRef<GatewayMsg>> {
         .map(Into::into)
 }
 
+/// The gateways this node can see (its own included), with their nodes' names.
+pub fn gateways() -> Vec<(String, ActorRef<GatewayMsg>)> {
+    ractor::pg::get_members(&GATEWAYS.to_string())
+        .into_iter()
+        .filter_map(|cell| {
+            let node = node_of_gateway(&cell.get_name()?)?.to_string();
+            Some((node, cell.into()))
+        })
+        .collect()
+}
+
 /// The nodes whose gateways this node can see (itself included), by name.
 pub fn reachable_nodes() -> Vec<String> {
     ractor::pg::get_members(&GATEWAYS.to_string())
@@ -142,9 +153,10 @@ pub fn nick_count() -> usize {
     ractor::pg::which_scoped_groups(&NICKS.to_string()).len()
 }
 
-/// Where a new room `name` should live: rendezvous hashing over `nodes` (the highest
-/// hash of room and node wins), so that every node picks the same host and a node joining or
-/// leaving moves only its own share of rooms. `None` for an empty list.
+/// Where a new room `name` should live, or which node decides claims of nick `name`:
+/// rendezvous hashing over `nodes` (the highest hash of name and node wins), so that every node
+/// picks the same one and a node joining or leaving moves only its own share. `None` for an
+/// empty list.
 pub fn placement(name: &str, nodes: &[String]) -> Option<String> {
     // FNV-1a, stable across builds and platforms (unlike std's hasher), then the MurmurHash3
     // finalizer: FNV alone mixes short, similar names poorly and would skew placement.

@@ -110,6 +110,19 @@ impl Actor for Gateway {
                 .unwrap_or(false);
                 let _ = reply.send(kicked);
             }
+            GatewayMsg::ClaimNick(lease, reply) => {
+                let granted = ractor::call_t!(
+                    state.registry,
+                    RegistryMsg::Arbitrate,
+                    GATEWAY_CALL_MS,
+                    lease
+                )
+                .unwrap_or(false);
+                let _ = reply.send(granted);
+            }
+            GatewayMsg::ReleaseNick(lease) => {
+                let _ = state.registry.cast(RegistryMsg::ReleaseLease(lease));
+            }
             GatewayMsg::Announce(text) => {
                 let _ = state.relay.cast(RelayMsg::Broadcast(Event::notice(format!(
                     "announcement: {text}"

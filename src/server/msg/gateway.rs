@@ -116,6 +116,18 @@ pub struct WhoisReply(pub Option<Presence>);
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRows(pub Vec<UserRow>);
 
+/// A nick claim put to the nick's home node, or the end of one (see
+/// [`crate::server::registry::leases`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NickLease {
+    /// The nick's folded key.
+    pub key: String,
+    /// The claimant's node.
+    pub node: String,
+    /// The claimant's session on that node.
+    pub session: u64,
+}
+
 /// Disconnect the holder of a nick.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KickRequest {
@@ -126,6 +138,7 @@ pub struct KickRequest {
 }
 
 crate::remote_payload!(
+    NickLease,
     PrivateReceipt,
     NickQuery,
     WhoisReply,
@@ -168,6 +181,11 @@ pub enum GatewayMsg {
     /// Disconnect the holder of a nick if it is connected here; `true` if it was.
     #[rpc]
     Kick(KickRequest, RpcReplyPort<bool>),
+    /// Decide a claim of a nick whose home is this node; `true` if granted.
+    #[rpc]
+    ClaimNick(NickLease, RpcReplyPort<bool>),
+    /// A lease this node granted ends.
+    ReleaseNick(NickLease),
     /// A system message for every user connected here.
     Announce(String),
     /// A room event for this node's members.

@@ -3,19 +3,26 @@
 use ractor::{ActorId, ActorRef, RpcReplyPort};
 use ractor_cluster::RactorMessage;
 
+use super::gateway::{GatewayMsg, NickLease};
 use super::member::{Member, MemberAddr};
 use super::room::RoomMsg;
 use super::session::SessionMsg;
 use crate::protocol::{ErrorCode, RoomInfo};
 
 /// The answer to a nick claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum NickClaim {
     /// The nick is the claimant's (any nick it held before is released).
     Granted,
-    /// The nick is held for the claimant, but other nodes are reachable: after a short settle
-    /// time, [`RegistryMsg::ConfirmNick`] decides a simultaneous claim on another node.
-    Tentative,
+    /// The nick is held here for the claimant, but its home is another node: the claimant asks
+    /// that node's gateway ([`GatewayMsg::ClaimNick`] with `lease`), then tells the registry
+    /// the answer ([`RegistryMsg::ConfirmNick`]).
+    AskHome {
+        /// The home node's gateway.
+        home: ActorRef<GatewayMsg>,
+        /// The claim to put to it.
+        lease: NickLease,
+    },
     /// Someone else holds it.
     Taken,
 }
@@ -59,9 +66,13 @@ pub enum RegistryMsg {
         ActorRef<SessionMsg>,
         RpcReplyPort<NickClaim>,
     ),
-    /// Settle a tentative claim: `true` if the session keeps the nick; `false` if a node with a
-    /// lower name claimed it too (the claim is dropped and the session keeps its old nick).
-    ConfirmNick(String, MemberAddr, RpcReplyPort<bool>),
+    /// The home's answer to a claim ([`NickClaim::AskHome`]): `true` if it granted the claim
+    /// (the session now has the nick); `false` drops the claim and the session keeps its old nick.
+    ConfirmNick(String, MemberAddr, bool, RpcReplyPort<bool>),
+    /// As the home of a nick, decide a claim of it (see [`crate::server::registry::leases`]).
+    Arbitrate(NickLease, RpcReplyPort<bool>),
+    /// As the home of a nick, end a lease granted here.
+    ReleaseLease(NickLease),
     /// Who has this nick?
     LookupNick(String, RpcReplyPort<NickHolder>),
     /// How many nicks this node's sessions hold.

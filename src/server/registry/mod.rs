@@ -4,15 +4,17 @@
 //!   closes rooms that became empty (unless a join it handed out is still on its way there);
 //!   follows rooms that restarted; keeps their member counts for `/rooms`.
 //!   `server.default_rooms` are created at start and never removed.
-//! - Nicks: unique case-insensitively across the cluster. A nick held here puts this node's
-//!   gateway in the nick's group (pg scope `chatd.nicks` (see [`directory`])), so every node sees where it is
-//!   held. A claim while other nodes are reachable is tentative until confirmed after a short
-//!   settle time; if two nodes claimed at once, the node with the lower name keeps it. A
-//!   collision found later (a healed partition) disconnects the holder on the higher node.
+//! - Nicks: unique case-insensitively across the cluster. Each nick's home node decides its
+//!   claims ([`claims`], [`leases`]); a nick held here puts this node's gateway in the nick's
+//!   group (pg scope `chatd.nicks`, see [`directory`]), so every node sees where it is held. A
+//!   collision found later (a healed partition) disconnects the holder on the node whose name
+//!   sorts last.
 //! - Sessions: every session actor is linked to the registry, so however a session ends (quit,
 //!   disconnect, panic), the registry frees its nick and tells the relay, which removes it from
 //!   its rooms. Cleanup therefore has exactly one path.
 
+mod claims;
+pub mod leases;
 pub mod nicks;
 
 use std::collections::HashMap;
@@ -26,14 +28,14 @@ use crate::names::nick_key;
 use crate::protocol::{ErrorCode, RoomInfo};
 use crate::server::cluster::directory;
 use crate::server::context::Live;
-use crate::server::msg::member::{Member, MemberAddr};
-use crate::server::msg::registry::{NickClaim, NickHolder, RegistryMsg, RoomLookup};
+use crate::server::msg::registry::{NickHolder, RegistryMsg, RoomLookup};
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::RoomMsg;
 use crate::server::msg::room_supervisor::{RoomArgs, RoomSupervisorMsg};
 use crate::server::msg::session::SessionMsg;
 use crate::server::store::Store;
 use crate::server::timeouts::ROOM_CREATE_MS;
+use leases::LeaseTable;
 use nicks::NickTable;
 
 /// What every new room on this node starts with.
@@ -74,6 +76,8 @@ pub struct RegistryState {
     rooms: HashMap<String, RoomEntry>,
     /// Nicks held by this node's sessions.
     nicks: NickTable<ActorRef<SessionMsg>>,
+    /// Claims this node granted as the home of their nicks.
+    leases: LeaseTable,
     /// Rooms created so far; numbers each room's incarnation.
     created: u64,
 }
@@ -150,99 +154,6 @@ impl RegistryState {
                 None
             }
         }
-    }
-
-    /// Drops every nick (confirmed or tentative) held by `session`.
-    fn release_nick(&mut self, session: u64) {
-        for key in self.nicks.release(session) {
-            self.leave_group(&key);
-        }
-    }
-
-    /// Forgets nick `key` here and in the cluster-wide nick group.
-    fn drop_nick(&mut self, key: &str) {
-        if self.nicks.remove(key) {
-            self.leave_group(key);
-        }
-    }
-
-    /// Makes `key` the confirmed nick of `session`, releasing its previous one.
-    fn confirm(&mut self, session: u64, key: String) {
-        if let Some(old) = self.nicks.confirm(session, key) {
-            self.leave_group(&old);
-        }
-    }
-
-    /// Takes this node out of nick `key`'s cluster-wide group.
-    fn leave_group(&self, key: &str) {
-        if !self.args.clustered {
-            return;
-        }
-        if let Some(gateway) = directory::gateway_of(&self.args.node) {
-            ractor::pg::leave_scoped(
-                directory::NICKS.to_string(),
-                key.to_string(),
-                vec![gateway.get_cell()],
-            );
-        }
-    }
-
-    /// Claims `nick` for the session at `addr`: taken if anyone else holds it, here or on
-    /// another node; tentative while other nodes are reachable (see
-    /// [`RegistryMsg::ConfirmNick`]); granted at once otherwise.
-    fn claim(
-        &mut self,
-        nick: String,
-        addr: MemberAddr,
-        session: ActorRef<SessionMsg>,
-    ) -> NickClaim {
-        let key = nick_key(&nick);
-        if self.nicks.held_by_other(&key, &addr) {
-            return NickClaim::Taken;
-        }
-        if !self.args.clustered {
-            let session_id = addr.session;
-            self.nicks.hold(key.clone(), Member { addr, nick }, session);
-            self.confirm(session_id, key);
-            return NickClaim::Granted;
-        }
-        let elsewhere = directory::nick_holders(&key)
-            .into_iter()
-            .any(|node| node != self.args.node);
-        if elsewhere {
-            return NickClaim::Taken;
-        }
-        let session_id = addr.session;
-        if let Some(unsettled) = self.nicks.hold(key.clone(), Member { addr, nick }, session) {
-            self.leave_group(&unsettled);
-        }
-        if let Some(gateway) = directory::gateway_of(&self.args.node) {
-            ractor::pg::join_scoped(
-                directory::NICKS.to_string(),
-                key.clone(),
-                vec![gateway.get_cell()],
-            );
-        }
-        if directory::reachable_nodes().len() > 1 {
-            NickClaim::Tentative
-        } else {
-            self.confirm(session_id, key);
-            NickClaim::Granted
-        }
-    }
-
-    /// Settles a tentative claim: `true` if the session keeps the nick; `false` if a node with a
-    /// lower name claimed it too (the claim is dropped).
-    fn settle(&mut self, nick: &str, addr: &MemberAddr) -> bool {
-        let key = nick_key(nick);
-        let ours = self.nicks.get(&key).is_some_and(|h| h.member.addr == *addr);
-        let kept = ours && !self.outranked(&key);
-        if kept {
-            self.confirm(addr.session, key);
-        } else if ours {
-            self.drop_nick(&key);
-        }
-        kept
     }
 
     /// Who holds `nick`: a session here, or the lowest-named other node that does.
@@ -368,13 +279,6 @@ impl RegistryState {
             }
         }
     }
-
-    /// A node with a lower name than this one claims `key` too.
-    fn outranked(&self, key: &str) -> bool {
-        directory::nick_holders(key)
-            .iter()
-            .any(|node| node.as_str() < self.args.node.as_str())
-    }
 }
 
 impl Actor for Registry {
@@ -391,10 +295,12 @@ impl Actor for Registry {
             args,
             rooms: HashMap::new(),
             nicks: NickTable::default(),
+            leases: LeaseTable::default(),
             created: 0,
         };
         if state.args.clustered {
             ractor::pg::monitor_scope(directory::NICKS.to_string(), myself.get_cell());
+            ractor::pg::monitor(directory::gateways_group(), myself.get_cell());
         }
         for name in state.args.tunables.get().rooms.default_rooms.clone() {
             if state.create_room(&myself, &name, false).await.is_none() {
@@ -417,9 +323,13 @@ impl Actor for Registry {
             RegistryMsg::ClaimNick(nick, addr, session, reply) => {
                 let _ = reply.send(state.claim(nick, addr, session));
             }
-            RegistryMsg::ConfirmNick(nick, addr, reply) => {
-                let _ = reply.send(state.settle(&nick, &addr));
+            RegistryMsg::ConfirmNick(nick, addr, granted, reply) => {
+                let _ = reply.send(state.settle(&nick, &addr, granted));
             }
+            RegistryMsg::Arbitrate(lease, reply) => {
+                let _ = reply.send(state.arbitrate(&lease));
+            }
+            RegistryMsg::ReleaseLease(lease) => state.leases.release(&lease),
             RegistryMsg::LookupNick(nick, reply) => {
                 let _ = reply.send(state.holder(&nick));
             }
@@ -475,6 +385,17 @@ impl Actor for Registry {
         state: &mut RegistryState,
     ) -> Result<(), ActorProcessingErr> {
         let (session, reason) = match event {
+            SupervisionEvent::ProcessGroupChanged(GroupChangeMessage::Leave(_, group, cells))
+                if directory::is_gateways(&group) =>
+            {
+                // A node went down: the leases it held here end with it.
+                for name in cells.iter().filter_map(|c| c.get_name()) {
+                    if let Some(node) = directory::node_of_gateway(&name) {
+                        state.leases.node_down(node);
+                    }
+                }
+                return Ok(());
+            }
             SupervisionEvent::ProcessGroupChanged(GroupChangeMessage::Join(scope, key, cells))
                 if scope == directory::NICKS =>
             {

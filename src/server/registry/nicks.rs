@@ -2,7 +2,7 @@
 //! has confirmed, and the one claim it may have in flight (a session claims one nick at a time),
 //! so that a session's end frees its nicks without scanning the table. Cluster-wide uniqueness
 //! (the process group of each nick) is the registry's side of it; this table keeps the local
-//! facts.
+//! facts, and each nick's arbiter (the home node that granted it, which is told when it ends).
 
 use std::collections::HashMap;
 
@@ -15,6 +15,8 @@ pub struct Holder<S> {
     pub member: Member,
     /// Its session.
     pub session: S,
+    /// The node that granted it (its home when claimed); `None` outside a cluster.
+    pub arbiter: Option<String>,
 }
 
 /// The nick table of one node.
@@ -58,31 +60,46 @@ impl<S> NickTable<S> {
         self.held.get(key).is_some_and(|h| h.member.addr != *addr)
     }
 
-    /// Holds `key` for `member` (tentatively until [`NickTable::confirm`]). The caller checked
-    /// that no one else holds it. An earlier claim of the session that was never settled is
-    /// dropped, and returned.
-    pub fn hold(&mut self, key: String, member: Member, session: S) -> Option<String> {
+    /// Holds `key` for `member` (tentatively until [`NickTable::confirm`]), granted by
+    /// `arbiter`. The caller checked that no one else holds it. An earlier claim of the session
+    /// that was never settled is dropped, and returned.
+    pub fn hold(
+        &mut self,
+        key: String,
+        member: Member,
+        session: S,
+        arbiter: Option<String>,
+    ) -> Option<(String, Holder<S>)> {
         let id = member.addr.session;
         let mut dropped = None;
         if self.confirmed.get(&id) != Some(&key)
             && let Some(old) = self.tentative.insert(id, key.clone())
             && old != key
-            && self.held.remove(&old).is_some()
+            && let Some(holder) = self.held.remove(&old)
         {
-            dropped = Some(old);
+            dropped = Some((old, holder));
         }
-        self.held.insert(key, Holder { member, session });
+        let holder = Holder {
+            member,
+            session,
+            arbiter,
+        };
+        self.held.insert(key, holder);
         dropped
     }
 
     /// Makes `key` the confirmed nick of `session`; the session's previous nick, which this
     /// drops, if it had another.
-    pub fn confirm(&mut self, session: u64, key: String) -> Option<String> {
+    pub fn confirm(&mut self, session: u64, key: String) -> Option<(String, Holder<S>)> {
         if self.tentative.get(&session) == Some(&key) {
             self.tentative.remove(&session);
         }
         let old = self.confirmed.insert(session, key.clone())?;
-        (old != key && self.remove(&old)).then_some(old)
+        if old == key {
+            return None;
+        }
+        let holder = self.remove(&old)?;
+        Some((old, holder))
     }
 
     /// Whether `key` is held and confirmed by its holder.
@@ -95,38 +112,36 @@ impl<S> NickTable<S> {
         })
     }
 
-    /// Drops `key`; `true` if it was held.
-    pub fn remove(&mut self, key: &str) -> bool {
-        let Some(holder) = self.held.remove(key) else {
-            return false;
-        };
+    /// Drops `key`; its holder, if it was held.
+    pub fn remove(&mut self, key: &str) -> Option<Holder<S>> {
+        let holder = self.held.remove(key)?;
         let session = holder.member.addr.session;
         for claims in [&mut self.confirmed, &mut self.tentative] {
             if claims.get(&session).map(String::as_str) == Some(key) {
                 claims.remove(&session);
             }
         }
-        true
+        Some(holder)
     }
 
-    /// Drops every nick `session` holds, confirmed or tentative; the keys dropped.
-    pub fn release(&mut self, session: u64) -> Vec<String> {
-        let keys: Vec<String> = [
+    /// Drops every nick `session` holds, confirmed or tentative; the keys dropped, with their
+    /// holders.
+    pub fn release(&mut self, session: u64) -> Vec<(String, Holder<S>)> {
+        [
             self.confirmed.remove(&session),
             self.tentative.remove(&session),
         ]
         .into_iter()
         .flatten()
-        .filter(|key| {
-            self.held
-                .get(key)
-                .is_some_and(|h| h.member.addr.session == session)
+        .filter_map(|key| {
+            let ours = self
+                .held
+                .get(&key)
+                .is_some_and(|h| h.member.addr.session == session);
+            let holder = if ours { self.held.remove(&key) } else { None };
+            holder.map(|holder| (key, holder))
         })
-        .collect();
-        for key in &keys {
-            self.held.remove(key);
-        }
-        keys
+        .collect()
     }
 }
 
@@ -147,7 +162,7 @@ mod tests {
     #[test]
     fn a_held_nick_is_only_the_holders() {
         let mut nicks: NickTable<()> = NickTable::default();
-        nicks.hold("ann".into(), member(1, "Ann"), ());
+        nicks.hold("ann".into(), member(1, "Ann"), (), None);
         assert!(nicks.held_by_other("ann", &member(2, "ann").addr));
         assert!(!nicks.held_by_other("ann", &member(1, "ANN").addr));
         assert!(!nicks.held_by_other("bob", &member(2, "bob").addr));
@@ -157,27 +172,28 @@ mod tests {
     #[test]
     fn confirming_a_new_nick_drops_the_old_one() {
         let mut nicks: NickTable<()> = NickTable::default();
-        nicks.hold("ann".into(), member(1, "ann"), ());
-        assert_eq!(nicks.confirm(1, "ann".into()), None);
+        nicks.hold("ann".into(), member(1, "ann"), (), None);
+        assert!(nicks.confirm(1, "ann".into()).is_none());
         assert!(nicks.is_confirmed("ann"));
-        nicks.hold("anna".into(), member(1, "anna"), ());
+        nicks.hold("anna".into(), member(1, "anna"), (), None);
         assert!(!nicks.is_confirmed("anna"), "tentative until confirmed");
-        assert_eq!(nicks.confirm(1, "anna".into()), Some("ann".into()));
+        let old = nicks.confirm(1, "anna".into());
+        assert_eq!(old.map(|(key, _)| key).as_deref(), Some("ann"));
         assert!(nicks.get("ann").is_none());
         assert!(nicks.is_confirmed("anna"));
         // Confirming the same nick again drops nothing.
-        assert_eq!(nicks.confirm(1, "anna".into()), None);
+        assert!(nicks.confirm(1, "anna".into()).is_none());
         assert!(nicks.get("anna").is_some());
     }
 
     #[test]
     fn a_session_that_ends_frees_all_its_nicks() {
         let mut nicks: NickTable<()> = NickTable::default();
-        nicks.hold("ann".into(), member(1, "ann"), ());
+        nicks.hold("ann".into(), member(1, "ann"), (), None);
         nicks.confirm(1, "ann".into());
-        nicks.hold("anna".into(), member(1, "anna"), ());
-        nicks.hold("bob".into(), member(2, "bob"), ());
-        let mut freed = nicks.release(1);
+        nicks.hold("anna".into(), member(1, "anna"), (), None);
+        nicks.hold("bob".into(), member(2, "bob"), (), None);
+        let mut freed: Vec<String> = nicks.release(1).into_iter().map(|(key, _)| key).collect();
         freed.sort();
         assert_eq!(freed, ["ann", "anna"]);
         assert!(nicks.get("ann").is_none() && nicks.get("anna").is_none());
@@ -188,19 +204,27 @@ mod tests {
     #[test]
     fn an_unsettled_claim_is_dropped_by_the_next_one() {
         let mut nicks: NickTable<()> = NickTable::default();
-        assert_eq!(nicks.hold("x".into(), member(1, "x"), ()), None);
-        assert_eq!(nicks.hold("y".into(), member(1, "y"), ()), Some("x".into()));
+        assert!(nicks.hold("x".into(), member(1, "x"), (), None).is_none());
+        let dropped = nicks.hold("y".into(), member(1, "y"), (), Some("home".into()));
+        assert_eq!(dropped.map(|(key, _)| key).as_deref(), Some("x"));
         assert!(nicks.get("x").is_none());
-        assert_eq!(nicks.release(1), ["y"]);
+        let freed = nicks.release(1);
+        assert_eq!(freed.len(), 1);
+        assert_eq!(freed[0].0, "y");
+        assert_eq!(
+            freed[0].1.arbiter.as_deref(),
+            Some("home"),
+            "the arbiter to tell"
+        );
     }
 
     #[test]
     fn a_dropped_claim_is_forgotten_everywhere() {
         let mut nicks: NickTable<()> = NickTable::default();
-        nicks.hold("ann".into(), member(1, "ann"), ());
+        nicks.hold("ann".into(), member(1, "ann"), (), None);
         nicks.confirm(1, "ann".into());
-        assert!(nicks.remove("ann"));
-        assert!(!nicks.remove("ann"));
+        assert!(nicks.remove("ann").is_some());
+        assert!(nicks.remove("ann").is_none());
         assert!(!nicks.is_confirmed("ann"));
         assert!(nicks.release(1).is_empty());
     }

@@ -6,6 +6,7 @@ use ractor::ActorRef;
 use super::super::state::{SessionState, internal};
 use crate::names::validate_nick;
 use crate::protocol::{ErrorCode, Event};
+use crate::server::msg::gateway::GatewayMsg;
 use crate::server::msg::member::Member;
 use crate::server::msg::registry::{NickClaim, RegistryMsg};
 use crate::server::msg::relay::RelayMsg;
@@ -44,17 +45,20 @@ pub async fn run(
     match claim {
         NickClaim::Granted => {}
         NickClaim::Taken => return Err(taken()),
-        NickClaim::Tentative => {
-            // Give a simultaneous claim on another node time to become visible here.
-            tokio::time::sleep(state.ctx.nick_settle).await;
+        NickClaim::AskHome { home, lease } => {
+            // The nick's home node decides; its answer goes back to the registry, which holds
+            // the nick for this session meanwhile.
+            let answer = ractor::call_t!(home, GatewayMsg::ClaimNick, SESSION_CALL_MS, lease);
             let kept = ractor::call_t!(
                 registry,
                 RegistryMsg::ConfirmNick,
                 SESSION_CALL_MS,
                 nick.clone(),
-                state.addr.clone()
+                state.addr.clone(),
+                answer.as_ref().is_ok_and(|granted| *granted)
             )
             .map_err(|e| Event::from(internal("the registry", e)))?;
+            answer.map_err(|e| Event::from(internal("the nick's home node", e)))?;
             if !kept {
                 return Err(taken());
             }
