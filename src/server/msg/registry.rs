@@ -104,13 +104,6 @@ pub enum RegistryMsg {
     /// The configuration was reloaded (the new bounds are in force already): create the default
     /// rooms that are new.
     Reconfigure,
-    /// A room became empty after handling `joins` joins; it is closed unless a join is pending.
-    RoomEmpty {
-        /// Canonical room name.
-        name: String,
-        /// Joins the room has handled.
-        joins: u64,
-    },
     /// A room was restarted after a failure.
     RoomRestarted {
         /// Canonical room name.

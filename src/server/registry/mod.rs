@@ -1,8 +1,8 @@
 //! The registry: this node's directory of rooms and nicks, and the parent of its sessions.
 //!
 //! - Rooms: finds a room by name, creating it (through the room supervisor) when asked to;
-//!   closes rooms that became empty (unless a join it handed out is still on its way there);
-//!   follows rooms that restarted; keeps their member counts for `/rooms`.
+//!   forgets rooms that closed (an empty room closes itself); follows rooms that restarted;
+//!   keeps their member counts for `/rooms`.
 //!   `server.default_rooms` are created at start and never removed.
 //! - Nicks: unique case-insensitively across the cluster. Each nick's home node decides its
 //!   claims ([`claims`], [`leases`]); a nick held here puts this node's gateway in the nick's
@@ -61,8 +61,6 @@ pub struct RegistryArgs {
 struct RoomEntry {
     room: ActorRef<RoomMsg>,
     members: u32,
-    /// Times this room was handed out to a joiner (`GetRoom` with `create`).
-    joins_sent: u64,
     /// Left out of `/rooms` (a room by code).
     unlisted: bool,
 }
@@ -139,7 +137,6 @@ impl RegistryState {
                     RoomEntry {
                         room: room.clone(),
                         members: 0,
-                        joins_sent: 0,
                         unlisted,
                     },
                 );
@@ -180,15 +177,14 @@ impl RegistryState {
         }
     }
 
-    /// Finds a room anywhere in the cluster; with `create`, creates it here if placement says so,
-    /// and counts the join now on its way to a room hosted here.
+    /// Finds a room anywhere in the cluster; with `create`, creates it here if placement says so.
     async fn get_room(
         &mut self,
         myself: &ActorRef<RegistryMsg>,
         name: &str,
         create: bool,
     ) -> RoomLookup {
-        let lookup = match directory::room_winner(name) {
+        match directory::room_winner(name) {
             Some(room) => RoomLookup::Found(room),
             None if create => {
                 let mut nodes = directory::reachable_nodes();
@@ -204,15 +200,7 @@ impl RegistryState {
                 }
             }
             None => RoomLookup::Missing,
-        };
-        if create
-            && let RoomLookup::Found(room) = &lookup
-            && let Some(entry) = self.rooms.get_mut(name)
-            && entry.room.get_id() == room.get_id()
-        {
-            entry.joins_sent += 1;
         }
-        lookup
     }
 
     /// Why a room could not be created here: the room limit, or a failure (logged).
@@ -247,32 +235,14 @@ impl RegistryState {
         rooms
     }
 
-    /// A room became empty after handling `joins` joins: it is closed unless a join handed out
-    /// here is still on its way to it.
-    fn room_empty(&mut self, name: &str, joins: u64) {
-        if self.rooms.get(name).is_some_and(|e| e.joins_sent <= joins)
-            && let Some(entry) = self.rooms.remove(name)
-        {
-            tracing::debug!(room = %name, "closing empty room");
-            // Out of its group first, so no one finds it while it stops.
-            ractor::pg::leave(directory::room_group(name), vec![entry.room.get_cell()]);
-            entry.room.stop(Some("empty".into()));
-        }
-    }
-
     /// A room was restarted after a failure, as `room`.
     fn room_restarted(&mut self, name: String, room: ActorRef<RoomMsg>) {
         match self.rooms.get_mut(&name) {
-            // A restarted room has not seen the joins sent to its predecessor.
-            Some(entry) => {
-                entry.room = room;
-                entry.joins_sent = 0;
-            }
+            Some(entry) => entry.room = room,
             None => {
                 let entry = RoomEntry {
                     room,
                     members: 0,
-                    joins_sent: 0,
                     unlisted: false,
                 };
                 self.rooms.insert(name, entry);
@@ -363,7 +333,6 @@ impl Actor for Registry {
                     }
                 }
             }
-            RegistryMsg::RoomEmpty { name, joins } => state.room_empty(&name, joins),
             RegistryMsg::RoomRestarted { name, room } => state.room_restarted(name, room),
             RegistryMsg::RoomClosed { name, id } => {
                 if state

@@ -2,8 +2,8 @@
 //! keeps the recent ones ([`history`]), and fans each event out once per node that has members,
 //! through that node's relay (see [`crate::server::cluster::route`]).
 //!
-//! An empty room asks the registry to close it (unless it is a default room); the registry decides,
-//! because only it knows whether a join is still on its way.
+//! A room closes itself when its last member leaves (unless it is a default room); a join that
+//! reaches it too late fails, and the joiner creates the room again.
 //!
 //! Room messages are remotable and carry only serializable data, so a session on another node can
 //! reach a room through a remote actor reference. A room never waits on a session: every delivery
@@ -58,9 +58,9 @@ pub struct RoomState {
     history: History,
     /// When this room was created (milliseconds since the epoch).
     created_ms: u64,
-    /// Join requests handled so far; the registry compares it with the joins it sent this way,
-    /// so an empty room is only closed when no join is on its way to it.
-    joins: u64,
+    /// The last member left while handling the current message: the room closes once it is
+    /// handled, unless it is persistent (see [`RoomState::close_if_emptied`]).
+    emptied: bool,
     /// Who is typing.
     typists: Typists,
     /// The topic and the operators.
@@ -123,14 +123,26 @@ impl RoomState {
         }
     }
 
-    /// Tells the registry the room is empty (it decides whether to close it).
-    fn report_if_empty(&self) {
-        if self.members.is_empty() && !self.args.persistent {
-            let _ = self.args.registry.cast(RegistryMsg::RoomEmpty {
-                name: self.args.name.clone(),
-                joins: self.joins,
-            });
+    /// Notes that the room may have become empty.
+    fn note_if_empty(&mut self) {
+        self.emptied |= self.members.is_empty();
+    }
+
+    /// Closes a room whose last member left (a persistent room stays): out of its group first,
+    /// so no one finds it while it stops. The room decides alone, between two messages, so a
+    /// join either reached it before (and it stays open) or fails and finds no room: the joiner
+    /// then creates it again (see the session's `join`). The registry forgets the room when its
+    /// supervisor reports it stopped.
+    fn close_if_emptied(&mut self, myself: &ActorRef<RoomMsg>) {
+        if !std::mem::take(&mut self.emptied) || !self.members.is_empty() || self.args.persistent {
+            return;
         }
+        tracing::debug!(room = %self.args.name, "closing empty room");
+        ractor::pg::leave(
+            directory::room_group(&self.args.name),
+            vec![myself.get_cell()],
+        );
+        myself.stop(Some("empty".into()));
     }
 
     /// A node left the cluster: its members are gone.
@@ -155,7 +167,7 @@ impl RoomState {
             }
         }
         self.report_count();
-        self.report_if_empty();
+        self.note_if_empty();
     }
 
     fn presence(&self) -> bool {
@@ -170,7 +182,6 @@ impl RoomState {
     }
 
     fn join(&mut self, myself: &ActorRef<RoomMsg>, member: Member) -> JoinReply {
-        self.joins += 1;
         if self.members.contains(&member.addr) {
             return JoinReply::Joined;
         }
@@ -232,7 +243,7 @@ impl RoomState {
             return;
         };
         self.report_count();
-        self.report_if_empty();
+        self.note_if_empty();
         // Unsubscribed before the others hear of it, so the leaver does not.
         if departure.voluntary {
             self.unsubscribe(&departure.addr);
@@ -303,7 +314,7 @@ impl RoomState {
                 self.moderation.forget(&addr);
                 let nick = self.members.remove(&addr).unwrap_or(nick);
                 self.report_count();
-                self.report_if_empty();
+                self.note_if_empty();
                 let kicked = Event::Kicked {
                     room: room.clone(),
                     nick,
@@ -555,7 +566,7 @@ impl Actor for Room {
             router,
             args,
             members: Members::default(),
-            joins: 0,
+            emptied: false,
             created_ms: now_ms(),
             typists: Typists::default(),
             moderation: Moderation::default(),
@@ -677,6 +688,7 @@ impl Actor for Room {
                 tracing::warn!(room = %state.args.name, "ignored a debug panic request");
             }
         }
+        state.close_if_emptied(&myself);
         Ok(())
     }
 
@@ -708,6 +720,7 @@ impl Actor for Room {
                         state.node_left(node);
                     }
                 }
+                state.close_if_emptied(&myself);
             }
             return Ok(());
         }

@@ -196,6 +196,10 @@ impl SessionState {
         name: &str,
         create: bool,
     ) -> Result<Option<ActorRef<RoomMsg>>, Refusal> {
+        // A room that exists is in its group, which this node reads without asking anyone.
+        if let Some(room) = directory::room_winner(name) {
+            return Ok(Some(room));
+        }
         let lookup = {
             let name = name.to_string();
             ractor::call_t!(

@@ -13,9 +13,10 @@ use crate::server::timeouts::SESSION_CALL_MS;
 /// How many times a join looks the room up again when the room it found is gone.
 const ATTEMPTS: usize = 4;
 
-/// The pause before attempt `attempt` (1-based retries): 40, 80, 160 ms — time for the
-/// departure of the room found last time to reach this node. The first attempt does not wait
-/// (not even a zero sleep: tokio's timer would round it up to its next millisecond tick).
+/// The pause before attempt `attempt` (1-based retries) when the room found last time was on
+/// another node: 40, 80, 160 ms — time for its departure to reach this node. A room of this node
+/// leaves its group before it stops, so a retry after one of those does not wait (not even a zero
+/// sleep: tokio's timer would round it up to its next millisecond tick).
 fn pause(attempt: usize) -> Duration {
     Duration::from_millis(20 << attempt)
 }
@@ -50,8 +51,9 @@ pub async fn run(state: &mut SessionState, given: String) -> Result<(), Event> {
     };
     // A room found a moment ago may have closed (empty) or be merging with a copy on another
     // node: look again a few times before giving up.
+    let mut remote_failed = false;
     for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
+        if remote_failed {
             tokio::time::sleep(pause(attempt)).await;
         }
         let room = state
@@ -66,7 +68,10 @@ pub async fn run(state: &mut SessionState, given: String) -> Result<(), Event> {
                 return Ok(());
             }
             Ok(JoinReply::Refused { code, message }) => return Err(refuse(code, message)),
-            Err(e) => tracing::debug!(room = %name, error = %e, "join failed; looking again"),
+            Err(e) => {
+                tracing::debug!(room = %name, error = %e, "join failed; looking again");
+                remote_failed = !room.get_id().is_local();
+            }
         }
     }
     Err(refuse(
