@@ -19,6 +19,8 @@ pub struct ConnectionsArgs {
     pub sessions: usize,
     /// Sessions per room.
     pub room_size: usize,
+    /// The number of the first session.
+    pub first: usize,
     /// Connections being set up at once.
     pub concurrency: usize,
     /// How long to hold the sessions once all are ready.
@@ -52,7 +54,7 @@ pub async fn run(target: Target, args: ConnectionsArgs) -> Report {
     let started = Instant::now();
     let permits = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut setup = JoinSet::new();
-    for i in 0..args.sessions {
+    for i in args.first..args.first + args.sessions {
         let target = target.clone();
         let permits = permits.clone();
         let room_size = args.room_size;

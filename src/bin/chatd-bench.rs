@@ -60,6 +60,10 @@ enum Scenario {
         /// Sessions per room.
         #[arg(long, default_value_t = 100)]
         room_size: usize,
+        /// Number of the first session (nick `c{N}`): load generators run side by side with
+        /// disjoint ranges (one process may hold only so many sockets).
+        #[arg(long, default_value_t = 0)]
+        first: usize,
         /// Connections set up at once.
         #[arg(long, default_value_t = 200)]
         concurrency: usize,
@@ -163,6 +167,7 @@ fn main() -> ExitCode {
             Scenario::Connections {
                 sessions,
                 room_size,
+                first,
                 concurrency,
                 hold,
                 timeout,
@@ -170,6 +175,7 @@ fn main() -> ExitCode {
                 let args = connections::ConnectionsArgs {
                     sessions,
                     room_size,
+                    first,
                     concurrency,
                     hold: secs(hold),
                     timeout: secs(timeout),

@@ -9,6 +9,10 @@ use std::time::Duration;
 
 /// A session waiting for the registry, a room, or another node while it serves a command.
 pub const SESSION_CALL_MS: u64 = 5000;
+/// A session joining a room on another node. A room that stopped a moment ago may still be in
+/// this node's view, and a message to it is dropped without an answer; joins are idempotent, so
+/// the session looks again after this rather than after [`SESSION_CALL_MS`].
+pub const REMOTE_JOIN_MS: u64 = 1000;
 /// A control request (`chatctl`) waiting for an actor or another node.
 pub const ADMIN_CALL_MS: u64 = 3000;
 /// A gateway waiting for its own node's registry or relay on behalf of a peer.

@@ -8,7 +8,7 @@ use crate::names::canonical_room;
 use crate::protocol::{ErrorCode, Event};
 use crate::server::msg::member::Member;
 use crate::server::msg::room::{JoinReply, RoomMsg};
-use crate::server::timeouts::SESSION_CALL_MS;
+use crate::server::timeouts::{REMOTE_JOIN_MS, SESSION_CALL_MS};
 
 /// How many times a join looks the room up again when the room it found is gone.
 const ATTEMPTS: usize = 4;
@@ -61,7 +61,11 @@ pub async fn run(state: &mut SessionState, given: String) -> Result<(), Event> {
             .await
             .map_err(|r| refuse(r.code, r.message))?
             .ok_or_else(|| refuse(ErrorCode::Internal, "the room could not be created".into()))?;
-        match ractor::call_t!(room, RoomMsg::Join, SESSION_CALL_MS, member.clone()) {
+        let wait = match room.get_id().is_local() {
+            true => SESSION_CALL_MS,
+            false => REMOTE_JOIN_MS,
+        };
+        match ractor::call_t!(room, RoomMsg::Join, wait, member.clone()) {
             Ok(JoinReply::Joined) => {
                 state.rooms.push((name.clone(), room));
                 state.current = Some(name);
