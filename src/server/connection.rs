@@ -31,6 +31,18 @@ const WRITE_BATCH: usize = 64;
 /// How long the last error line may take to reach a client that is being cut off.
 const ABORT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How a connection's writing side ends once its last bytes are out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// Closing the socket is enough: on plain TCP the close sends the FIN, and a shutdown first
+    /// would be one more system call per connection. A client that is cut off still gets the
+    /// shutdown, so that its last words leave before anything it sent and no one read could
+    /// make the close a reset.
+    Close,
+    /// The stream ends with a message of its own (TLS's close_notify): always shut it down.
+    Shutdown,
+}
+
 /// A connection as the listener hands it over.
 #[derive(Debug)]
 pub struct Accepted {
@@ -53,14 +65,31 @@ pub async fn serve(accepted: Accepted, opened: Opened, limits: ConnectionLimits)
         protocol,
         registered_by,
     } = accepted;
-    let (read, write) = stream.into_split();
+    // Halves that do not shut the socket down when dropped (see [`Finish::Close`]).
+    let (read, write) = tokio::io::split(stream);
     let input = Reader::new(
         protocol,
         read,
         limits.max_line_bytes,
         limits.max_frame_bytes,
     );
-    run(input, write, opened, &limits, registered_by, peer).await;
+    let ends = Ends {
+        registered_by,
+        peer,
+        finish: Finish::Close,
+    };
+    run(input, write, opened, &limits, ends).await;
+}
+
+/// What a front tells [`run`] about its connection besides its two halves.
+#[derive(Debug, Clone, Copy)]
+pub struct Ends {
+    /// When the client must have a nick.
+    pub registered_by: Instant,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// How the writing side ends.
+    pub finish: Finish,
 }
 
 /// Serves a connection of any front until it ends: its `input` read with the rules every front
@@ -71,16 +100,20 @@ pub async fn run<S: Source, W: AsyncWrite + Unpin>(
     write: W,
     opened: Opened,
     limits: &ConnectionLimits,
-    registered_by: Instant,
-    peer: SocketAddr,
+    ends: Ends,
 ) {
+    let Ends {
+        registered_by,
+        peer,
+        finish,
+    } = ends;
     let Opened {
         outbound,
         rx,
         session,
     } = opened;
     let reader = read_commands(input, &outbound, &session, limits, registered_by);
-    let writer = write_loop(write, rx, limits.grace);
+    let writer = write_loop(write, rx, limits.grace, finish);
     drive(reader, writer, &outbound, &session, peer).await;
 }
 
@@ -278,11 +311,13 @@ async fn write_batch<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Writes until the queue is closed; returns why, and whether the client was cut off.
+/// Writes until the queue is closed, then ends the writing side as `finish` says; returns why,
+/// and whether the client was cut off.
 pub async fn write_loop<W: AsyncWrite + Unpin>(
     mut w: W,
     mut rx: OutboundRx,
     grace: Duration,
+    finish: Finish,
 ) -> (String, bool) {
     let mut batch = VecDeque::new();
     loop {
@@ -319,7 +354,9 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(
             (reason, true)
         }
     };
-    let _ = Box::pin(timeout(ABORT_WRITE_TIMEOUT, w.shutdown())).await;
+    if outcome.1 || finish == Finish::Shutdown {
+        let _ = Box::pin(timeout(ABORT_WRITE_TIMEOUT, w.shutdown())).await;
+    }
     outcome
 }
 

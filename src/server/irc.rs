@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::protocol::ErrorCode;
 use crate::server::admission::{Admissions, Ticket};
 use crate::server::config::WebTlsConfig;
-use crate::server::connection;
+use crate::server::connection::{self, Ends, Finish};
 use crate::server::context::NodeContext;
 use crate::server::front::irc::{IrcConn, IrcServer, Pace, ReadHalf, Reader, last_words};
 use crate::server::listener::{accept, tune};
@@ -76,22 +76,23 @@ pub async fn run(
     .await;
 }
 
-/// Splits a connection, after the TLS handshake when there is one.
+/// Splits a connection, after the TLS handshake when there is one; how its writing side ends.
 async fn open(
     stream: TcpStream,
     tls: Option<TlsAcceptor>,
-) -> std::io::Result<(ReadHalf, Box<dyn AsyncWrite + Send + Unpin>)> {
+) -> std::io::Result<(ReadHalf, Box<dyn AsyncWrite + Send + Unpin>, Finish)> {
     match tls {
         None => {
-            let (read, write) = stream.into_split();
-            Ok((Box::new(read), Box::new(write)))
+            // Halves that do not shut the socket down when dropped (see `Finish::Close`).
+            let (read, write) = tokio::io::split(stream);
+            Ok((Box::new(read), Box::new(write), Finish::Close))
         }
         Some(acceptor) => {
             let stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
                 .await
                 .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
             let (read, write) = tokio::io::split(stream);
-            Ok((Box::new(read), Box::new(write)))
+            Ok((Box::new(read), Box::new(write), Finish::Shutdown))
         }
     }
 }
@@ -110,7 +111,7 @@ async fn handle(
     if let Err(e) = tune(&stream, state.ctx.listener_keepalive, limits.tcp_keepalive) {
         tracing::debug!(%peer, error = %e, "cannot set TCP keepalive");
     }
-    let (read, write) = match open(stream, tls).await {
+    let (read, write, finish) = match open(stream, tls).await {
         Ok(halves) => halves,
         Err(e) => {
             tracing::debug!(%peer, error = %e, "IRC TLS handshake failed");
@@ -127,6 +128,10 @@ async fn handle(
         burst: limits.burst,
     };
     let input = Reader::new(read, conn, pace);
-    let registered_by = accepted + limits.registration_timeout;
-    connection::run(input, write, opened, &limits, registered_by, peer).await;
+    let ends = Ends {
+        registered_by: accepted + limits.registration_timeout,
+        peer,
+        finish,
+    };
+    connection::run(input, write, opened, &limits, ends).await;
 }

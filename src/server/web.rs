@@ -41,7 +41,7 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 use crate::protocol::{ErrorCode, Refusal};
 use crate::server::admission::{Admissions, Ticket};
 use crate::server::config::{Network, WebTlsConfig};
-use crate::server::connection;
+use crate::server::connection::{self, Ends, Finish};
 use crate::server::context::NodeContext;
 use crate::server::front::{Format, Input, Source, json};
 use crate::server::outbound::Outbound;
@@ -281,8 +281,12 @@ async fn serve(
         stream,
         max: limits.max_frame_bytes,
     };
-    let registered_by = accepted + limits.registration_timeout;
-    connection::run(input, write, opened, &limits, registered_by, peer).await;
+    let ends = Ends {
+        registered_by: accepted + limits.registration_timeout,
+        peer,
+        finish: Finish::Shutdown,
+    };
+    connection::run(input, write, opened, &limits, ends).await;
 }
 
 /// The reading side of a WebSocket, as tungstenite sees it: it reads the socket, and what it

@@ -5,7 +5,8 @@
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::ReadHalf;
+use tokio::net::TcpStream;
 use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
 
 use super::input::Input;
@@ -17,13 +18,13 @@ const READ_BUFFER: usize = 128;
 /// Reads one connection's frames.
 #[derive(Debug)]
 pub struct Reader {
-    frames: FramedRead<OwnedReadHalf, LengthDelimitedCodec>,
+    frames: FramedRead<ReadHalf<TcpStream>, LengthDelimitedCodec>,
     max: usize,
 }
 
 impl Reader {
     /// Reads frames of at most `max` bytes from `read`.
-    pub fn new(read: OwnedReadHalf, max: usize) -> Reader {
+    pub fn new(read: ReadHalf<TcpStream>, max: usize) -> Reader {
         Reader {
             frames: FramedRead::with_capacity(read, frame::codec(max), READ_BUFFER),
             max,

@@ -4,7 +4,8 @@
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::ReadHalf;
+use tokio::net::TcpStream;
 use tokio_util::codec::{AnyDelimiterCodec, AnyDelimiterCodecError, FramedRead};
 
 use super::input::Input;
@@ -16,13 +17,13 @@ const READ_BUFFER: usize = 128;
 /// Reads one connection's lines.
 #[derive(Debug)]
 pub struct Reader {
-    lines: FramedRead<OwnedReadHalf, AnyDelimiterCodec>,
+    lines: FramedRead<ReadHalf<TcpStream>, AnyDelimiterCodec>,
     max: usize,
 }
 
 impl Reader {
     /// Reads lines of at most `max` bytes (a `\r` before the `\n` not counted) from `read`.
-    pub fn new(read: OwnedReadHalf, max: usize) -> Reader {
+    pub fn new(read: ReadHalf<TcpStream>, max: usize) -> Reader {
         let codec = AnyDelimiterCodec::new_with_max_length(b"\n".to_vec(), Vec::new(), max + 1);
         Reader {
             lines: FramedRead::with_capacity(read, codec, READ_BUFFER),

@@ -23,7 +23,8 @@ pub mod line;
 use std::cell::OnceCell;
 
 use bytes::Bytes;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::ReadHalf;
+use tokio::net::TcpStream;
 
 use crate::protocol::{ErrorCode, Event, Protocol};
 pub use input::{Input, Label, Source};
@@ -41,7 +42,7 @@ impl Reader {
     /// A reader for `protocol`, bounded by `max_line_bytes` or `max_frame_bytes`.
     pub fn new(
         protocol: Protocol,
-        read: OwnedReadHalf,
+        read: ReadHalf<TcpStream>,
         max_line_bytes: usize,
         max_frame_bytes: usize,
     ) -> Reader {
