@@ -42,4 +42,5 @@ scenario fanout --members 1000 --senders 10 --rate 20 --duration 10
 scenario fanout --members 200 --senders 10 --rate 20 --duration 10
 scenario churn --concurrency 8 --duration 5
 scenario connections --sessions 1000 --room-size 1000
+scenario connections --sessions 5000 --room-size 100 --hold 3
 scenario connections --sessions 19000 --room-size 100 --hold 3
