@@ -2,6 +2,11 @@
 //! the journal natively, with structured fields; otherwise to stderr as text (colours only on a
 //! terminal), or as JSON lines with `log.format = "json"`. The level can be changed later
 //! (`log.level` on reload).
+//!
+//! One target is capped at `error` unless `log.level` names it: ractor_cluster's node sessions
+//! warn about every remote actor that stops (a harmless double report inside ractor_cluster: one
+//! line on every node for each room closed anywhere), which floods the journal of a busy
+//! cluster — thousands of lines a second under churn.
 
 use std::io::IsTerminal;
 use std::os::fd::AsFd;
@@ -36,9 +41,18 @@ fn stderr_is_journal() -> bool {
     }
 }
 
+/// The directives that come before `log.level` (which may override them).
+const QUIET: &str = "ractor_cluster::node::node_session=error";
+
+/// `log.level` with [`QUIET`] first.
+fn directives(level: &str) -> String {
+    format!("{QUIET},{level}")
+}
+
 /// Sets up logging; returns how to change the level later.
 pub fn init(level: &str, format: &str) -> SetLogLevel {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives(level)));
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
     let journald = stderr_is_journal()
         .then(|| tracing_journald::layer().ok())
@@ -62,7 +76,7 @@ pub fn init(level: &str, format: &str) -> SetLogLevel {
         .with(text)
         .init();
     Box::new(move |level| {
-        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+        let filter = EnvFilter::try_new(directives(level)).map_err(|e| e.to_string())?;
         handle.reload(filter).map_err(|e| e.to_string())
     })
 }
@@ -70,6 +84,45 @@ pub fn init(level: &str, format: &str) -> SetLogLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How many of a node-session warning and a chatd warning pass `level`.
+    fn passing(level: &str) -> (usize, usize) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Count(Arc<[AtomicUsize; 2]>);
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
+            fn on_event(
+                &self,
+                event: &tracing::Event<'_>,
+                _: tracing_subscriber::layer::Context<'_, S>,
+            ) {
+                let i = usize::from(event.metadata().target() == "chatd");
+                self.0[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let counts = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new(directives(level)))
+            .with(Count(counts.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "ractor_cluster::node::node_session", "unknown child exit");
+            tracing::warn!(target: "chatd", "something");
+        });
+        (
+            counts[0].load(Ordering::Relaxed),
+            counts[1].load(Ordering::Relaxed),
+        )
+    }
+
+    #[test]
+    fn the_node_session_noise_is_capped_unless_the_level_names_it() {
+        assert_eq!(passing("info"), (0, 1));
+        assert_eq!(passing("warn"), (0, 1));
+        assert_eq!(
+            passing("info,ractor_cluster::node::node_session=warn"),
+            (1, 1)
+        );
+    }
 
     #[test]
     fn journal_stream_must_name_the_same_file() {
