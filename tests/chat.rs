@@ -218,3 +218,61 @@ fn framed_errors_carry_stable_codes() {
         ("general", 1, "chatd")
     );
 }
+
+/// Everything a line client reads while joining `room`, up to the confirmation.
+fn join_lines(client: &mut crate::util::LineClient, room: &str) -> Vec<String> {
+    client.send(&format!("/join {room}"));
+    let mut lines = Vec::new();
+    loop {
+        let line = client.next_line().expect("join output");
+        let done = line.contains(&format!("you joined #{room}"));
+        lines.push(line);
+        if done {
+            return lines;
+        }
+    }
+}
+
+#[test]
+fn an_emptied_room_lingers_as_new_then_closes() {
+    // History in memory: a room closed and opened again starts without it, one that lingered
+    // still has it.
+    let server =
+        Server::start("[server]\nempty_room_linger_ms = 400\n[history]\nstore = \"memory\"\n");
+    let mut ann = server.user("ann", "linger");
+    ann.send("/topic #linger kept warm");
+    ann.expect("ann set the topic: kept warm");
+    ann.send("warm words");
+    ann.sync();
+    ann.send("/leave linger");
+    ann.expect("you left #linger");
+    ann.send("/rooms");
+    let rooms = ann.expect("-- rooms (");
+    assert!(
+        !rooms.contains("#linger"),
+        "an empty room is not listed: {rooms}"
+    );
+
+    // Back within the linger: the history is there, the topic and the operators are not, and
+    // the joiner opens it as its first operator.
+    let mut bob = server.line();
+    bob.send("/nick bob");
+    bob.expect("you are now known as bob");
+    let lines = join_lines(&mut bob, "linger");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("[history] <ann> warm words")),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("kept warm")), "{lines:?}");
+    bob.send("/topic");
+    bob.expect("#linger -- no topic; operators: bob");
+    bob.send("/leave linger");
+    bob.expect("you left #linger");
+
+    // Past the linger the room closed: opened again, it starts afresh.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let lines = join_lines(&mut bob, "linger");
+    assert!(!lines.iter().any(|l| l.contains("warm words")), "{lines:?}");
+}

@@ -158,6 +158,9 @@ pub struct ServerSettings {
     pub default_rooms: Vec<String>,
     /// Seconds a graceful shutdown may take to flush clients before they are cut off.
     pub shutdown_grace_secs: u64,
+    /// Milliseconds a room stays loaded after its last member left (a member who comes back
+    /// finds it without a new start and a history read); 0 closes it at once.
+    pub empty_room_linger_ms: u64,
     /// Threads running the sessions, rooms and fronts; 0: one per CPU.
     pub worker_threads: usize,
 }
@@ -169,6 +172,7 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:9999".into(),
             default_rooms: vec!["general".into()],
             shutdown_grace_secs: 5,
+            empty_room_linger_ms: 10_000,
             worker_threads: 0,
         }
     }
@@ -984,6 +988,12 @@ impl Config {
                 3600,
             ),
             (
+                "server.empty_room_linger_ms",
+                s.server.empty_room_linger_ms,
+                0,
+                3_600_000,
+            ),
+            (
                 "limits.max_connections",
                 l.max_connections as u64,
                 1,
@@ -1389,6 +1399,7 @@ mod tests {
     fn every_numeric_key_has_a_range_and_is_refused_by_name_outside_it() {
         let cases = [
             ("server", "shutdown_grace_secs", "3601"),
+            ("server", "empty_room_linger_ms", "3600001"),
             ("limits", "max_connections", "0"),
             ("limits", "max_connections", "1000001"),
             ("limits", "listen_backlog", "0"),

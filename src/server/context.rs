@@ -100,6 +100,8 @@ pub struct RoomDefaults {
     pub default_rooms: Vec<String>,
     /// `limits.max_rooms`: rooms this node hosts at most.
     pub max_rooms: usize,
+    /// `server.empty_room_linger_ms`
+    pub linger: Duration,
 }
 
 /// Who may connect how often.
@@ -144,6 +146,7 @@ impl Tunables {
                 presence_max: limits.presence_max_members,
                 default_rooms: config.default_rooms.clone(),
                 max_rooms: limits.max_rooms,
+                linger: Duration::from_millis(config.settings.server.empty_room_linger_ms),
             },
         }
     }

@@ -173,6 +173,11 @@ pub enum RoomMsg {
     Join(Member, RpcReplyPort<JoinReply>),
     /// Remove a member (left, quit, or disconnected).
     Leave(Departure),
+    /// Close now if still empty: the node needs its place for a new room (`limits.max_rooms`).
+    Evict,
+    /// The room has lingered empty since it emptied for the `n`th time: it closes if it still
+    /// is empty (the room sends itself this).
+    Linger(u64),
     /// A member says something.
     Post(Post),
     /// A member changed nick.

@@ -17,6 +17,8 @@ pub struct RoomArgs {
     pub node: String,
     /// Never removed when empty (`server.default_rooms`).
     pub persistent: bool,
+    /// How long the room stays loaded once empty (`server.empty_room_linger_ms`).
+    pub linger: std::time::Duration,
     /// Left out of room lists (a room by code).
     pub unlisted: bool,
     /// `history.replay`

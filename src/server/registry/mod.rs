@@ -61,6 +61,10 @@ pub struct RegistryArgs {
 struct RoomEntry {
     room: ActorRef<RoomMsg>,
     members: u32,
+    /// A default room (listed even when empty; other rooms are listed while they have members).
+    persistent: bool,
+    /// Asked to close to make place for a new room (it no longer counts toward the limit).
+    evicted: bool,
     /// Left out of `/rooms` (a room by code).
     unlisted: bool,
 }
@@ -89,7 +93,10 @@ impl RegistryState {
     ) -> Option<ActorRef<RoomMsg>> {
         let tunables = self.args.tunables.get();
         let defaults = &tunables.rooms;
-        if self.rooms.len() >= defaults.max_rooms
+        if self.hosted() >= defaults.max_rooms {
+            self.evict_one();
+        }
+        if self.hosted() >= defaults.max_rooms
             && !defaults.default_rooms.iter().any(|r| r == name)
         {
             tracing::warn!(
@@ -111,14 +118,16 @@ impl RegistryState {
             store.mark_unlisted(name);
         }
         self.created += 1;
+        let persistent = defaults.default_rooms.iter().any(|r| r == name);
         let args = RoomArgs {
             incarnation: self.created,
             name: name.to_string(),
             node: self.args.node.clone(),
-            persistent: defaults.default_rooms.iter().any(|r| r == name),
+            persistent,
             unlisted,
             history: defaults.history,
             presence_max: defaults.presence_max,
+            linger: defaults.linger,
             relay: self.args.relay.clone(),
             registry: myself.clone(),
             store: self.args.store.clone(),
@@ -137,6 +146,8 @@ impl RegistryState {
                     RoomEntry {
                         room: room.clone(),
                         members: 0,
+                        persistent,
+                        evicted: false,
                         unlisted,
                     },
                 );
@@ -203,10 +214,31 @@ impl RegistryState {
         }
     }
 
+    /// The rooms that count toward `limits.max_rooms`: all but those asked to close (counted
+    /// only near the limit).
+    fn hosted(&self) -> usize {
+        match self.rooms.len() < self.args.tunables.get().rooms.max_rooms {
+            true => self.rooms.len(),
+            false => self.rooms.values().filter(|entry| !entry.evicted).count(),
+        }
+    }
+
+    /// Asks one empty room that lingers to close now, to make place for a new one.
+    fn evict_one(&mut self) {
+        if let Some(entry) = self
+            .rooms
+            .values_mut()
+            .find(|entry| entry.members == 0 && !entry.persistent && !entry.evicted)
+        {
+            entry.evicted = true;
+            let _ = entry.room.cast(RoomMsg::Evict);
+        }
+    }
+
     /// Why a room could not be created here: the room limit, or a failure (logged).
     fn not_created(&self) -> RoomLookup {
         let max = self.args.tunables.get().rooms.max_rooms;
-        if self.rooms.len() >= max {
+        if self.hosted() >= max {
             RoomLookup::Refused {
                 code: ErrorCode::TooManyRooms,
                 message: format!(
@@ -224,7 +256,7 @@ impl RegistryState {
         let mut rooms: Vec<RoomInfo> = self
             .rooms
             .iter()
-            .filter(|(_, entry)| !entry.unlisted)
+            .filter(|(_, entry)| !entry.unlisted && (entry.members > 0 || entry.persistent))
             .map(|(name, entry)| RoomInfo {
                 name: name.clone(),
                 members: entry.members,
@@ -240,9 +272,12 @@ impl RegistryState {
         match self.rooms.get_mut(&name) {
             Some(entry) => entry.room = room,
             None => {
+                let persistent = self.args.tunables.get().rooms.default_rooms.contains(&name);
                 let entry = RoomEntry {
                     room,
                     members: 0,
+                    persistent,
+                    evicted: false,
                     unlisted: false,
                 };
                 self.rooms.insert(name, entry);
@@ -324,6 +359,8 @@ impl Actor for Registry {
             RegistryMsg::RoomCount { name, members } => {
                 if let Some(entry) = state.rooms.get_mut(&name) {
                     entry.members = members;
+                    // A join reached an evicted room first: it stays, and counts again.
+                    entry.evicted &= members == 0;
                 }
             }
             RegistryMsg::Reconfigure => {

@@ -2,8 +2,10 @@
 //! keeps the recent ones ([`history`]), and fans each event out once per node that has members,
 //! through that node's relay (see [`crate::server::cluster::route`]).
 //!
-//! A room closes itself when its last member leaves (unless it is a default room); a join that
-//! reaches it too late fails, and the joiner creates the room again.
+//! A room closes itself `server.empty_room_linger_ms` after its last member left (unless it is a
+//! default room, or someone joined meanwhile); a join that reaches it too late fails, and the
+//! joiner creates the room again. While it lingers it is as good as new: no topic, no operators,
+//! hidden from room lists; only its numbering and history stay warm.
 //!
 //! Room messages are remotable and carry only serializable data, so a session on another node can
 //! reach a room through a remote actor reference. A room never waits on a session: every delivery
@@ -58,9 +60,11 @@ pub struct RoomState {
     history: History,
     /// When this room was created (milliseconds since the epoch).
     created_ms: u64,
-    /// The last member left while handling the current message: the room closes once it is
-    /// handled, unless it is persistent (see [`RoomState::close_if_emptied`]).
+    /// The last member left while handling the current message (see
+    /// [`RoomState::close_if_emptied`]).
     emptied: bool,
+    /// How many times the room became empty: a [`RoomMsg::Linger`] of an earlier time is stale.
+    emptyings: u64,
     /// Who is typing.
     typists: Typists,
     /// The topic and the operators.
@@ -128,15 +132,28 @@ impl RoomState {
         self.emptied |= self.members.is_empty();
     }
 
-    /// Closes a room whose last member left (a persistent room stays): out of its group first,
-    /// so no one finds it while it stops. The room decides alone, between two messages, so a
-    /// join either reached it before (and it stays open) or fails and finds no room: the joiner
-    /// then creates it again (see the session's `join`). The registry forgets the room when its
-    /// supervisor reports it stopped.
+    /// After the message in which the last member left (a persistent room stays as it is): the
+    /// room forgets its topic and operators, as a room opened anew would have none, and closes
+    /// once it has lingered empty (at once without a linger).
     fn close_if_emptied(&mut self, myself: &ActorRef<RoomMsg>) {
         if !std::mem::take(&mut self.emptied) || !self.members.is_empty() || self.args.persistent {
             return;
         }
+        self.moderation = Moderation::default();
+        self.emptyings += 1;
+        if self.args.linger.is_zero() {
+            self.close(myself);
+        } else {
+            let emptying = self.emptyings;
+            myself.send_after(self.args.linger, move || RoomMsg::Linger(emptying));
+        }
+    }
+
+    /// Closes the room: out of its group first, so no one finds it while it stops. The room
+    /// decides alone, between two messages, so a join either reached it before (and it stays
+    /// open) or fails and finds no room: the joiner then creates it again (see the session's
+    /// `join`). The registry forgets the room when its supervisor reports it stopped.
+    fn close(&mut self, myself: &ActorRef<RoomMsg>) {
         tracing::debug!(room = %self.args.name, "closing empty room");
         ractor::pg::leave(
             directory::room_group(&self.args.name),
@@ -567,6 +584,7 @@ impl Actor for Room {
             args,
             members: Members::default(),
             emptied: false,
+            emptyings: 0,
             created_ms: now_ms(),
             typists: Typists::default(),
             moderation: Moderation::default(),
@@ -609,6 +627,16 @@ impl Actor for Room {
                 let _ = reply.send(answer);
             }
             RoomMsg::Leave(departure) => state.leave(departure),
+            RoomMsg::Evict => {
+                if state.members.is_empty() && !state.args.persistent {
+                    state.close(&myself);
+                }
+            }
+            RoomMsg::Linger(emptying) => {
+                if emptying == state.emptyings && state.members.is_empty() {
+                    state.close(&myself);
+                }
+            }
             RoomMsg::Post(post) => state.post(post).await,
             RoomMsg::Rename(member) => state.rename(member),
             RoomMsg::Users(reply) => {
