@@ -57,7 +57,7 @@ run() {
         local workers=0
         [ "$server" = chatd-1thread ] && workers=1
         CHATD_SERVER__WORKER_THREADS=$workers CHATD_LIMITS__RATE=1000000 CHATD_LIMITS__BURST=1000000 CHATD_LIMITS__MAX_CONNECTIONS=100000 \
-            CHATD_LIMITS__MAX_CONNECTIONS_PER_IP=1000000 CHATD_HISTORY__STORE=memory \
+            CHATD_LIMITS__MAX_CONNECTIONS_PER_IP=1000000 CHATD_HISTORY__STORE=memory CHATD_HISTORY__REPLAY=0 \
             CHATD_WEB__ENABLED=false CHATD_CONTROL__SOCKET="$dir/chatd.sock" CHATD_LOG__LEVEL=warn \
             CHATD_IRC__LISTEN="127.0.0.1:$chatd_port" "$bin/chatd" --port 0 &
         pid=$!
