@@ -90,7 +90,12 @@ impl RegistryState {
             self.confirm(addr.session, key);
             return true;
         }
-        if ours && let Some(holder) = self.nicks.remove(&key) {
+        // A session asking again for the nick it has (another spelling) keeps it whatever the
+        // answer; any other claim is dropped.
+        if ours
+            && !self.nicks.is_confirmed(&key)
+            && let Some(holder) = self.nicks.remove(&key)
+        {
             // A refusal: the release finds no lease of ours; a lost answer: it ends the lease.
             self.forget((key, holder));
         }

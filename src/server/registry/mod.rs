@@ -96,8 +96,7 @@ impl RegistryState {
         if self.hosted() >= defaults.max_rooms {
             self.evict_one();
         }
-        if self.hosted() >= defaults.max_rooms
-            && !defaults.default_rooms.iter().any(|r| r == name)
+        if self.hosted() >= defaults.max_rooms && !defaults.default_rooms.iter().any(|r| r == name)
         {
             tracing::warn!(
                 room = name,
