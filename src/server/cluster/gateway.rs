@@ -11,8 +11,8 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use super::{directory, presence};
 use crate::protocol::Event;
 use crate::server::msg::gateway::{
-    Delivery, GatewayMsg, KickRequest, NickQuery, PeerList, PrivateDelivery, RoomCreation,
-    RoomList, Unicast, Unsubscription, UserRows, WhoisReply,
+    Delivery, GatewayMsg, GrantedTo, KickRequest, NickQuery, PeerList, PrivateDelivery,
+    RoomCreation, RoomList, Unicast, Unsubscription, UserRows, WhoisReply,
 };
 use crate::server::msg::membership::MembershipMsg;
 use crate::server::msg::registry::RegistryMsg;
@@ -119,6 +119,16 @@ impl Actor for Gateway {
                 )
                 .unwrap_or(false);
                 let _ = reply.send(granted);
+            }
+            GatewayMsg::NickHome(NickQuery(key), reply) => {
+                let granted = ractor::call_t!(
+                    state.registry,
+                    RegistryMsg::LeaseHolder,
+                    GATEWAY_CALL_MS,
+                    key
+                )
+                .unwrap_or(None);
+                let _ = reply.send(GrantedTo(granted));
             }
             GatewayMsg::ReleaseNick(lease) => {
                 let _ = state.registry.cast(RegistryMsg::ReleaseLease(lease));

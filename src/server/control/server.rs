@@ -18,7 +18,7 @@ use super::access::{self, AllowedGroup, Peer};
 use super::protocol::{ControlError, MAX_REQUEST_BYTES, Request, Response, parse};
 use crate::names::canonical_room;
 use crate::protocol::{Event, NodeInfo, NodeStatus, now_ms};
-use crate::server::cluster::directory;
+use crate::server::cluster::{directory, presence};
 use crate::server::config::ControlConfig;
 use crate::server::context::NodeContext;
 use crate::server::msg::admin::{RoomRow, UserRow};
@@ -405,13 +405,13 @@ async fn execute(ctx: &ControlContext, request: Request) -> Response {
                 ADMIN_CALL_MS,
                 nick.clone()
             ) {
-                Ok(holder) => holder,
+                Ok(holder) => presence::resolve(holder, &nick, ADMIN_CALL_MS).await,
                 Err(e) => return unavailable("the registry", e),
             };
             let node = match holder {
                 NickHolder::Local(_) => Some(ctx.node.local.node.clone()),
                 NickHolder::Remote(node) => Some(node),
-                NickHolder::Missing => None,
+                NickHolder::Missing | NickHolder::AskHome(_) => None,
             };
             let request = KickRequest {
                 nick: nick.clone(),

@@ -108,6 +108,10 @@ pub struct Presence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NickQuery(pub String);
 
+/// The node a nick was granted to by its home, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedTo(pub Option<String>);
+
 /// The answer to a [`NickQuery`]: the user, if someone here holds the nick.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhoisReply(pub Option<Presence>);
@@ -138,6 +142,7 @@ pub struct KickRequest {
 }
 
 crate::remote_payload!(
+    GrantedTo,
     NickLease,
     PrivateReceipt,
     NickQuery,
@@ -186,6 +191,9 @@ pub enum GatewayMsg {
     ClaimNick(NickLease, RpcReplyPort<bool>),
     /// A lease this node granted ends.
     ReleaseNick(NickLease),
+    /// As the home of a nick: the node it was granted to (a claim this node decided).
+    #[rpc]
+    NickHome(NickQuery, RpcReplyPort<GrantedTo>),
     /// A system message for every user connected here.
     Announce(String),
     /// A room event for this node's members.

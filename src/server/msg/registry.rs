@@ -34,6 +34,9 @@ pub enum NickHolder {
     Local(Member),
     /// A session of this other node.
     Remote(String),
+    /// Not known here: the nick's home node, which granted it, may know of a claim too recent
+    /// to be in the nick's group here yet (see [`crate::server::cluster::presence::ask_home`]).
+    AskHome(ActorRef<GatewayMsg>),
     /// No one.
     Missing,
 }
@@ -75,6 +78,8 @@ pub enum RegistryMsg {
     ReleaseLease(NickLease),
     /// Who has this nick?
     LookupNick(String, RpcReplyPort<NickHolder>),
+    /// As the home of a nick: the node this node granted it to, if any.
+    LeaseHolder(String, RpcReplyPort<Option<String>>),
     /// How many nicks this node's sessions hold.
     NickCount(RpcReplyPort<usize>),
     /// Disconnect the local holder of a nick, with a reason; `false` if there is none.

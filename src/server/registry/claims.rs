@@ -22,7 +22,7 @@ use crate::names::nick_key;
 use crate::server::cluster::directory;
 use crate::server::msg::gateway::{GatewayMsg, NickLease};
 use crate::server::msg::member::{Member, MemberAddr};
-use crate::server::msg::registry::NickClaim;
+use crate::server::msg::registry::{NickClaim, NickHolder};
 use crate::server::msg::session::SessionMsg;
 
 impl RegistryState {
@@ -79,6 +79,40 @@ impl RegistryState {
                 self.confirm(id, key);
                 NickClaim::Granted
             }
+        }
+    }
+
+    /// Who holds `nick`: a session here, or the lowest-named other node in the nick's group; in
+    /// a cluster, failing both, the node its home granted it to (asked of the home when that is
+    /// another node), as a claim granted a moment ago is not in the group here yet.
+    pub(super) fn holder(&self, nick: &str) -> NickHolder {
+        let key = nick_key(nick);
+        if let Some(holder) = self.nicks.get(&key) {
+            return NickHolder::Local(holder.member.clone());
+        }
+        let elsewhere = directory::nick_holders(&key)
+            .into_iter()
+            .filter(|node| *node != self.args.node)
+            .min();
+        if let Some(node) = elsewhere {
+            return NickHolder::Remote(node);
+        }
+        if !self.args.clustered {
+            return NickHolder::Missing;
+        }
+        let gateways = directory::gateways();
+        let nodes: Vec<String> = gateways.iter().map(|(node, _)| node.clone()).collect();
+        match directory::placement(&key, &nodes) {
+            Some(home) if home != self.args.node => gateways
+                .into_iter()
+                .find(|(node, _)| *node == home)
+                .map_or(NickHolder::Missing, |(_, gateway)| {
+                    NickHolder::AskHome(gateway)
+                }),
+            _ => match self.leases.holder(&key) {
+                Some(node) if node != self.args.node => NickHolder::Remote(node.to_string()),
+                _ => NickHolder::Missing,
+            },
         }
     }
 

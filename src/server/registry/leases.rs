@@ -79,6 +79,11 @@ impl LeaseTable {
         }
     }
 
+    /// The node `key` was granted to.
+    pub fn holder(&self, key: &str) -> Option<&str> {
+        self.leases.get(key).map(|lease| lease.node.as_str())
+    }
+
     /// Ends every lease of `node` (it went down).
     pub fn node_down(&mut self, node: &str) {
         self.leases.retain(|_, holder| holder.node != node);
@@ -115,6 +120,8 @@ mod tests {
         assert!(!leases.grant(&claim("ann", "b", 7), &[], up, now));
         assert!(leases.grant(&claim("bob", "b", 7), &[], up, now));
         assert_eq!(leases.len(), 2);
+        assert_eq!(leases.holder("ann"), Some("a"));
+        assert_eq!(leases.holder("cat"), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::names::nick_key;
 use crate::protocol::{ErrorCode, RoomInfo};
 use crate::server::cluster::directory;
 use crate::server::context::Live;
-use crate::server::msg::registry::{NickHolder, RegistryMsg, RoomLookup};
+use crate::server::msg::registry::{RegistryMsg, RoomLookup};
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::RoomMsg;
 use crate::server::msg::room_supervisor::{RoomArgs, RoomSupervisorMsg};
@@ -160,19 +160,6 @@ impl RegistryState {
                 tracing::error!(room = name, error = %e, "room supervisor unavailable");
                 None
             }
-        }
-    }
-
-    /// Who holds `nick`: a session here, or the lowest-named other node that does.
-    fn holder(&self, nick: &str) -> NickHolder {
-        let key = nick_key(nick);
-        match self.nicks.get(&key) {
-            Some(holder) => NickHolder::Local(holder.member.clone()),
-            None => directory::nick_holders(&key)
-                .into_iter()
-                .filter(|node| *node != self.args.node)
-                .min()
-                .map_or(NickHolder::Missing, NickHolder::Remote),
         }
     }
 
@@ -336,6 +323,9 @@ impl Actor for Registry {
             RegistryMsg::ReleaseLease(lease) => state.leases.release(&lease),
             RegistryMsg::LookupNick(nick, reply) => {
                 let _ = reply.send(state.holder(&nick));
+            }
+            RegistryMsg::LeaseHolder(key, reply) => {
+                let _ = reply.send(state.leases.holder(&key).map(str::to_string));
             }
             RegistryMsg::Kick(nick, reason, reply) => {
                 let _ = reply.send(state.kick(&nick, reason));

@@ -8,7 +8,7 @@ use ractor::{ActorRef, ActorStatus};
 
 use crate::names::canonical_room;
 use crate::protocol::{ErrorCode, Event, Refusal};
-use crate::server::cluster::directory;
+use crate::server::cluster::{directory, presence};
 use crate::server::context::NodeContext;
 use crate::server::msg::gateway::{GatewayMsg, RoomCreation};
 use crate::server::msg::member::MemberAddr;
@@ -170,15 +170,17 @@ impl SessionState {
         })
     }
 
-    /// Who holds `nick`, as this node's registry knows.
+    /// Who holds `nick`, as this node's registry knows, or else the nick's home node (never
+    /// [`NickHolder::AskHome`]).
     pub async fn lookup_nick(&self, nick: &str) -> Result<NickHolder, Refusal> {
-        ractor::call_t!(
+        let holder = ractor::call_t!(
             self.ctx.local.registry,
             RegistryMsg::LookupNick,
             SESSION_CALL_MS,
             nick.to_string()
         )
-        .map_err(|e| internal("the registry", e))
+        .map_err(|e| internal("the registry", e))?;
+        Ok(presence::resolve(holder, nick, SESSION_CALL_MS).await)
     }
 
     /// Drops a room from this session's list (the current room moves to the last one joined).

@@ -21,7 +21,7 @@ pub async fn run(state: &mut SessionState, nicks: Vec<String>) -> Result<(), Ref
         match state.lookup_nick(&nick).await? {
             NickHolder::Local(member) => online.push(member.nick),
             NickHolder::Remote(_) => online.push(nick),
-            NickHolder::Missing => {}
+            NickHolder::Missing | NickHolder::AskHome(_) => {}
         }
     }
     state.send(Event::Online { nicks: online });

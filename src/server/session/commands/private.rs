@@ -17,7 +17,7 @@ pub async fn run(state: &mut SessionState, to: String, text: String) -> Result<(
     let holder = state.lookup_nick(&to).await?;
     let not_found = || Refusal::new(ErrorCode::UserNotFound, format!("no user is called {to}"));
     let (node, recipient) = match holder {
-        NickHolder::Missing => return Err(not_found()),
+        NickHolder::Missing | NickHolder::AskHome(_) => return Err(not_found()),
         NickHolder::Local(member) => (state.ctx.local.node.clone(), member.nick),
         NickHolder::Remote(node) => (node, to.clone()),
     };

@@ -10,7 +10,7 @@ pub async fn run(state: &mut SessionState, nick: String) -> Result<(), Refusal> 
     state.nick()?;
     let not_found = || Refusal::new(ErrorCode::UserNotFound, format!("no user is called {nick}"));
     let node = match state.lookup_nick(&nick).await? {
-        NickHolder::Missing => return Err(not_found()),
+        NickHolder::Missing | NickHolder::AskHome(_) => return Err(not_found()),
         NickHolder::Local(_) => state.ctx.local.node.clone(),
         NickHolder::Remote(node) => node,
     };
