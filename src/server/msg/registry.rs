@@ -35,7 +35,7 @@ pub enum NickHolder {
     /// A session of this other node.
     Remote(String),
     /// Not known here: the nick's home node, which granted it, may know of a claim too recent
-    /// to be in the nick's group here yet (see [`crate::server::cluster::presence::ask_home`]).
+    /// to be in the nick's group here yet (see [`crate::server::cluster::presence::resolve`]).
     AskHome(ActorRef<GatewayMsg>),
     /// No one.
     Missing,

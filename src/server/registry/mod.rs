@@ -5,7 +5,7 @@
 //!   keeps their member counts for `/rooms`.
 //!   `server.default_rooms` are created at start and never removed.
 //! - Nicks: unique case-insensitively across the cluster. Each nick's home node decides its
-//!   claims ([`claims`], [`leases`]); a nick held here puts this node's gateway in the nick's
+//!   claims (`registry/claims.rs`, [`leases`]); a nick held here puts this node's gateway in the nick's
 //!   group (pg scope `chatd.nicks`, see [`directory`]), so every node sees where it is held. A
 //!   collision found later (a healed partition) disconnects the holder on the node whose name
 //!   sorts last.
