@@ -203,9 +203,10 @@ impl RegistryState {
     /// The rooms that count toward `limits.max_rooms`: all but those asked to close (counted
     /// only near the limit).
     fn hosted(&self) -> usize {
-        match self.rooms.len() < self.args.tunables.get().rooms.max_rooms {
-            true => self.rooms.len(),
-            false => self.rooms.values().filter(|entry| !entry.evicted).count(),
+        if self.rooms.len() < self.args.tunables.get().rooms.max_rooms {
+            self.rooms.len()
+        } else {
+            self.rooms.values().filter(|entry| !entry.evicted).count()
         }
     }
 

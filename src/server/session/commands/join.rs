@@ -61,9 +61,10 @@ pub async fn run(state: &mut SessionState, given: String) -> Result<(), Event> {
             .await
             .map_err(|r| refuse(r.code, r.message))?
             .ok_or_else(|| refuse(ErrorCode::Internal, "the room could not be created".into()))?;
-        let wait = match room.get_id().is_local() {
-            true => SESSION_CALL_MS,
-            false => REMOTE_JOIN_MS,
+        let wait = if room.get_id().is_local() {
+            SESSION_CALL_MS
+        } else {
+            REMOTE_JOIN_MS
         };
         match ractor::call_t!(room, RoomMsg::Join, wait, member.clone()) {
             Ok(JoinReply::Joined) => {
