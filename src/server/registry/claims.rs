@@ -50,16 +50,8 @@ impl RegistryState {
             node: self.args.node.clone(),
             session: id,
         };
-        let mut gateways = directory::gateways();
-        if !gateways.iter().any(|(node, _)| *node == self.args.node) {
-            // This node's own gateway is not in its group yet (just starting): decide here.
-            gateways.clear();
-        }
-        let nodes: Vec<String> = gateways.iter().map(|(node, _)| node.clone()).collect();
-        let home = directory::placement(&key, &nodes).unwrap_or_else(|| self.args.node.clone());
-        let remote = gateways.into_iter().find(|(node, _)| *node == home);
-        match remote {
-            Some((_, gateway)) if home != self.args.node => {
+        match self.home(&key) {
+            Some((home, gateway)) => {
                 if let Some(dropped) = self.nicks.hold(key, member, session, Some(home)) {
                     self.forget(dropped);
                 }
@@ -68,7 +60,7 @@ impl RegistryState {
                     lease,
                 }
             }
-            _ => {
+            None => {
                 if !self.arbitrate(&lease) {
                     return NickClaim::Taken;
                 }
@@ -100,20 +92,28 @@ impl RegistryState {
         if !self.args.clustered {
             return NickHolder::Missing;
         }
-        let gateways = directory::gateways();
-        let nodes: Vec<String> = gateways.iter().map(|(node, _)| node.clone()).collect();
-        match directory::placement(&key, &nodes) {
-            Some(home) if home != self.args.node => gateways
-                .into_iter()
-                .find(|(node, _)| *node == home)
-                .map_or(NickHolder::Missing, |(_, gateway)| {
-                    NickHolder::AskHome(gateway)
-                }),
-            _ => match self.leases.holder(&key) {
+        match self.home(&key) {
+            Some((_, gateway)) => NickHolder::AskHome(gateway),
+            None => match self.leases.holder(&key) {
                 Some(node) if node != self.args.node => NickHolder::Remote(node.to_string()),
                 _ => NickHolder::Missing,
             },
         }
+    }
+
+    /// The home of nick `key` and its gateway, when that is another node (rendezvous hashing
+    /// over the nodes whose gateways this node sees); `None` when this node decides, which it
+    /// also does while its own gateway is not in the group yet (just starting).
+    fn home(&self, key: &str) -> Option<(String, ActorRef<GatewayMsg>)> {
+        let gateways = directory::gateways();
+        let nodes: Vec<String> = gateways.iter().map(|(node, _)| node.clone()).collect();
+        if !nodes.contains(&self.args.node) {
+            return None;
+        }
+        let home = directory::placement(key, &nodes)?;
+        (home != self.args.node)
+            .then(|| gateways.into_iter().find(|(node, _)| *node == home))
+            .flatten()
     }
 
     /// The home's answer to a claim held here: `true` if the session now has the nick.

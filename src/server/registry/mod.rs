@@ -61,8 +61,6 @@ pub struct RegistryArgs {
 struct RoomEntry {
     room: ActorRef<RoomMsg>,
     members: u32,
-    /// A default room (listed even when empty; other rooms are listed while they have members).
-    persistent: bool,
     /// Asked to close to make place for a new room (it no longer counts toward the limit).
     evicted: bool,
     /// Left out of `/rooms` (a room by code).
@@ -96,8 +94,8 @@ impl RegistryState {
         if self.hosted() >= defaults.max_rooms {
             self.evict_one();
         }
-        if self.hosted() >= defaults.max_rooms && !defaults.default_rooms.iter().any(|r| r == name)
-        {
+        let persistent = defaults.default_rooms.iter().any(|r| r == name);
+        if self.hosted() >= defaults.max_rooms && !persistent {
             tracing::warn!(
                 room = name,
                 max = defaults.max_rooms,
@@ -117,7 +115,6 @@ impl RegistryState {
             store.mark_unlisted(name);
         }
         self.created += 1;
-        let persistent = defaults.default_rooms.iter().any(|r| r == name);
         let args = RoomArgs {
             incarnation: self.created,
             name: name.to_string(),
@@ -145,7 +142,6 @@ impl RegistryState {
                     RoomEntry {
                         room: room.clone(),
                         members: 0,
-                        persistent,
                         evicted: false,
                         unlisted,
                     },
@@ -210,12 +206,15 @@ impl RegistryState {
         }
     }
 
-    /// Asks one empty room that lingers to close now, to make place for a new one.
+    /// Asks one empty room that lingers to close now, to make place for a new one (a default
+    /// room stays).
     fn evict_one(&mut self) {
-        if let Some(entry) = self
+        let tunables = self.args.tunables.get();
+        let defaults = &tunables.rooms.default_rooms;
+        if let Some((_, entry)) = self
             .rooms
-            .values_mut()
-            .find(|entry| entry.members == 0 && !entry.persistent && !entry.evicted)
+            .iter_mut()
+            .find(|(name, entry)| entry.members == 0 && !entry.evicted && !defaults.contains(*name))
         {
             entry.evicted = true;
             let _ = entry.room.cast(RoomMsg::Evict);
@@ -238,12 +237,17 @@ impl RegistryState {
         }
     }
 
-    /// The rooms hosted here, sorted by name.
+    /// The rooms hosted here, sorted by name: the default rooms, and the others while they have
+    /// members (an empty one lingers unlisted until it closes).
     fn list_rooms(&self) -> Vec<RoomInfo> {
+        let tunables = self.args.tunables.get();
+        let defaults = &tunables.rooms.default_rooms;
         let mut rooms: Vec<RoomInfo> = self
             .rooms
             .iter()
-            .filter(|(_, entry)| !entry.unlisted && (entry.members > 0 || entry.persistent))
+            .filter(|(name, entry)| {
+                !entry.unlisted && (entry.members > 0 || defaults.contains(*name))
+            })
             .map(|(name, entry)| RoomInfo {
                 name: name.clone(),
                 members: entry.members,
@@ -259,11 +263,9 @@ impl RegistryState {
         match self.rooms.get_mut(&name) {
             Some(entry) => entry.room = room,
             None => {
-                let persistent = self.args.tunables.get().rooms.default_rooms.contains(&name);
                 let entry = RoomEntry {
                     room,
                     members: 0,
-                    persistent,
                     evicted: false,
                     unlisted: false,
                 };
