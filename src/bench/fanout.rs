@@ -12,7 +12,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{BenchClient, BenchReader, BenchWriter, Incoming};
+use super::client::{BenchClient, BenchReader, BenchWriter, Delivery, Incoming};
 use super::report::Report;
 use super::{CpuMeter, Target, Wire, now_ns, progress};
 use crate::protocol::Command;
@@ -70,12 +70,10 @@ impl Window {
         }
     }
 
-    fn delivered_one(&self) {
-        if self
-            .delivered
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(64)
-        {
+    /// Counts `n` deliveries; waiting senders are woken every 64.
+    fn delivered(&self, n: u64) {
+        let before = self.delivered.fetch_add(n, Ordering::Relaxed);
+        if before / 64 != (before + n) / 64 {
             self.progress.notify_waiters();
         }
     }
@@ -98,6 +96,16 @@ struct Seen {
 fn histogram() -> Histogram<u64> {
     // One microsecond to ten minutes, three significant digits: constant, valid bounds.
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// The sender, sequence number and send time (ns) a fan-out message carries as its first three
+/// words.
+fn message_fields(text: &str) -> Option<(usize, u64, u64)> {
+    let mut fields = text.split(' ');
+    let sender = fields.next()?.parse().ok()?;
+    let seq = fields.next()?.parse().ok()?;
+    let stamp = fields.next()?.parse().ok()?;
+    Some((sender, seq, stamp))
 }
 
 /// Where a receiving member is: its room, and the sender it is when its own messages do not
@@ -130,46 +138,48 @@ async fn receive(
     let stopped = stop.cancelled();
     tokio::pin!(stopped);
     loop {
-        let item = tokio::select! {
+        // Everything one read brought is handled as a batch: one clock reading (the moment the
+        // read returned is when these deliveries arrived) and one update of the shared
+        // counters, which every member's task touches.
+        let mut now = None;
+        let mut count = 0;
+        let read = tokio::select! {
             biased;
             _ = &mut stopped => break,
-            item = reader.recv() => item,
+            read = reader.recv_many(|delivery| match delivery {
+                Delivery::Message { text, .. } => {
+                    let Some((sender, seq, stamp)) = message_fields(text) else {
+                        return;
+                    };
+                    if sender >= senders {
+                        return;
+                    }
+                    let now = *now.get_or_insert_with(now_ns);
+                    let _ = seen
+                        .latency_us
+                        .record((now.saturating_sub(stamp) / 1000).max(1));
+                    seen.got[sender] += 1;
+                    if seq <= seen.last[sender] {
+                        seen.reordered += 1;
+                    } else {
+                        seen.last[sender] = seq;
+                    }
+                    count += 1;
+                }
+                Delivery::Other(Incoming::Error(code)) if code == "send_queue_exceeded" => {
+                    seen.cut_off = true;
+                }
+                Delivery::Other(_) => {}
+            }) => read,
         };
-        match item {
-            Ok(Some(Incoming::Message { text, .. })) => {
-                let mut fields = text.split(' ');
-                let parsed = (|| {
-                    let sender: usize = fields.next()?.parse().ok()?;
-                    let seq: u64 = fields.next()?.parse().ok()?;
-                    let stamp: u64 = fields.next()?.parse().ok()?;
-                    Some((sender, seq, stamp))
-                })();
-                let Some((sender, seq, stamp)) = parsed else {
-                    continue;
-                };
-                if sender >= senders {
-                    continue;
-                }
-                let now = now_ns();
-                let _ = seen
-                    .latency_us
-                    .record((now.saturating_sub(stamp) / 1000).max(1));
-                seen.got[sender] += 1;
-                if seq <= seen.last[sender] {
-                    seen.reordered += 1;
-                } else {
-                    seen.last[sender] = seq;
-                }
-                received.fetch_add(1, Ordering::Relaxed);
-                last_at.fetch_max(now, Ordering::Relaxed);
-                window.delivered_one();
-            }
-            Ok(Some(Incoming::Error(code))) if code == "send_queue_exceeded" => seen.cut_off = true,
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => {
-                seen.cut_off = true;
-                break;
-            }
+        if let Some(now) = now {
+            received.fetch_add(count, Ordering::Relaxed);
+            last_at.fetch_max(now, Ordering::Relaxed);
+            window.delivered(count);
+        }
+        if !matches!(read, Ok(true)) {
+            seen.cut_off = true;
+            break;
         }
     }
     // A member that stops receiving no longer holds its room's senders back.

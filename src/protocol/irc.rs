@@ -10,8 +10,6 @@
 //! [`MAX_BODY`] bytes with its line ending, the tags at most [`MAX_TAGS`] bytes, at most
 //! [`MAX_PARAMS`] parameters. chatd takes UTF-8 only, and never a NUL, CR or LF inside a line.
 
-use std::fmt::Write as _;
-
 /// The longest message body, with its CR LF (RFC 1459's 512).
 pub const MAX_BODY: usize = 512;
 /// The longest tags section, with its `@` and the space after it (IRCv3's 8191).
@@ -216,29 +214,51 @@ impl Message {
             }
             out.push(' ');
         }
-        if let Some(prefix) = &self.prefix {
-            let _ = write!(out, ":{prefix} ");
-        }
-        out.push_str(&self.command);
-        if let Some((last, first)) = self.params.split_last() {
-            for param in first {
-                out.push(' ');
-                out.push_str(param);
-            }
-            out.push(' ');
-            if self.trailing
-                || !first.is_empty()
-                || last.is_empty()
-                || last.contains(' ')
-                || last.starts_with(':')
-            {
-                out.push(':');
-            }
-            out.push_str(last);
-        }
-        out.push_str("\r\n");
+        let params: Vec<&str> = self.params.iter().map(String::as_str).collect();
+        write_line(
+            &mut out,
+            self.prefix.as_deref(),
+            &self.command,
+            &params,
+            self.trailing,
+        );
         out
     }
+}
+
+/// Appends an untagged line to `out`, with CR LF, spelled as [`Message::to_line`] spells it:
+/// for lines built from borrowed parts, without a [`Message`] in between (numerics, of which a
+/// registration writes a dozen).
+pub fn write_line(
+    out: &mut String,
+    prefix: Option<&str>,
+    command: &str,
+    params: &[&str],
+    trailing: bool,
+) {
+    if let Some(prefix) = prefix {
+        out.push(':');
+        out.push_str(prefix);
+        out.push(' ');
+    }
+    out.push_str(command);
+    if let Some((last, first)) = params.split_last() {
+        for param in first {
+            out.push(' ');
+            out.push_str(param);
+        }
+        out.push(' ');
+        if trailing
+            || !first.is_empty()
+            || last.is_empty()
+            || last.contains(' ')
+            || last.starts_with(':')
+        {
+            out.push(':');
+        }
+        out.push_str(last);
+    }
+    out.push_str("\r\n");
 }
 
 #[cfg(test)]

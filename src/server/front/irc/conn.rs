@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use crate::names::nick_key;
@@ -66,6 +66,8 @@ pub struct IrcServer {
     pub ping_timeout: Duration,
     /// `irc.max_fakelag_secs`
     pub max_fakelag: Duration,
+    /// The `RPL_ISUPPORT` tokens, made by the encoder at the first registration.
+    pub isupport: OnceLock<Vec<String>>,
 }
 
 impl IrcServer {
@@ -82,6 +84,7 @@ impl IrcServer {
             ping_interval: config.ping_interval,
             ping_timeout: config.ping_timeout,
             max_fakelag: config.max_fakelag,
+            isupport: OnceLock::new(),
         }
     }
 

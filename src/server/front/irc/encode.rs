@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::conn::{IrcConn, IrcServer, cap};
 use crate::names::{MAX_NICK_LEN, MAX_ROOM_LEN, nick_key};
-use crate::protocol::irc::{MAX_BODY, Message};
+use crate::protocol::irc::{self, MAX_BODY, Message};
 use crate::protocol::{ChatMessage, ErrorCode, Event, PART_PREFIX, line};
 use crate::protocol::{MAX_AWAY_BYTES, MAX_TOPIC_BYTES};
 
@@ -288,14 +288,18 @@ impl<'a> Replies<'a> {
         let mut all: Vec<&str> = Vec::with_capacity(params.len() + 1);
         all.push(&self.nick);
         all.extend_from_slice(params);
-        let message = Message::new(code, &all).from(&self.server.name);
-        self.out.push_str(&message.to_line());
+        irc::write_line(&mut self.out, Some(&self.server.name), code, &all, false);
     }
 
     /// `:server COMMAND params...` (no nick).
     pub fn server(&mut self, command: &str, params: &[&str]) {
-        let message = Message::new(command, params).from(&self.server.name);
-        self.out.push_str(&message.to_line());
+        irc::write_line(
+            &mut self.out,
+            Some(&self.server.name),
+            command,
+            params,
+            false,
+        );
     }
 
     /// The server's name.
@@ -333,21 +337,10 @@ impl<'a> Replies<'a> {
 
     /// `RPL_ISUPPORT`.
     pub fn isupport(&mut self) {
-        let tokens = [
-            "CASEMAPPING=ascii".to_string(),
-            "CHANTYPES=#".into(),
-            format!("CHANNELLEN={}", MAX_ROOM_LEN + 1),
-            format!("NICKLEN={MAX_NICK_LEN}"),
-            format!("NETWORK={}", self.server.network),
-            "PREFIX=(o)@".into(),
-            "CHANMODES=,,,nt".into(),
-            format!("MAXTARGETS={MAX_TARGETS}"),
-            format!("TOPICLEN={MAX_TOPIC_BYTES}"),
-            format!("AWAYLEN={MAX_AWAY_BYTES}"),
-            "STATUSMSG=".into(),
-            format!("CHATHISTORY={MAX_CHATHISTORY}"),
-            "MSGREFTYPES=msgid".into(),
-        ];
+        let server = self.server;
+        let tokens = server
+            .isupport
+            .get_or_init(|| isupport_tokens(&server.network));
         let mut params: Vec<&str> = tokens.iter().map(String::as_str).collect();
         params.push("are supported by this server");
         self.numeric("005", &params);
@@ -386,6 +379,26 @@ impl<'a> Replies<'a> {
     pub fn bytes(self) -> Bytes {
         Bytes::from(self.out)
     }
+}
+
+/// The `RPL_ISUPPORT` tokens of a server of `network`: the same for every registration, so
+/// [`IrcServer`] keeps them once made.
+fn isupport_tokens(network: &str) -> Vec<String> {
+    vec![
+        "CASEMAPPING=ascii".to_string(),
+        "CHANTYPES=#".into(),
+        format!("CHANNELLEN={}", MAX_ROOM_LEN + 1),
+        format!("NICKLEN={MAX_NICK_LEN}"),
+        format!("NETWORK={network}"),
+        "PREFIX=(o)@".into(),
+        "CHANMODES=,,,nt".into(),
+        format!("MAXTARGETS={MAX_TARGETS}"),
+        format!("TOPICLEN={MAX_TOPIC_BYTES}"),
+        format!("AWAYLEN={MAX_AWAY_BYTES}"),
+        "STATUSMSG=".into(),
+        format!("CHATHISTORY={MAX_CHATHISTORY}"),
+        "MSGREFTYPES=msgid".into(),
+    ]
 }
 
 /// `NAMES` replies for `room` (353s split to fit, then 366), operators marked `@`.
