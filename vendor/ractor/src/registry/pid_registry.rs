@@ -7,6 +7,8 @@
 //! sync via actor spawn + death management.
 
 use std::fmt::Debug;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use dashmap::mapref::entry::Entry::Occupied;
@@ -50,6 +52,11 @@ fn get_pid_registry<'a>() -> &'a Arc<DashMap<ActorId, ActorCell>> {
     PID_REGISTRY.get_or_init(|| Arc::new(DashMap::new()))
 }
 
+/// How many actors are in [PID_REGISTRY_LISTENERS] (chatd's patch): a spawn and an exit look
+/// at the listeners only when there are some, because iterating a `DashMap` locks every shard
+/// and allocates a guard for each, even when it is empty.
+static PID_REGISTRY_LISTENER_COUNT: AtomicUsize = AtomicUsize::new(0);
+
 fn get_pid_listeners<'a>() -> &'a Arc<DashMap<ActorId, ActorCell>> {
     PID_REGISTRY_LISTENERS.get_or_init(|| Arc::new(DashMap::new()))
 }
@@ -63,6 +70,9 @@ pub(crate) fn register_pid(id: ActorId, actor: ActorCell) -> Result<(), super::A
             Vacant(v) => {
                 v.insert(actor.clone());
                 // notify lifecycle listeners
+                if PID_REGISTRY_LISTENER_COUNT.load(Ordering::Acquire) == 0 {
+                    return Ok(());
+                }
                 for listener in get_pid_listeners().iter() {
                     let _ =
                         listener
@@ -83,6 +93,9 @@ pub(crate) fn unregister_pid(id: ActorId) {
     if id.is_local() {
         if let Some((_, cell)) = get_pid_registry().remove(&id) {
             // notify lifecycle listeners
+            if PID_REGISTRY_LISTENER_COUNT.load(Ordering::Acquire) == 0 {
+                return;
+            }
             for listener in get_pid_listeners().iter() {
                 let _ = listener
                     .value()
@@ -123,7 +136,9 @@ pub fn where_is_pid(id: ActorId) -> Option<ActorCell> {
 ///
 /// * `actor` - The [ActorCell] representing who will receive updates
 pub fn monitor(actor: ActorCell) {
-    get_pid_listeners().insert(actor.get_id(), actor);
+    if get_pid_listeners().insert(actor.get_id(), actor).is_none() {
+        PID_REGISTRY_LISTENER_COUNT.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// Unsubscribes the provided [crate::Actor] from the PID registry lifecycle
@@ -131,5 +146,7 @@ pub fn monitor(actor: ActorCell) {
 ///
 /// * `actor` - The [ActorCell] representing who was receiving updates
 pub fn demonitor(actor: ActorId) {
-    let _ = get_pid_listeners().remove(&actor);
+    if get_pid_listeners().remove(&actor).is_some() {
+        PID_REGISTRY_LISTENER_COUNT.fetch_sub(1, Ordering::AcqRel);
+    }
 }
