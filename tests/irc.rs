@@ -543,7 +543,7 @@ fn topics_operators_and_kicks_are_the_rooms_and_every_front_sees_them() {
     bob.send("MODE #ops +x");
     bob.expect(" 472 bob x ");
     bob.send("KICK #ops nobody");
-    bob.expect(" 441 bob #ops ");
+    bob.expect(" 441 bob nobody #ops ");
     bob.send("KICK #ops carl :behave");
     bob.expect(":bob!bob@chatd KICK #ops carl :behave");
     carl.expect("#ops -- bob removed carl (behave)");

@@ -13,6 +13,8 @@ pub struct Label {
     pub verb: &'static str,
     /// Its target as typed (`#General`, `bob`), or empty.
     pub target: String,
+    /// What it acts on within the target, as typed (the nick of a `KICK`), or empty.
+    pub object: String,
 }
 
 /// One unit of input after splitting and decoding.

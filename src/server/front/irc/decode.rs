@@ -73,6 +73,7 @@ fn label(verb: &'static str, target: &str) -> Label {
     Label {
         verb,
         target: target.to_string(),
+        object: String::new(),
     }
 }
 
@@ -212,7 +213,11 @@ impl Decoder {
                             nick: nick.to_string(),
                             reason: reason.clone().filter(|r| !r.is_empty()),
                         };
-                        out.push_back(Input::Labeled(command, label("KICK", params[0])));
+                        let label = Label {
+                            object: nick.to_string(),
+                            ..label("KICK", params[0])
+                        };
+                        out.push_back(Input::Labeled(command, label));
                     }
                 }
             }

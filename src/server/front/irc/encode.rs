@@ -496,10 +496,10 @@ fn error_numeric(code: ErrorCode, verb: &str) -> Option<&'static str> {
 /// An error for this connection: the numeric of its code naming the command's target, or a
 /// server notice; nothing in answer to a `NOTICE` (IRC never answers one automatically).
 fn error(r: &mut Replies<'_>, conn: &IrcConn, code: ErrorCode, message: &str) {
-    let (verb, target) = conn
+    let (verb, target, object) = conn
         .label()
-        .map(|l| (l.verb, l.target))
-        .unwrap_or(("", String::new()));
+        .map(|l| (l.verb, l.target, l.object))
+        .unwrap_or(("", String::new(), String::new()));
     if verb == "NOTICE" {
         return;
     }
@@ -524,6 +524,8 @@ fn error(r: &mut Replies<'_>, conn: &IrcConn, code: ErrorCode, message: &str) {
     }
     match error_numeric(code, verb) {
         Some(numeric @ ("412" | "451")) => r.numeric(numeric, &[message]),
+        // ERR_USERNOTINCHANNEL names the nick, then the channel.
+        Some("441") => r.numeric("441", &[&object, &target, message]),
         Some(numeric @ ("421" | "461")) => {
             let verb = if verb.is_empty() { "*" } else { verb };
             r.numeric(numeric, &[verb, message]);
