@@ -580,6 +580,12 @@ fn away_whois_ison_userhost_and_lusers_answer_as_irc_clients_expect() {
     ann.send("WHO ben");
     ann.expect(" 352 ann * ben chatd chatd ben G :0 ben");
     ann.expect(" 315 ann ben :End of /WHO list.");
+    ann.send("WHO #here");
+    ann.expect(" 352 ann #here ann chatd chatd ann H@ :0 ann");
+    ann.expect(" 352 ann #here ben chatd chatd ben G :0 ben");
+    ann.expect(" 315 ann #here :End of /WHO list.");
+    ben.send("/users");
+    ben.expect("#here -- users (2): ann ben (away)");
     ann.send("ISON ben nobody ANN");
     ann.expect(" 303 ann :ben ann");
     ann.send("USERHOST ben");
@@ -757,6 +763,18 @@ fn away_notify_and_typing_tags_reach_the_clients_that_asked_for_them() {
     watcher.expect(":typist!typist@chatd AWAY :coffee");
     typist.send("AWAY");
     watcher.expect(":typist!typist@chatd AWAY");
+    // Someone who is away when joining is announced as away after the JOIN, and shows so in
+    // WHO #channel.
+    typist.send("AWAY :tea");
+    typist.expect(" 306 typist ");
+    typist.send("PART #room");
+    watcher.expect(":typist!typist@chatd PART #room");
+    typist.send("JOIN #room");
+    watcher.expect(":typist!typist@chatd JOIN #room");
+    watcher.expect(":typist!typist@chatd AWAY :tea");
+    watcher.send("WHO #room");
+    watcher.expect(" 352 watcher #room typist chatd chatd typist G :0 typist");
+    watcher.expect(" 315 watcher #room ");
     // Neither reaches a client that did not ask.
     let seen = plain.drain();
     assert!(

@@ -319,6 +319,7 @@ enum JsonEvent<'a> {
     UserList {
         room: &'a str,
         users: &'a [String],
+        away: &'a [String],
     },
     History {
         room: &'a str,
@@ -456,7 +457,7 @@ impl<'a> From<&'a Event> for JsonEvent<'a> {
                 ts: *ts,
             },
             Event::RoomList { rooms } => JsonEvent::RoomList { rooms },
-            Event::UserList { room, users } => JsonEvent::UserList { room, users },
+            Event::UserList { room, users, away } => JsonEvent::UserList { room, users, away },
             Event::History { room, messages } => JsonEvent::History { room, messages },
             Event::Pong { token } => JsonEvent::Pong { token },
             Event::Notice { room, text } => JsonEvent::Notice {

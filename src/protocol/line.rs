@@ -406,13 +406,25 @@ pub fn render(event: &Event) -> Bytes {
                 list.join(", ")
             )
         }
-        Event::UserList { room, users } => writeln!(
-            out,
-            "{} #{room} -- users ({}): {}",
-            now(),
-            users.len(),
-            nick_list(users)
-        ),
+        Event::UserList { room, users, away } => {
+            let listed: Vec<String> = users
+                .iter()
+                .map(|nick| {
+                    if away.contains(nick) {
+                        format!("{nick} (away)")
+                    } else {
+                        nick.clone()
+                    }
+                })
+                .collect();
+            writeln!(
+                out,
+                "{} #{room} -- users ({}): {}",
+                now(),
+                users.len(),
+                nick_list(&listed)
+            )
+        }
         Event::History { room, messages } => {
             if messages.is_empty() {
                 writeln!(out, "{} #{room} -- no history", now())

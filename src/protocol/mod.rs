@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the framed protocol; sent in [`Event::Welcome`]. Bump it on any incompatible change
 /// to [`Command`] or [`Event`] (variants are encoded by position: only append new ones).
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Which wire format a connection speaks, decided by the first byte the client sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -331,6 +331,8 @@ pub enum Event {
         room: String,
         /// Its users' nicks.
         users: Vec<String>,
+        /// Those of them who are away.
+        away: Vec<String>,
     },
     /// Recent messages of a room: on join (before live traffic) and for [`Command::History`].
     History {

@@ -209,7 +209,7 @@ impl App {
                     );
                 }
             }
-            Event::UserList { room, users } => {
+            Event::UserList { room, users, .. } => {
                 let current = self.current;
                 self.buffers[current].system(
                     now,

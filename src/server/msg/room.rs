@@ -140,9 +140,14 @@ pub struct AwayPost {
     pub message: Option<String>,
 }
 
-/// The nicks of a room's members, sorted.
+/// The nicks of a room's members, sorted, and those of them who are away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserList(pub Vec<String>);
+pub struct UserList {
+    /// Every member's nick, sorted.
+    pub users: Vec<String>,
+    /// The nicks of the members who are away, sorted.
+    pub away: Vec<String>,
+}
 
 /// The answer to a history request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! A room's members: who is in, under which nick, and on which nodes — a room sends each event
 //! once per node with members, never once per member.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::server::msg::member::MemberAddr;
 
@@ -11,6 +11,8 @@ pub struct Members {
     nicks: HashMap<MemberAddr, String>,
     /// Members per node.
     nodes: HashMap<String, usize>,
+    /// The members who are away (as they said while in the room, or on joining it).
+    away: HashSet<MemberAddr>,
 }
 
 impl Members {
@@ -45,6 +47,7 @@ impl Members {
     /// Removes a member; its nick, if it was one.
     pub fn remove(&mut self, addr: &MemberAddr) -> Option<String> {
         let nick = self.nicks.remove(addr)?;
+        self.away.remove(addr);
         if let Some(count) = self.nodes.get_mut(&addr.node) {
             *count -= 1;
             if *count == 0 {
@@ -54,7 +57,6 @@ impl Members {
         Some(nick)
     }
 
-    /// Renames a member; its old nick, if it was one.
     /// The member whose nick is `nick` (compared as nicks are: case-insensitively).
     pub fn find(&self, nick: &str) -> Option<&MemberAddr> {
         let key = crate::names::nick_key(nick);
@@ -64,6 +66,7 @@ impl Members {
             .map(|(addr, _)| addr)
     }
 
+    /// Renames a member; its old nick, if it was one.
     pub fn rename(&mut self, addr: &MemberAddr, nick: String) -> Option<String> {
         self.nicks
             .get_mut(addr)
@@ -84,23 +87,50 @@ impl Members {
             .collect()
     }
 
+    /// Marks member `addr` away or back; `false` if it is not a member.
+    pub fn set_away(&mut self, addr: &MemberAddr, away: bool) -> bool {
+        if !self.nicks.contains_key(addr) {
+            return false;
+        }
+        if away {
+            self.away.insert(addr.clone());
+        } else {
+            self.away.remove(addr);
+        }
+        true
+    }
+
     /// Takes every member out (for handing them to another copy of the room).
     pub fn drain(&mut self) -> impl Iterator<Item = (MemberAddr, String)> + '_ {
         self.nodes.clear();
+        self.away.clear();
         self.nicks.drain()
     }
 
     /// The members' nicks, sorted case-insensitively.
     pub fn users(&self) -> Vec<String> {
-        let mut users: Vec<String> = self.nicks.values().cloned().collect();
-        // Case-insensitive, without allocating a key per comparison.
-        users.sort_unstable_by(|a, b| {
-            a.bytes()
-                .map(|c| c.to_ascii_lowercase())
-                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
-        });
-        users
+        sorted(self.nicks.values().cloned().collect())
     }
+
+    /// The nicks of the members who are away, sorted as [`Members::users`] sorts them.
+    pub fn away_users(&self) -> Vec<String> {
+        sorted(
+            self.away
+                .iter()
+                .filter_map(|addr| self.nicks.get(addr).cloned())
+                .collect(),
+        )
+    }
+}
+
+/// Nicks sorted case-insensitively, without allocating a key per comparison.
+fn sorted(mut nicks: Vec<String>) -> Vec<String> {
+    nicks.sort_unstable_by(|a, b| {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    });
+    nicks
 }
 
 #[cfg(test)]
@@ -149,5 +179,26 @@ mod tests {
         assert_eq!(members.users(), ["alice", "Bob", "Carl"]);
         assert_eq!(members.drain().count(), 3);
         assert_eq!(members.nodes().len(), 0);
+    }
+
+    #[test]
+    fn away_marks_follow_members_and_their_renames_and_leave_with_them() {
+        let mut members = Members::default();
+        members.add(at("a", 1), "zed".into());
+        members.add(at("a", 2), "Bob".into());
+        assert!(!members.set_away(&at("a", 9), true), "not a member");
+        assert!(members.set_away(&at("a", 1), true));
+        assert!(members.set_away(&at("a", 2), true));
+        assert_eq!(members.away_users(), ["Bob", "zed"]);
+        members.rename(&at("a", 1), "Amy".into());
+        assert_eq!(members.away_users(), ["Amy", "Bob"]);
+        members.set_away(&at("a", 2), false);
+        assert_eq!(members.away_users(), ["Amy"]);
+        members.remove(&at("a", 1));
+        members.add(at("a", 1), "Amy".into());
+        assert!(
+            members.away_users().is_empty(),
+            "a member who comes back is not away"
+        );
     }
 }

@@ -640,7 +640,10 @@ impl Actor for Room {
             RoomMsg::Post(post) => state.post(post).await,
             RoomMsg::Rename(member) => state.rename(member),
             RoomMsg::Users(reply) => {
-                let _ = reply.send(UserList(state.members.users()));
+                let _ = reply.send(UserList {
+                    users: state.members.users(),
+                    away: state.members.away_users(),
+                });
             }
             RoomMsg::History(range, reply) => state.fetch(range, reply),
             RoomMsg::Adopt(adoption) => state.adopt(&myself, adoption),
@@ -672,7 +675,9 @@ impl Actor for Room {
                 let _ = reply.send(state.moderate(request));
             }
             RoomMsg::Away(AwayPost { from, message }) => {
-                if let Some(nick) = state.members.nick(&from).cloned() {
+                if state.members.set_away(&from, message.is_some())
+                    && let Some(nick) = state.members.nick(&from).cloned()
+                {
                     let room = state.args.name.clone();
                     state.deliver(Event::AwayChanged {
                         room,

@@ -117,6 +117,7 @@ impl Actor for Session {
             nick: None,
             rooms: Vec::new(),
             current: None,
+            away: None,
             close: CloseOnDrop(args.outbound.clone()),
             outbound: args.outbound,
             ctx: args.ctx,

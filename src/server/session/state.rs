@@ -38,6 +38,8 @@ pub struct SessionState {
     pub rooms: Vec<(String, ActorRef<RoomMsg>)>,
     /// The room a plain line goes to.
     pub current: Option<String>,
+    /// The away message, while the user is away (rooms joined meanwhile are told).
+    pub away: Option<String>,
     /// The client's outgoing queue.
     pub outbound: Outbound,
     /// Closes `outbound` when the state goes.

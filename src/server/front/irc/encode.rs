@@ -701,16 +701,21 @@ pub fn encode(conn: &IrcConn, event: &Event) -> Bytes {
             }
             r.numeric("323", &["End of /LIST"]);
         }
-        Event::UserList { room, users } => {
+        Event::UserList { room, users, away } => {
             let who = conn.label().is_some_and(|l| l.verb == "WHO");
             if who {
                 let chan = channel(room);
                 let server = conn.server.name.clone();
                 let ops = conn.operators(room);
                 for nick in users {
-                    let flags = if ops.has(nick) { "H@" } else { "H" };
+                    let here = if away.contains(nick) { "G" } else { "H" };
+                    let flags = if ops.has(nick) {
+                        format!("{here}@")
+                    } else {
+                        here.to_string()
+                    };
                     let hops = format!("0 {nick}");
-                    r.numeric("352", &[&chan, nick, HOST, &server, nick, flags, &hops]);
+                    r.numeric("352", &[&chan, nick, HOST, &server, nick, &flags, &hops]);
                 }
                 r.numeric("315", &[&chan, "End of /WHO list."]);
             } else {

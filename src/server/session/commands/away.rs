@@ -16,6 +16,7 @@ pub fn run(state: &mut SessionState, message: Option<String>) -> Result<(), Refu
             format!("an away message has at most {MAX_AWAY_BYTES} bytes"),
         ));
     }
+    state.away = message.clone();
     let _ = state.ctx.local.relay.cast(RelayMsg::SetAway {
         session: state.addr.session,
         away: message.clone(),

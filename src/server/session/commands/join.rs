@@ -7,7 +7,7 @@ use super::super::state::SessionState;
 use crate::names::canonical_room;
 use crate::protocol::{ErrorCode, Event};
 use crate::server::msg::member::Member;
-use crate::server::msg::room::{JoinReply, RoomMsg};
+use crate::server::msg::room::{AwayPost, JoinReply, RoomMsg};
 use crate::server::timeouts::{REMOTE_JOIN_MS, SESSION_CALL_MS};
 
 /// How many times a join looks the room up again when the room it found is gone.
@@ -68,6 +68,14 @@ pub async fn run(state: &mut SessionState, given: String) -> Result<(), Event> {
         };
         match ractor::call_t!(room, RoomMsg::Join, wait, member.clone()) {
             Ok(JoinReply::Joined) => {
+                // Its members (and its WHO) learn that the newcomer is away, as IRC's
+                // away-notify has it.
+                if state.away.is_some() {
+                    let _ = room.cast(RoomMsg::Away(AwayPost {
+                        from: state.addr.clone(),
+                        message: state.away.clone(),
+                    }));
+                }
                 state.rooms.push((name.clone(), room));
                 state.current = Some(name);
                 return Ok(());

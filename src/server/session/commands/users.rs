@@ -10,9 +10,12 @@ use crate::server::timeouts::SESSION_CALL_MS;
 pub async fn run(state: &mut SessionState, given: Option<String>) -> Result<(), Refusal> {
     let name = state.room_name(given)?;
     let room = state.any_room(&name).await?;
-    let users = ractor::call_t!(room, RoomMsg::Users, SESSION_CALL_MS)
-        .map_err(|e| internal(&format!("#{name}"), e))?
-        .0;
-    state.send(Event::UserList { room: name, users });
+    let list = ractor::call_t!(room, RoomMsg::Users, SESSION_CALL_MS)
+        .map_err(|e| internal(&format!("#{name}"), e))?;
+    state.send(Event::UserList {
+        room: name,
+        users: list.users,
+        away: list.away,
+    });
     Ok(())
 }
