@@ -9,6 +9,7 @@ use chatd::server::cluster::directory;
 use chatd::server::config::{Config, Overrides};
 use chatd::server::context::{Live, Tunables};
 use chatd::server::front::Format;
+use chatd::server::msg::gateway::RoomCreation;
 use chatd::server::msg::member::MemberAddr;
 use chatd::server::msg::registry::RegistryMsg;
 use chatd::server::msg::relay::RelayMsg;
@@ -82,7 +83,12 @@ fn a_post_the_room_refuses_is_answered_not_dropped() {
             })
             .unwrap();
         let name = "rooms-test-moved";
-        let created = ractor::call_t!(registry, RegistryMsg::CreateLocal, 5000, name.into(), false);
+        let creation = RoomCreation {
+            name: name.into(),
+            unlisted: false,
+            replacing: None,
+        };
+        let created = ractor::call_t!(registry, RegistryMsg::CreateLocal, 5000, creation);
         assert!(matches!(created, Ok(true)), "{created:?}");
         let room: ActorRef<RoomMsg> = directory::room_winner(name).expect("the room is visible");
 

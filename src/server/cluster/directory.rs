@@ -86,10 +86,17 @@ pub fn winner<T>(instances: impl IntoIterator<Item = (String, T)>) -> Option<T> 
 
 /// The instance of room `name` every node agrees on, among those this node can see.
 pub fn room_winner(name: &str) -> Option<ActorRef<RoomMsg>> {
+    room_winner_apart_from(name, None)
+}
+
+/// [`room_winner`] among the instances not hosted on node `gone` (a node known to be down
+/// that this node may not have heard of yet).
+pub fn room_winner_apart_from(name: &str, gone: Option<&str>) -> Option<ActorRef<RoomMsg>> {
     winner(
         ractor::pg::get_members(&room_group(name))
             .into_iter()
-            .filter_map(|cell| cell.get_name().map(|n| (n, cell))),
+            .filter_map(|cell| cell.get_name().map(|n| (n, cell)))
+            .filter(|(n, _)| gone.is_none() || host_of(n) != gone),
     )
     .map(Into::into)
 }

@@ -48,6 +48,7 @@ pub fn recreate(room: String, dead_host: Option<String>, unlisted: bool) {
                 RoomCreation {
                     name: room.clone(),
                     unlisted,
+                    replacing: dead_host.clone(),
                 }
             ) {
                 return;

@@ -11,8 +11,8 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use super::{directory, presence};
 use crate::protocol::Event;
 use crate::server::msg::gateway::{
-    Delivery, GatewayMsg, GrantedTo, KickRequest, NickQuery, PeerList, PrivateDelivery,
-    RoomCreation, RoomList, Unicast, Unsubscription, UserRows, WhoisReply,
+    Delivery, GatewayMsg, GrantedTo, KickRequest, NickQuery, PeerList, PrivateDelivery, RoomList,
+    Unicast, Unsubscription, UserRows, WhoisReply,
 };
 use crate::server::msg::membership::MembershipMsg;
 use crate::server::msg::registry::RegistryMsg;
@@ -66,13 +66,12 @@ impl Actor for Gateway {
             GatewayMsg::Ping(reply) => {
                 let _ = reply.send(0);
             }
-            GatewayMsg::CreateRoom(RoomCreation { name, unlisted }, reply) => {
+            GatewayMsg::CreateRoom(creation, reply) => {
                 let created = ractor::call_t!(
                     state.registry,
                     RegistryMsg::CreateLocal,
                     ROOM_CREATE_MS,
-                    name,
-                    unlisted
+                    creation
                 )
                 .unwrap_or(false);
                 let _ = reply.send(created);

@@ -24,6 +24,9 @@ pub struct RoomCreation {
     pub name: String,
     /// Left out of room lists (a room by code).
     pub unlisted: bool,
+    /// The node whose instance of the room is gone (a failover): an instance there no longer
+    /// counts as the room existing, even before this node has heard that the node is down.
+    pub replacing: Option<String>,
 }
 
 /// A room event for this node's members of `room`.

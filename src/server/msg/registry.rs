@@ -3,7 +3,7 @@
 use ractor::{ActorId, ActorRef, RpcReplyPort};
 use ractor_cluster::RactorMessage;
 
-use super::gateway::{GatewayMsg, NickLease};
+use super::gateway::{GatewayMsg, NickLease, RoomCreation};
 use super::member::{Member, MemberAddr};
 use super::room::RoomMsg;
 use super::session::SessionMsg;
@@ -96,7 +96,7 @@ pub enum RegistryMsg {
     },
     /// Create a room here (a peer's placement chose this node) unless one exists, unlisted if
     /// asked; `true` when the room exists afterwards.
-    CreateLocal(String, bool, RpcReplyPort<bool>),
+    CreateLocal(RoomCreation, RpcReplyPort<bool>),
     /// Every room, sorted by name.
     ListRooms(RpcReplyPort<Vec<RoomInfo>>),
     /// A room's member count changed.

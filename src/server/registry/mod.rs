@@ -28,6 +28,7 @@ use crate::names::nick_key;
 use crate::protocol::{ErrorCode, RoomInfo};
 use crate::server::cluster::directory;
 use crate::server::context::Live;
+use crate::server::msg::gateway::RoomCreation;
 use crate::server::msg::registry::{RegistryMsg, RoomLookup};
 use crate::server::msg::relay::RelayMsg;
 use crate::server::msg::room::RoomMsg;
@@ -340,8 +341,18 @@ impl Actor for Registry {
             } => {
                 let _ = reply.send(state.get_room(&myself, &name, create).await);
             }
-            RegistryMsg::CreateLocal(name, unlisted, reply) => {
-                let exists = directory::room_winner(&name).is_some()
+            RegistryMsg::CreateLocal(
+                RoomCreation {
+                    name,
+                    unlisted,
+                    replacing,
+                },
+                reply,
+            ) => {
+                // In a failover, the instance on the dead host may still be visible here for a
+                // moment: it does not count, or the room would never be re-created.
+                let exists = directory::room_winner_apart_from(&name, replacing.as_deref())
+                    .is_some()
                     || state.create_room(&myself, &name, unlisted).await.is_some();
                 let _ = reply.send(exists);
             }

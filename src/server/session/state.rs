@@ -82,6 +82,7 @@ pub async fn create_on(
     let creation = RoomCreation {
         name: name.to_string(),
         unlisted,
+        replacing: None,
     };
     let created = ractor::call_t!(gateway, GatewayMsg::CreateRoom, ROOM_CREATE_MS, creation)
         .map_err(|e| internal(&format!("node {node}"), e))?;
