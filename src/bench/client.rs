@@ -379,9 +379,13 @@ impl BenchReader {
     /// cancellation) once per read rather than once per delivery. Returns `false` when the
     /// server closed the connection.
     pub async fn recv_many(&mut self, mut each: impl FnMut(Delivery<'_>)) -> io::Result<bool> {
-        let parse = match self {
-            BenchReader::Tcp { framed: false, .. } => parse_line,
-            BenchReader::Irc { .. } => parse_irc,
+        let (inner, buf, parse): (_, _, fn(&[u8]) -> Delivery<'_>) = match self {
+            BenchReader::Tcp {
+                inner,
+                framed: false,
+                buf,
+            } => (inner, buf, parse_line),
+            BenchReader::Irc { inner, buf } => (inner, buf, parse_irc),
             _ => {
                 return Ok(match self.recv().await? {
                     Some(Incoming::Message { from, text }) => {
@@ -398,9 +402,6 @@ impl BenchReader {
                     None => false,
                 });
             }
-        };
-        let (BenchReader::Tcp { inner, buf, .. } | BenchReader::Irc { inner, buf }) = self else {
-            return Ok(false);
         };
         let available = inner.fill_buf().await?;
         if available.is_empty() {

@@ -214,12 +214,11 @@ impl Message {
             }
             out.push(' ');
         }
-        let params: Vec<&str> = self.params.iter().map(String::as_str).collect();
         write_line(
             &mut out,
             self.prefix.as_deref(),
             &self.command,
-            &params,
+            &self.params,
             self.trailing,
         );
         out
@@ -229,11 +228,11 @@ impl Message {
 /// Appends an untagged line to `out`, with CR LF, spelled as [`Message::to_line`] spells it:
 /// for lines built from borrowed parts, without a [`Message`] in between (numerics, of which a
 /// registration writes a dozen).
-pub fn write_line(
+pub fn write_line<P: AsRef<str>>(
     out: &mut String,
     prefix: Option<&str>,
     command: &str,
-    params: &[&str],
+    params: &[P],
     trailing: bool,
 ) {
     if let Some(prefix) = prefix {
@@ -243,9 +242,10 @@ pub fn write_line(
     }
     out.push_str(command);
     if let Some((last, first)) = params.split_last() {
+        let last = last.as_ref();
         for param in first {
             out.push(' ');
-            out.push_str(param);
+            out.push_str(param.as_ref());
         }
         out.push(' ');
         if trailing
